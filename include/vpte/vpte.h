@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vpte.h - one level-agnostic API for hardware radix page tables.
+ *
+ * A *format* (struct vpte_format) describes a hardware layout; a *table*
+ * (struct vpte_table) is one address space in that format, built in memory
+ * the caller provides through callbacks; a *walk* (struct vpte_walk) is a
+ * position in a table that knows its level.  Every function here is
+ * freestanding: no libc, no allocation of its own.
+ *
+ * Conventions
+ *   - Addresses are typed: vpte_va_t is a virtual address, vpte_pa_t a
+ *     physical one.  Build them with vpte_va() and vpte_pa().
+ *   - Sizes are byte counts (uint64_t) or shifts (log2 of a byte count);
+ *     never counts of pages.
+ *   - Ranges are half-open: [va, va + size).  The last page of the address
+ *     space is reachable: va + size may equal 2^64.
+ *   - Levels count up from 0, the level whose entries map the smallest pages.
+ *   - Functions return 0 or a negative VPTE_E* code; see "Errors".
+ */
+#ifndef VPTE_VPTE_H
+#define VPTE_VPTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Errors.  Equal to Linux's errno values, defined here because errno.h is
+ * not a freestanding header.
+ * ------------------------------------------------------------------------ */
+#define VPTE_ENOMEM 12 /* a table page could not be allocated; nothing changed */
+#define VPTE_EFAULT 14 /* corrupt table: bad table address or invalid entry bits */
+#define VPTE_EEXIST 17 /* the range overlaps an existing mapping */
+#define VPTE_EINVAL 22 /* misaligned, zero or overflowing size, non-canonical VA, bad option */
+#define VPTE_EROFS 30  /* the table was attached read-only */
+#define VPTE_ERANGE 34 /* VA or PA beyond the format's widths */
+
+/*
+ * vpte_strerror - name a vpte error code.
+ * @err: a value returned by a vpte function (negative) or its absolute value.
+ *
+ * Returns a static string such as "EEXIST: range overlaps an existing
+ * mapping"; "unknown error" for anything else.  Never NULL.
+ */
+const char *vpte_strerror(int err);
+
+/* ------------------------------------------------------------------------
+ * Addresses
+ * ------------------------------------------------------------------------ */
+typedef struct { uint64_t addr; } vpte_va_t; /* virtual (input) address */
+typedef struct { uint64_t addr; } vpte_pa_t; /* physical (output) address */
+
+static inline vpte_va_t vpte_va(uint64_t addr) { vpte_va_t va = { addr }; return va; }
+static inline vpte_pa_t vpte_pa(uint64_t addr) { vpte_pa_t pa = { addr }; return pa; }
+
+/* ------------------------------------------------------------------------
+ * Attributes
+ * ------------------------------------------------------------------------ */
+#define VPTE_R (1u << 0)       /* readable */
+#define VPTE_W (1u << 1)       /* writable */
+#define VPTE_X (1u << 2)       /* executable */
+#define VPTE_U (1u << 3)       /* accessible from user mode (EL0, U-mode, CPL 3) */
+#define VPTE_G (1u << 4)       /* global: not tagged with an address-space id */
+#define VPTE_A (1u << 5)       /* accessed */
+#define VPTE_D (1u << 6)       /* dirty */
+#define VPTE_SPECIAL (1u << 7) /* PFN mapping with no struct page behind it */
+#define VPTE_PROT_FLAGS 0xffu  /* every defined flag */
+
+enum vpte_memtype {
+	VPTE_MT_WB = 0,     /* normal memory, write-back cacheable */
+	VPTE_MT_NC = 1,     /* normal memory, non-cacheable */
+	VPTE_MT_DEVICE = 2, /* device memory (strongly ordered / uncached) */
+	VPTE_MT_OTHER = 3,  /* read back only: a type vpte has no name for (see w->entry) */
+};
+
+/*
+ * struct vpte_prot - format-neutral leaf attributes.
+ * @flags:   VPTE_R | VPTE_W | ...
+ * @memtype: enum vpte_memtype.
+ * @raw:     format-specific bits passed through untouched; only bits in the
+ *           format's raw_mask may be set (x86-64 protection keys, software
+ *           bits, ...).
+ *
+ * Each format documents how it maps these to hardware bits.  Not every
+ * combination exists on every format: write without read never does, and
+ * only RISC-V can express execute-only.  vpte_map() returns -VPTE_EINVAL
+ * for a combination the format cannot encode.
+ */
+struct vpte_prot {
+	uint32_t flags;
+	uint32_t memtype;
+	uint64_t raw;
+};
+
+/* ------------------------------------------------------------------------
+ * Formats
+ * ------------------------------------------------------------------------ */
+#define VPTE_MAX_LEVELS 6
+
+struct vpte_format_ops; /* private: the format's compiled-in engine */
+
+/*
+ * struct vpte_format - a hardware page-table layout.  A format is a constant
+ * value; find one with vpte_format_by_name() or walk vpte_formats().
+ * @name:           the user-facing name ("x86_64", "arm64-4k-48", ...).
+ * @levels:         levels in use; the top table is at level levels - 1.
+ * @va_bits:        translated VA width.
+ * @pa_bits:        largest output address width the format can encode.
+ * @granule_shift:  shift of the smallest page and of every table page.
+ * @sign_extend:    VAs are canonical when bits 63..va_bits all equal bit
+ *                  va_bits - 1 (x86-64, RISC-V); otherwise they must be 0
+ *                  (arm64 TTBR0 region).
+ * @level_bits:     index bits of each level; the top level may have fewer.
+ * @leaf_levels:    bit L set when level L may hold leaves.
+ * @cont_bits:      log2 of the contiguous-run length at each level (arm64
+ *                  contiguous bit, RISC-V Svnapot), 0 when none.
+ * @raw_mask:       bits that struct vpte_prot.raw may carry.
+ * @ops:            private.
+ */
+struct vpte_format {
+	const char *name;
+	uint8_t levels;
+	uint8_t va_bits;
+	uint8_t pa_bits;
+	uint8_t granule_shift;
+	bool sign_extend;
+	uint8_t level_bits[VPTE_MAX_LEVELS];
+	uint32_t leaf_levels;
+	uint8_t cont_bits[VPTE_MAX_LEVELS];
+	uint64_t raw_mask;
+	const struct vpte_format_ops *ops;
+};
+
+/* The built-in formats, also reachable by name. */
+extern const struct vpte_format vpte_format_x86_64;       /* "x86_64": 4-level, 48-bit VA */
+extern const struct vpte_format vpte_format_x86_64_la57;  /* "x86_64-la57": 5-level, 57-bit VA */
+extern const struct vpte_format vpte_format_arm64_4k_39;  /* "arm64-4k-39" */
+extern const struct vpte_format vpte_format_arm64_4k_48;  /* "arm64-4k-48" */
+extern const struct vpte_format vpte_format_arm64_16k_47; /* "arm64-16k-47" */
+extern const struct vpte_format vpte_format_arm64_16k_48; /* "arm64-16k-48" */
+extern const struct vpte_format vpte_format_arm64_64k_42; /* "arm64-64k-42" */
+extern const struct vpte_format vpte_format_arm64_64k_48; /* "arm64-64k-48" */
+extern const struct vpte_format vpte_format_riscv_sv39;   /* "riscv-sv39" */
+extern const struct vpte_format vpte_format_riscv_sv48;   /* "riscv-sv48" */
+extern const struct vpte_format vpte_format_riscv_sv57;   /* "riscv-sv57" */
+
+/*
+ * vpte_formats - every built-in format.
+ * @count: set to the number of formats.
+ *
+ * Returns an array of pointers in a stable order: x86-64, arm64, RISC-V.
+ */
+const struct vpte_format *const *vpte_formats(size_t *count);
+
+/*
+ * vpte_format_by_name - look up a built-in format.
+ * @name: a NUL-terminated format name such as "riscv-sv48".
+ *
+ * Returns the format, or NULL if no format has that name.
+ */
+const struct vpte_format *vpte_format_by_name(const char *name);
+
+/*
+ * vpte_level_shift - shift of the span one entry at @level covers.
+ * vpte_top_level - the highest level of @fmt.
+ */
+static inline unsigned vpte_level_shift(const struct vpte_format *fmt, unsigned level)
+{
+	unsigned shift = fmt->granule_shift;
+	for (unsigned l = 0; l < level; l++)
+		shift += fmt->level_bits[l];
+	return shift;
+}
+
+static inline unsigned vpte_top_level(const struct vpte_format *fmt)
+{
+	return fmt->levels - 1u;
+}
+
+/* ------------------------------------------------------------------------
+ * Memory callbacks and tables
+ * ------------------------------------------------------------------------ */
+
+/*
+ * struct vpte_mem_ops - how the engine gets at table memory.  The engine
+ * never allocates on its own.
+ * @alloc:        allocate one zeroed table page of @size bytes aligned to
+ *                @align; store its physical address in *@pa.  Return 0, or
+ *                a negative code (the engine reports -VPTE_ENOMEM).
+ * @free:         return a page obtained from @alloc.
+ * @phys_to_virt: a pointer to @size bytes at physical address @pa, or NULL
+ *                when those bytes are not backed (the engine then reports
+ *                -VPTE_EFAULT).  Must not fail for pages from @alloc.
+ */
+struct vpte_mem_ops {
+	int (*alloc)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);
+	void (*free)(void *ctx, vpte_pa_t pa, uint64_t size);
+	void *(*phys_to_virt)(void *ctx, vpte_pa_t pa, uint64_t size);
+};
+
+struct vpte_mem {
+	const struct vpte_mem_ops *ops;
+	void *ctx;
+};
+
+#define VPTE_TABLE_READONLY (1u << 0) /* edits fail with -VPTE_EROFS */
+
+/*
+ * struct vpte_table - one address space.  Treat the fields as read-only;
+ * set them up with vpte_table_init() or vpte_table_attach().
+ */
+struct vpte_table {
+	const struct vpte_format *fmt;
+	vpte_pa_t root;
+	struct vpte_mem mem;
+	uint32_t flags;
+};
+
+/*
+ * vpte_table_init - create an empty table.
+ * @t:   the table to set up.
+ * @fmt: its format.
+ * @mem: where its pages come from.
+ *
+ * Allocates the top table page (a whole granule page, even when the top
+ * level has fewer entries).  Returns 0, -VPTE_EINVAL for a NULL argument, or
+ * -VPTE_ENOMEM.
+ */
+int vpte_table_init(struct vpte_table *t, const struct vpte_format *fmt, struct vpte_mem mem);
+
+/*
+ * vpte_table_attach - use an existing top table (an image, a guest's tables).
+ * @root:  physical address of the top table; must be granule-aligned.
+ * @flags: VPTE_TABLE_READONLY to refuse edits.
+ *
+ * Nothing is read yet: a corrupt table is reported (-VPTE_EFAULT) by the
+ * walks that meet it.  Returns 0, -VPTE_EINVAL for a misaligned root, or
+ * -VPTE_ERANGE for a root beyond the format's PA width.
+ */
+int vpte_table_attach(struct vpte_table *t, const struct vpte_format *fmt, struct vpte_mem mem,
+		      vpte_pa_t root, uint32_t flags);
+
+/*
+ * vpte_table_destroy - free every table page, root included, through the
+ * memory callbacks.  Leaves are not memory the table owns and are untouched.
+ * For a read-only table nothing is freed.  Returns 0 or -VPTE_EFAULT if a
+ * corrupt entry stopped the teardown (pages already reached are freed).
+ */
+int vpte_table_destroy(struct vpte_table *t);
+
+/* ------------------------------------------------------------------------
+ * Walking
+ * ------------------------------------------------------------------------ */
+enum vpte_kind {
+	VPTE_HOLE = 0,  /* an empty entry: maps nothing */
+	VPTE_LEAF = 1,  /* maps memory */
+	VPTE_TABLE = 2, /* points to the next lower table */
+};
+
+/* Iteration modes for vpte_iter_start(). */
+#define VPTE_ITER_LEAVES 0u         /* leaves only */
+#define VPTE_ITER_HOLES (1u << 0)   /* also empty entries */
+#define VPTE_ITER_TABLES (1u << 1)  /* also table entries, before their contents */
+#define VPTE_ITER_ALL (VPTE_ITER_HOLES | VPTE_ITER_TABLES)
+
+/*
+ * struct vpte_walk - a position in a table.
+ *
+ * The public part describes the entry the walk stands on:
+ * @kind:   hole, leaf or table entry.
+ * @level:  the level of that entry.
+ * @shift:  the span it covers; for a leaf the effective shift, so a
+ *          contiguous run of sixteen 4 KiB entries reports 16 (64 KiB).
+ * @va:     the first VA of that span (canonical form).  The span may reach
+ *          beyond the range being iterated.
+ * @pa:     leaf: the PA @va maps to; table entry: the lower table's PA.
+ * @prot:   leaf attributes.
+ * @cont:   the leaf is a contiguous run.
+ * @entry:  the raw entry value (the first entry of a run).
+ *
+ * The private part (path of tables above the entry, iteration bounds) lets
+ * iteration move up only as far as needed, sideways, then down: there is
+ * no recursion and the level lives here, never in an entry type.
+ */
+struct vpte_walk {
+	enum vpte_kind kind;
+	unsigned level;
+	unsigned shift;
+	vpte_va_t va;
+	vpte_pa_t pa;
+	struct vpte_prot prot;
+	bool cont;
+	uint64_t entry;
+	int error; /* set when an iteration stopped on an error */
+
+	/* private */
+	const struct vpte_table *table;
+	void *path[VPTE_MAX_LEVELS]; /* the table at each level along the path */
+	uint64_t index_addr;         /* VA bits below va_bits of the current entry */
+	uint64_t index_first;        /* iteration range, in index addresses */
+	uint64_t index_last;
+	unsigned mode;
+	bool done;
+};
+
+/*
+ * vpte_seek - find what translates one address (the lockless lookup).
+ * @w:  walk state to fill.
+ * @t:  table.
+ * @va: any address inside the page of interest.
+ *
+ * Descends to the leaf or hole covering @va and describes it in @w (kind,
+ * level, shift, va, pa, prot).  The PA of @va itself is
+ * w->pa.addr + (va - w->va.addr) for a leaf.  Safe against concurrent
+ * writers: each entry is read once with an acquire load.
+ *
+ * Returns 0 (for a hole too: check w->kind), -VPTE_EINVAL for a
+ * non-canonical VA, -VPTE_ERANGE for a VA beyond the format's width, or
+ * -VPTE_EFAULT for a corrupt table on the path.
+ */
+int vpte_seek(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va);
+
+/*
+ * vpte_iter_start / vpte_iter_next - iterate the entries intersecting
+ * [va, va + size) in address order.
+ * @mode: VPTE_ITER_LEAVES, or VPTE_ITER_HOLES / VPTE_ITER_TABLES for a
+ *        detailed walk.
+ *
+ * Each leaf is visited once, a contiguous run once with its effective shift.
+ * Holes are reported as the largest empty entry (a whole empty top-level
+ * entry is one hole).  A table entry is visited before its contents.
+ *
+ * Both return 1 when @w describes an entry, 0 at the end, or a negative
+ * error (also stored in w->error): -VPTE_EINVAL / -VPTE_ERANGE for a bad
+ * range from vpte_iter_start(), -VPTE_EFAULT for a corrupt table.
+ */
+int vpte_iter_start(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va, uint64_t size,
+		    unsigned mode);
+int vpte_iter_next(struct vpte_walk *w);
+
+/*
+ * vpte_for_each_leaf / vpte_for_each_entry - loop forms of the iterator.
+ * After the loop, (w)->error is 0 or the error that stopped it.
+ *
+ *   struct vpte_walk w;
+ *   vpte_for_each_leaf(&w, &table, vpte_va(0), 1ull << 30)
+ *           printf("%llx %u\n", (unsigned long long)w.va.addr, w.shift);
+ *   if (w.error) ...
+ */
+#define vpte_for_each_entry(w, t, va, size, mode)                                              \
+	for (int vpte_it_ = vpte_iter_start((w), (t), (va), (size), (mode)); vpte_it_ > 0;     \
+	     vpte_it_ = vpte_iter_next(w))
+#define vpte_for_each_leaf(w, t, va, size) vpte_for_each_entry(w, t, va, size, VPTE_ITER_LEAVES)
+
+/* ------------------------------------------------------------------------
+ * The gather: what the caller must do after an edit
+ * ------------------------------------------------------------------------ */
+#define VPTE_GATHER_BATCH 32
+
+/*
+ * struct vpte_gather - collects, across one or more edits:
+ * @start, @last:   the VA range (inclusive last) whose translations changed,
+ *                  valid when @leaves_changed.
+ * @min_shift:      the smallest leaf shift among those changes: the stride
+ *                  a ranged TLB invalidation may use.
+ * @leaves_changed: some translation was removed or changed.
+ * @tables_changed: some table entry changed (flush walk caches too).
+ * @pages:          table pages to free once the invalidation is done.
+ *
+ * Set up with vpte_gather_init(); finish with vpte_gather_finish(), which
+ * calls @invalidate (if set) and then frees the pages.  When more than
+ * VPTE_GATHER_BATCH pages pile up during one edit, the edit finishes the
+ * gather early (invalidate, free) and goes on: the table is consistent at
+ * that point.
+ */
+struct vpte_gather {
+	const struct vpte_table *table;
+	void (*invalidate)(void *ctx, const struct vpte_gather *g);
+	void *ctx;
+	uint64_t start, last;
+	unsigned min_shift;
+	bool leaves_changed;
+	bool tables_changed;
+	unsigned nr_pages;
+	vpte_pa_t pages[VPTE_GATHER_BATCH];
+};
+
+/*
+ * vpte_gather_init - prepare a gather for edits of @t.
+ * @invalidate: called by vpte_gather_finish() before pages are freed, with
+ *              the accumulated ranges; NULL when nothing caches
+ *              translations (building an image, a software-only walker).
+ */
+void vpte_gather_init(struct vpte_gather *g, const struct vpte_table *t,
+		      void (*invalidate)(void *ctx, const struct vpte_gather *g), void *ctx);
+
+/*
+ * vpte_gather_finish - invalidate, free the gathered table pages, and reset
+ * @g for reuse.
+ */
+void vpte_gather_finish(struct vpte_gather *g);
+
+/* ------------------------------------------------------------------------
+ * Edits.  Each validates everything before it changes anything; a failed
+ * edit (allocation failure included) leaves the table exactly as it was.
+ * ------------------------------------------------------------------------ */
+#define VPTE_MAP_INSERT (1u << 0) /* accept entries that already map the same PA, same attributes */
+
+/*
+ * struct vpte_map_opts - options for vpte_map().
+ * @max_shift: largest leaf (or contiguous run) to use, 0 for no limit: "the
+ *             caller can provide pieces of at most 2^max_shift bytes".  Must
+ *             be 0 or at least the granule shift.
+ * @flags:     VPTE_MAP_INSERT.
+ */
+struct vpte_map_opts {
+	unsigned max_shift;
+	unsigned flags;
+};
+
+/*
+ * vpte_map - map [va, va + size) to [pa, pa + size).
+ * @opts: NULL for defaults.
+ *
+ * Uses the largest leaves that VA and PA alignment, the format and
+ * @opts->max_shift allow, contiguous runs where a whole aligned run fits,
+ * and smaller leaves at unaligned ends.  Leaves are installed with the
+ * accessed flag set.  A new lower table is complete before it is published.
+ *
+ * Returns 0, or: -VPTE_EINVAL (size zero or not a multiple of the granule,
+ * VA or PA misaligned, non-canonical VA, range wrapping, bad prot or
+ * option), -VPTE_ERANGE (range leaves the VA space or its canonical half,
+ * PA beyond pa_bits), -VPTE_EEXIST (something in the range is mapped; with
+ * VPTE_MAP_INSERT only a mapping of another PA or other attributes counts),
+ * -VPTE_ENOMEM, -VPTE_EFAULT, -VPTE_EROFS.
+ */
+int vpte_map(struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
+	     struct vpte_prot prot, const struct vpte_map_opts *opts);
+
+/*
+ * vpte_unmap - remove every translation in [va, va + size).
+ * @gather: collects invalidations and freed tables; NULL to free at once
+ *          (only when nothing caches translations or walks concurrently).
+ *
+ * A huge leaf or contiguous run partly inside the range is split first, so
+ * that exactly the range is unmapped; tables left empty are freed (through
+ * @gather).  Unmapping a range with nothing mapped succeeds.  Returns 0,
+ * -VPTE_EINVAL / -VPTE_ERANGE (as vpte_map()), -VPTE_ENOMEM (a split needed
+ * a table), -VPTE_EFAULT, -VPTE_EROFS.
+ */
+int vpte_unmap(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_gather *gather);
+
+/* ------------------------------------------------------------------------
+ * Statistics
+ * ------------------------------------------------------------------------ */
+/*
+ * struct vpte_stats - what a table holds.
+ * @table_pages:  table pages per level (the top table included).
+ * @table_bytes:  bytes of those pages.
+ * @leaves:       mappings per effective shift (a contiguous run counts once,
+ *                at its run shift): each is one TLB entry.
+ * @runs:         how many of @leaves[s] are contiguous runs.
+ * @tlb_entries:  sum of @leaves.
+ * @mapped_bytes: bytes mapped.
+ */
+struct vpte_stats {
+	uint64_t table_pages[VPTE_MAX_LEVELS];
+	uint64_t table_bytes[VPTE_MAX_LEVELS];
+	uint64_t leaves[64];
+	uint64_t runs[64];
+	uint64_t tlb_entries;
+	uint64_t mapped_bytes;
+};
+
+/*
+ * vpte_stats - count tables and leaves in [va, va + size).
+ * Returns 0 or an iteration error (-VPTE_EINVAL, -VPTE_ERANGE, -VPTE_EFAULT).
+ */
+int vpte_stats(const struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_stats *st);
+
+/*
+ * vpte_va_space - the translatable address ranges of @fmt, in address
+ * order: [0, 2^va_bits) for a format without sign extension; the lower
+ * half [0, 2^(va_bits-1)) and the upper half [2^64 - 2^(va_bits-1), 2^64)
+ * for one with it.  Fills @start and @size and returns the number of
+ * ranges (1 or 2).  Handy for "every address" walks.
+ */
+unsigned vpte_va_space(const struct vpte_format *fmt, vpte_va_t start[2], uint64_t size[2]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VPTE_VPTE_H */

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core.c - the format registry, tables, and the runtime-dispatched entry
+ * points (each forwards to the format's compiled-in engine).
+ */
+#include "engine/internal.h"
+
+static const struct vpte_format *const builtin_formats[] = {
+	&vpte_format_x86_64,       &vpte_format_x86_64_la57,  &vpte_format_arm64_4k_39,
+	&vpte_format_arm64_4k_48,  &vpte_format_arm64_16k_47, &vpte_format_arm64_16k_48,
+	&vpte_format_arm64_64k_42, &vpte_format_arm64_64k_48, &vpte_format_riscv_sv39,
+	&vpte_format_riscv_sv48,   &vpte_format_riscv_sv57,
+};
+
+const struct vpte_format *const *vpte_formats(size_t *count)
+{
+	*count = sizeof(builtin_formats) / sizeof(builtin_formats[0]);
+	return builtin_formats;
+}
+
+static bool names_equal(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+const struct vpte_format *vpte_format_by_name(const char *name)
+{
+	size_t count;
+	const struct vpte_format *const *formats = vpte_formats(&count);
+	for (size_t i = 0; name && i < count; i++)
+		if (names_equal(formats[i]->name, name))
+			return formats[i];
+	return NULL;
+}
+
+const char *vpte_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0:
+		return "success";
+	case VPTE_ENOMEM:
+		return "ENOMEM: out of table memory";
+	case VPTE_EFAULT:
+		return "EFAULT: corrupt table (bad table address or invalid entry)";
+	case VPTE_EEXIST:
+		return "EEXIST: range overlaps an existing mapping";
+	case VPTE_EINVAL:
+		return "EINVAL: invalid argument (alignment, size, non-canonical address or option)";
+	case VPTE_EROFS:
+		return "EROFS: table is read-only";
+	case VPTE_ERANGE:
+		return "ERANGE: address beyond the format's VA or PA width";
+	default:
+		return "unknown error";
+	}
+}
+
+unsigned vpte_va_space(const struct vpte_format *fmt, vpte_va_t start[2], uint64_t size[2])
+{
+	if (!fmt->sign_extend) {
+		start[0] = vpte_va(0);
+		size[0] = 1ull << fmt->va_bits;
+		return 1;
+	}
+	uint64_t half = 1ull << (fmt->va_bits - 1u);
+	start[0] = vpte_va(0);
+	size[0] = half;
+	start[1] = vpte_va(0 - half);
+	size[1] = half;
+	return 2;
+}
+
+static bool mem_ok(struct vpte_mem mem)
+{
+	return mem.ops && mem.ops->alloc && mem.ops->free && mem.ops->phys_to_virt;
+}
+
+int vpte_table_init(struct vpte_table *t, const struct vpte_format *fmt, struct vpte_mem mem)
+{
+	if (!t || !fmt || !mem_ok(mem))
+		return -VPTE_EINVAL;
+	uint64_t page = 1ull << fmt->granule_shift;
+	vpte_pa_t root;
+	if (mem.ops->alloc(mem.ctx, page, page, &root))
+		return -VPTE_ENOMEM;
+	t->fmt = fmt;
+	t->root = root;
+	t->mem = mem;
+	t->flags = 0;
+	return 0;
+}
+
+int vpte_table_attach(struct vpte_table *t, const struct vpte_format *fmt, struct vpte_mem mem,
+		      vpte_pa_t root, uint32_t flags)
+{
+	if (!t || !fmt || !mem.ops || !mem.ops->phys_to_virt || (flags & ~VPTE_TABLE_READONLY))
+		return -VPTE_EINVAL;
+	if (!(flags & VPTE_TABLE_READONLY) && !mem_ok(mem))
+		return -VPTE_EINVAL;
+	if (root.addr & ((1ull << fmt->granule_shift) - 1))
+		return -VPTE_EINVAL;
+	if (root.addr >> fmt->pa_bits)
+		return -VPTE_ERANGE;
+	t->fmt = fmt;
+	t->root = root;
+	t->mem = mem;
+	t->flags = flags;
+	return 0;
+}
+
+int vpte_table_destroy(struct vpte_table *t)
+{
+	return t->fmt->ops->destroy(t);
+}
+
+int vpte_seek(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va)
+{
+	return t->fmt->ops->seek(w, t, va);
+}
+
+int vpte_iter_start(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va, uint64_t size,
+		    unsigned mode)
+{
+	return t->fmt->ops->iter_start(w, t, va, size, mode);
+}
+
+int vpte_iter_next(struct vpte_walk *w)
+{
+	return w->table->fmt->ops->iter_next(w);
+}
+
+int vpte_map(struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
+	     struct vpte_prot prot, const struct vpte_map_opts *opts)
+{
+	return t->fmt->ops->map(t, va, pa, size, prot, opts);
+}
+
+int vpte_unmap(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_gather *gather)
+{
+	return t->fmt->ops->unmap(t, va, size, gather);
+}

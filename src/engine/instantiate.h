@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * instantiate.h - stamp the engine out for one format variant.
+ *
+ *   VPTE_FORMAT(ident, codec, .name = "...", .levels = ..., ...)
+ *
+ * defines the public constant `vpte_format_<ident>` and a private twin the
+ * engine reads.  The twin is static, so the compiler folds its fields into
+ * the code (a public object could be interposed in a shared library and
+ * would not be folded); both come from the same initializer.
+ */
+#ifndef VPTE_ENGINE_INSTANTIATE_H
+#define VPTE_ENGINE_INSTANTIATE_H
+
+#include "engine/map.h"
+#include "engine/table.h"
+#include "engine/unmap.h"
+#include "engine/walk.h"
+
+#define VPTE_FORMAT(ident, codec, ...)                                                          \
+	static const struct vpte_format ident##_desc;                                           \
+	static int ident##_seek(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va)  \
+	{                                                                                       \
+		return eng_seek(&ident##_desc, &codec, w, t, va);                               \
+	}                                                                                       \
+	static int ident##_iter_start(struct vpte_walk *w, const struct vpte_table *t,          \
+				      vpte_va_t va, uint64_t size, unsigned mode)               \
+	{                                                                                       \
+		return eng_iter_start(&ident##_desc, &codec, w, t, va, size, mode);             \
+	}                                                                                       \
+	static int ident##_iter_next(struct vpte_walk *w)                                       \
+	{                                                                                       \
+		return eng_iter_next(&ident##_desc, &codec, w);                                 \
+	}                                                                                       \
+	static int ident##_map(struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size, \
+			       struct vpte_prot prot, const struct vpte_map_opts *opts)         \
+	{                                                                                       \
+		return eng_map(&ident##_desc, &codec, t, va, pa, size, prot, opts);             \
+	}                                                                                       \
+	static int ident##_unmap(struct vpte_table *t, vpte_va_t va, uint64_t size,             \
+				 struct vpte_gather *g)                                         \
+	{                                                                                       \
+		return eng_unmap(&ident##_desc, &codec, t, va, size, g);                        \
+	}                                                                                       \
+	static int ident##_destroy(struct vpte_table *t)                                        \
+	{                                                                                       \
+		return eng_destroy(&ident##_desc, &codec, t);                                   \
+	}                                                                                       \
+	static const struct vpte_format_ops ident##_ops = {                                     \
+		.seek = ident##_seek,                                                           \
+		.iter_start = ident##_iter_start,                                               \
+		.iter_next = ident##_iter_next,                                                 \
+		.map = ident##_map,                                                             \
+		.unmap = ident##_unmap,                                                         \
+		.destroy = ident##_destroy,                                                     \
+	};                                                                                      \
+	static const struct vpte_format ident##_desc = { __VA_ARGS__, .ops = &ident##_ops };    \
+	const struct vpte_format vpte_format_##ident = { __VA_ARGS__, .ops = &ident##_ops }
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - pieces of the engine that are not specialised per format:
+ * the per-format entry points (struct vpte_format_ops), the page pool that
+ * makes edits all-or-nothing, and the gather's bookkeeping.
+ */
+#ifndef VPTE_ENGINE_INTERNAL_H
+#define VPTE_ENGINE_INTERNAL_H
+
+#include "vpte/vpte.h"
+
+struct vpte_format_ops {
+	int (*seek)(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va);
+	int (*iter_start)(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va,
+			  uint64_t size, unsigned mode);
+	int (*iter_next)(struct vpte_walk *w);
+	int (*map)(struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
+		   struct vpte_prot prot, const struct vpte_map_opts *opts);
+	int (*unmap)(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_gather *g);
+	int (*destroy)(struct vpte_table *t);
+};
+
+/*
+ * struct vpte_pool - table pages allocated before an edit changes anything,
+ * so that the edit itself cannot fail half-way.  The pages are private
+ * until used, so they are chained through their own first word.
+ */
+struct vpte_pool {
+	vpte_pa_t head;
+	uint64_t count;
+};
+
+/* Allocate until @pool holds @count pages; on failure free them all and
+ * return -VPTE_ENOMEM. */
+int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count);
+/* Take a zeroed page (the pool must not be empty). */
+vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t);
+/* Give back a page that was never published (it must be all zero). */
+void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa);
+/* Free what is left. */
+void vpte_pool_drain(struct vpte_pool *pool, const struct vpte_table *t);
+
+/* Record that the translations of [va, va + 2^shift) changed. */
+void vpte_gather_leaf(struct vpte_gather *g, uint64_t va, unsigned shift);
+/* Record a changed table entry (walk caches must be flushed). */
+void vpte_gather_table(struct vpte_gather *g);
+/* Record a table page that became unreachable: freed after invalidation. */
+void vpte_gather_page(struct vpte_gather *g, vpte_pa_t pa);
+
+/* Does the @len-byte table page at @table hold only zero entries? */
+bool vpte_page_is_zero(const void *table, uint64_t len);
+
+#endif

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * map.h - vpte_map: install leaves of the largest fitting size.
+ *
+ * One walk, run twice.  The first run plans: it reads the table, stops on
+ * any conflict or corrupt entry, and counts the tables it would create
+ * (a table it would create is "virtual": NULL, read as all empty).  Then
+ * exactly that many pages are allocated.  The second run applies, and can
+ * no longer fail, so a failed map leaves the table as it was.
+ */
+#ifndef VPTE_ENGINE_MAP_H
+#define VPTE_ENGINE_MAP_H
+
+#include "engine/walk.h"
+
+struct map_req {
+	uint64_t first, last; /* index addresses, inclusive */
+	uint64_t pa;          /* PA of first */
+	struct vpte_prot prot;
+	unsigned max_shift;   /* 63 when unlimited */
+	bool insert;
+};
+
+VPTE_INLINE bool piece_fits(const struct map_req *r, uint64_t ia, uint64_t pa, unsigned shift)
+{
+	return shift <= r->max_shift && !((ia | pa) & mask_below(shift)) &&
+	       r->last - ia >= mask_below(shift);
+}
+
+/* The highest leaf level at or below @level whose entry fits at @ia. */
+VPTE_INLINE unsigned pick_level(const struct vpte_format *f, const struct map_req *r,
+				uint64_t ia, uint64_t pa, unsigned level)
+{
+	for (; level > 0; level--)
+		if ((f->leaf_levels & (1u << level)) && piece_fits(r, ia, pa, g_shift(f, level)))
+			return level;
+	return 0;
+}
+
+/* Is the existing leaf @e at @level (covering @ia) the mapping the request
+ * asks for there?  Then an insert may keep it. */
+VPTE_INLINE bool leaf_matches(const struct vpte_format *f, const struct vpte_codec *c,
+			      const struct map_req *r, uint64_t e, unsigned level, uint64_t ia)
+{
+	uint64_t entry_ia = ia & ~mask_below(g_shift(f, level));
+	uint64_t want = r->pa + (entry_ia - r->first);
+	return c->leaf_pa(f, e, level, entry_ia) == want &&
+	       same_attrs(c->leaf_prot(f, e, level), r->prot);
+}
+
+VPTE_INLINE uint64_t plan_load(void *table, unsigned index)
+{
+	return table ? slot_load(slot_at(table, index)) : 0;
+}
+
+/* Are all entries of the run at @ia empty? */
+VPTE_INLINE bool run_empty(const struct vpte_format *f, void *table, uint64_t ia, unsigned level)
+{
+	unsigned first = g_index(f, ia, level), members = 1u << f->cont_bits[level];
+	for (unsigned i = 0; i < members; i++)
+		if (plan_load(table, first + i))
+			return false;
+	return true;
+}
+
+/* Publish a new table at @slot.  Another writer of a disjoint range may
+ * have installed one first: then its table is used and the page goes back. */
+VPTE_INLINE void *install_table(const struct vpte_format *f, const struct vpte_codec *c,
+				const struct vpte_table *t, struct vpte_pool *pool,
+				vpte_slot_t *slot)
+{
+	vpte_pa_t pa = vpte_pool_take(pool, t);
+	uint64_t expected = 0;
+	if (atomic_compare_exchange_strong_explicit(slot, &expected, c->make_table(f, pa.addr),
+						    memory_order_release, memory_order_acquire))
+		return tab_ptr(f, t, pa.addr);
+	vpte_pool_put(pool, t, pa);
+	return tab_ptr(f, t, c->table_pa(f, expected));
+}
+
+/*
+ * map_walk - plan (@pool NULL: returns the number of tables to create, or
+ * an error) or apply (returns 0).
+ */
+VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_codec *c,
+			     const struct vpte_table *t, const struct map_req *r,
+			     struct vpte_pool *pool)
+{
+	void *path[VPTE_MAX_LEVELS];
+	unsigned level = g_top(f);
+	int64_t created = 0;
+	uint64_t ia = r->first;
+
+	path[level] = tab_ptr(f, t, t->root.addr);
+	if (!path[level])
+		return -VPTE_EFAULT;
+	for (;;) {
+		uint64_t pa = r->pa + (ia - r->first);
+		unsigned target = pick_level(f, r, ia, pa, level);
+		uint64_t e;
+		int kind;
+		unsigned step; /* shift of the span this iteration dealt with */
+
+		/* Down to the target level, creating tables on the way. */
+		for (;;) {
+			e = plan_load(path[level], g_index(f, ia, level));
+			kind = c->kind(f, e, level);
+			if (kind == VPTE_KIND_CORRUPT)
+				return -VPTE_EFAULT;
+			if (kind == VPTE_LEAF || (level == target && kind == VPTE_HOLE))
+				break;
+			if (kind == VPTE_TABLE) {
+				path[level - 1u] = tab_ptr(f, t, c->table_pa(f, e));
+				if (!path[level - 1u])
+					return -VPTE_EFAULT;
+			} else if (!pool) {
+				created++;
+				path[level - 1u] = NULL;
+			} else {
+				path[level - 1u] = install_table(
+					f, c, t, pool, slot_at(path[level], g_index(f, ia, level)));
+			}
+			level--;
+			/* A table where a leaf was wanted: use smaller leaves in it. */
+			if (target > level)
+				target = pick_level(f, r, ia, pa, level);
+		}
+
+		if (kind == VPTE_LEAF) {
+			/* Something is mapped here already (at @level >= target). */
+			if (!r->insert || !leaf_matches(f, c, r, e, level, ia))
+				return -VPTE_EEXIST;
+			step = leaf_shift(f, c, e, level);
+		} else {
+			unsigned entry_shift = g_shift(f, level);
+			unsigned run_shift = entry_shift + f->cont_bits[level];
+			bool run = f->cont_bits[level] && piece_fits(r, ia, pa, run_shift) &&
+				   run_empty(f, path[level], ia, level);
+			unsigned members = run ? 1u << f->cont_bits[level] : 1u;
+			if (pool) {
+				unsigned index = g_index(f, ia, level);
+				for (unsigned i = 0; i < members; i++) {
+					uint64_t member_pa = pa + ((uint64_t)i << entry_shift);
+					slot_store(slot_at(path[level], index + i),
+						   c->make_leaf(f, member_pa, level, r->prot, run));
+				}
+			}
+			step = run ? run_shift : entry_shift;
+		}
+
+		uint64_t next = (ia & ~mask_below(step)) + (1ull << step);
+		if (next > r->last || next > g_ia_mask(f))
+			return created;
+		ia = next;
+		while (level < g_top(f) && !(ia & mask_below(g_shift(f, level + 1u))))
+			level++;
+	}
+}
+
+VPTE_INLINE int check_prot(const struct vpte_format *f, const struct vpte_codec *c,
+			   struct vpte_prot prot)
+{
+	if ((prot.flags & ~VPTE_PROT_FLAGS) || !c->prot_ok(f, prot))
+		return -VPTE_EINVAL;
+	return 0;
+}
+
+VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
+			struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
+			struct vpte_prot prot, const struct vpte_map_opts *opts)
+{
+	struct map_req r = { .pa = pa.addr, .prot = prot, .max_shift = 63 };
+	if (t->flags & VPTE_TABLE_READONLY)
+		return -VPTE_EROFS;
+	int err = check_va_range(f, va.addr, size, true, &r.first, &r.last);
+	if (err)
+		return err;
+	if (pa.addr & mask_below(f->granule_shift) || pa.addr + (size - 1u) < pa.addr)
+		return -VPTE_EINVAL;
+	if ((pa.addr + (size - 1u)) >> f->pa_bits)
+		return -VPTE_ERANGE;
+	if ((err = check_prot(f, c, prot)))
+		return err;
+	if (opts) {
+		if ((opts->flags & ~VPTE_MAP_INSERT) ||
+		    (opts->max_shift && (opts->max_shift < f->granule_shift || opts->max_shift > 63)))
+			return -VPTE_EINVAL;
+		if (opts->max_shift)
+			r.max_shift = opts->max_shift;
+		r.insert = opts->flags & VPTE_MAP_INSERT;
+	}
+	r.prot.flags |= VPTE_A;
+
+	int64_t tables = map_walk(f, c, t, &r, NULL);
+	if (tables < 0)
+		return (int)tables;
+	struct vpte_pool pool = { vpte_pa(0), 0 };
+	if ((err = vpte_pool_fill(&pool, t, (uint64_t)tables)))
+		return err;
+	map_walk(f, c, t, &r, &pool);
+	vpte_pool_drain(&pool, t);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * walk.h - the level-agnostic walker: geometry, entry access, seek and
+ * iteration.  Every function takes the format @f and codec @c as constants
+ * (see instantiate.h), so each format variant gets its own copy with the
+ * geometry folded in and the codec inlined.
+ *
+ * Internally addresses are *index addresses* ("ia"): the VA with the bits
+ * above va_bits dropped.  Both halves of a sign-extended space then form
+ * one ordered range [0, 2^va_bits), and the level's index is a plain shift.
+ */
+#ifndef VPTE_ENGINE_WALK_H
+#define VPTE_ENGINE_WALK_H
+
+#include <stdatomic.h>
+
+#include "engine/codec.h"
+#include "engine/internal.h"
+
+#define VPTE_INLINE static inline __attribute__((always_inline))
+
+typedef _Atomic uint64_t vpte_slot_t;
+
+/* ---- geometry ---- */
+
+VPTE_INLINE unsigned g_top(const struct vpte_format *f)
+{
+	return f->levels - 1u;
+}
+
+/* Below the top, every level indexes level_bits[0] bits (8-byte entries in
+ * a granule page); the top level may have fewer. */
+VPTE_INLINE unsigned g_shift(const struct vpte_format *f, unsigned level)
+{
+	return f->granule_shift + f->level_bits[0] * level;
+}
+
+VPTE_INLINE unsigned g_entries(const struct vpte_format *f, unsigned level)
+{
+	return 1u << f->level_bits[level];
+}
+
+VPTE_INLINE unsigned g_index(const struct vpte_format *f, uint64_t ia, unsigned level)
+{
+	return (unsigned)(ia >> g_shift(f, level)) & (g_entries(f, level) - 1u);
+}
+
+VPTE_INLINE uint64_t g_page(const struct vpte_format *f)
+{
+	return 1ull << f->granule_shift;
+}
+
+VPTE_INLINE uint64_t g_ia_mask(const struct vpte_format *f)
+{
+	return (1ull << f->va_bits) - 1u;
+}
+
+VPTE_INLINE uint64_t ia_to_va(const struct vpte_format *f, uint64_t ia)
+{
+	if (!f->sign_extend)
+		return ia;
+	uint64_t sign = 1ull << (f->va_bits - 1u);
+	return (ia ^ sign) - sign;
+}
+
+VPTE_INLINE uint64_t mask_below(unsigned shift)
+{
+	return (1ull << shift) - 1u;
+}
+
+/* ---- table access ---- */
+
+VPTE_INLINE void *tab_ptr(const struct vpte_format *f, const struct vpte_table *t, uint64_t pa)
+{
+	return t->mem.ops->phys_to_virt(t->mem.ctx, vpte_pa(pa), g_page(f));
+}
+
+VPTE_INLINE vpte_slot_t *slot_at(void *table, unsigned index)
+{
+	return (vpte_slot_t *)table + index;
+}
+
+/* Entries are read once, with acquire ordering, so that a table published
+ * by a concurrent writer's release store is seen initialised. */
+VPTE_INLINE uint64_t slot_load(vpte_slot_t *slot)
+{
+	return atomic_load_explicit(slot, memory_order_acquire);
+}
+
+VPTE_INLINE void slot_store(vpte_slot_t *slot, uint64_t e)
+{
+	atomic_store_explicit(slot, e, memory_order_release);
+}
+
+/* ---- range checks ---- */
+
+/*
+ * check_va_range - validate [va, va + size) and convert it to index
+ * addresses [*first, *last].  @aligned: edits need granule alignment.
+ */
+VPTE_INLINE int check_va_range(const struct vpte_format *f, uint64_t va, uint64_t size,
+			       bool aligned, uint64_t *first, uint64_t *last)
+{
+	if (!size || (aligned && ((va | size) & mask_below(f->granule_shift))))
+		return -VPTE_EINVAL;
+	uint64_t end = va + (size - 1u);
+	if (end < va)
+		return -VPTE_EINVAL;
+	if (f->sign_extend) {
+		uint64_t half = va >> (f->va_bits - 1u);
+		if (half != 0 && half != (~0ull >> (f->va_bits - 1u)))
+			return -VPTE_EINVAL;
+		if ((end >> (f->va_bits - 1u)) != half)
+			return -VPTE_ERANGE;
+	} else if ((va | end) >> f->va_bits) {
+		return -VPTE_ERANGE;
+	}
+	*first = va & g_ia_mask(f);
+	*last = end & g_ia_mask(f);
+	return 0;
+}
+
+/* ---- describing an entry ---- */
+
+VPTE_INLINE unsigned leaf_shift(const struct vpte_format *f, const struct vpte_codec *c,
+				uint64_t e, unsigned level)
+{
+	if (f->cont_bits[level] && c->leaf_cont(f, e, level))
+		return g_shift(f, level) + f->cont_bits[level];
+	return g_shift(f, level);
+}
+
+/* Fill the public part of @w for entry @e of kind @kind at @level, found
+ * while looking for index address @ia. */
+VPTE_INLINE void describe(const struct vpte_format *f, const struct vpte_codec *c,
+			  struct vpte_walk *w, unsigned level, uint64_t ia, uint64_t e, int kind)
+{
+	uint64_t entry_ia = ia & ~mask_below(g_shift(f, level));
+	w->kind = (enum vpte_kind)kind;
+	w->level = level;
+	w->entry = e;
+	w->cont = false;
+	w->prot = (struct vpte_prot){ 0, 0, 0 };
+	w->pa = vpte_pa(0);
+	w->shift = g_shift(f, level);
+	if (kind == VPTE_LEAF) {
+		w->shift = leaf_shift(f, c, e, level);
+		w->cont = w->shift != g_shift(f, level);
+		uint64_t span_ia = ia & ~mask_below(w->shift);
+		w->pa = vpte_pa(c->leaf_pa(f, e, level, entry_ia) - (entry_ia - span_ia));
+		w->prot = c->leaf_prot(f, e, level);
+		entry_ia = span_ia;
+	} else if (kind == VPTE_TABLE) {
+		w->pa = vpte_pa(c->table_pa(f, e));
+	}
+	w->index_addr = entry_ia;
+	w->va = vpte_va(ia_to_va(f, entry_ia));
+}
+
+/* ---- seek ---- */
+
+VPTE_INLINE int eng_seek(const struct vpte_format *f, const struct vpte_codec *c,
+			 struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va)
+{
+	uint64_t ia, last;
+	int err = check_va_range(f, va.addr, 1, false, &ia, &last);
+	if (err)
+		return err;
+	void *table = tab_ptr(f, t, t->root.addr);
+	if (!table)
+		return -VPTE_EFAULT;
+	w->table = t;
+	w->error = 0;
+	for (unsigned level = g_top(f);; level--) {
+		w->path[level] = table;
+		uint64_t e = slot_load(slot_at(table, g_index(f, ia, level)));
+		int kind = c->kind(f, e, level);
+		if (kind == VPTE_TABLE) {
+			table = tab_ptr(f, t, c->table_pa(f, e));
+			if (!table)
+				return -VPTE_EFAULT;
+			continue;
+		}
+		if (kind == VPTE_KIND_CORRUPT)
+			return -VPTE_EFAULT;
+		describe(f, c, w, level, ia, e, kind);
+		return 0;
+	}
+}
+
+/* ---- iteration ---- */
+
+/*
+ * same_attrs - two leaves carry the same attributes, ignoring what the
+ * hardware updates on its own (accessed, dirty).
+ */
+VPTE_INLINE bool same_attrs(struct vpte_prot a, struct vpte_prot b)
+{
+	uint32_t hw = VPTE_A | VPTE_D;
+	return (a.flags & ~hw) == (b.flags & ~hw) && a.memtype == b.memtype && a.raw == b.raw;
+}
+
+/*
+ * run_consistent - every member of the contiguous run @w describes is a
+ * contiguous leaf of the same attributes mapping its own part of one
+ * physically contiguous region.  A run that is not is misprogrammed
+ * (the TLB may return any member's translation): reported as corrupt.
+ */
+VPTE_INLINE bool run_consistent(const struct vpte_format *f, const struct vpte_codec *c,
+				const struct vpte_walk *w)
+{
+	unsigned level = w->level, entry_shift = g_shift(f, level);
+	unsigned first = g_index(f, w->index_addr, level);
+	unsigned members = 1u << f->cont_bits[level];
+	for (unsigned i = 0; i < members; i++) {
+		uint64_t e = slot_load(slot_at(w->path[level], first + i));
+		uint64_t member_ia = w->index_addr + ((uint64_t)i << entry_shift);
+		if (c->kind(f, e, level) != VPTE_LEAF || !c->leaf_cont(f, e, level) ||
+		    c->leaf_pa(f, e, level, member_ia) != w->pa.addr + ((uint64_t)i << entry_shift) ||
+		    !same_attrs(c->leaf_prot(f, e, level), w->prot))
+			return false;
+	}
+	return true;
+}
+
+/* Step past the span [index_addr, index_addr + 2^shift) and climb out of
+ * every table that step leaves.  Returns false at the end of the range. */
+VPTE_INLINE bool iter_advance(const struct vpte_format *f, struct vpte_walk *w, unsigned shift)
+{
+	uint64_t next = (w->index_addr & ~mask_below(shift)) + (1ull << shift);
+	if (next > w->index_last || next > g_ia_mask(f))
+		return false;
+	w->index_addr = next;
+	while (w->level < g_top(f) && !(next & mask_below(g_shift(f, w->level + 1u))))
+		w->level++;
+	return true;
+}
+
+VPTE_INLINE int iter_stop(struct vpte_walk *w, int err)
+{
+	w->done = true;
+	w->error = err;
+	return err;
+}
+
+/* From the position in @w (level, index_addr, path), find the next entry
+ * the mode asks for. */
+VPTE_INLINE int iter_find(const struct vpte_format *f, const struct vpte_codec *c,
+			  struct vpte_walk *w)
+{
+	for (;;) {
+		unsigned level = w->level;
+		uint64_t ia = w->index_addr;
+		uint64_t e = slot_load(slot_at(w->path[level], g_index(f, ia, level)));
+		int kind = c->kind(f, e, level);
+		if (kind == VPTE_KIND_CORRUPT)
+			return iter_stop(w, -VPTE_EFAULT);
+		if (kind == VPTE_TABLE) {
+			void *lower = tab_ptr(f, w->table, c->table_pa(f, e));
+			if (!lower)
+				return iter_stop(w, -VPTE_EFAULT);
+			w->path[level - 1u] = lower;
+			if (w->mode & VPTE_ITER_TABLES) {
+				describe(f, c, w, level, ia, e, kind);
+				return 1;
+			}
+			w->level = level - 1u;
+			continue;
+		}
+		if (kind == VPTE_LEAF) {
+			describe(f, c, w, level, ia, e, kind);
+			if (w->cont && !run_consistent(f, c, w))
+				return iter_stop(w, -VPTE_EFAULT);
+			return 1;
+		}
+		if (w->mode & VPTE_ITER_HOLES) {
+			describe(f, c, w, level, ia, e, kind);
+			return 1;
+		}
+		if (!iter_advance(f, w, g_shift(f, level)))
+			return iter_stop(w, 0);
+	}
+}
+
+VPTE_INLINE int eng_iter_start(const struct vpte_format *f, const struct vpte_codec *c,
+			       struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va,
+			       uint64_t size, unsigned mode)
+{
+	uint64_t first, last;
+	w->table = t;
+	w->done = false;
+	w->error = 0;
+	w->kind = VPTE_HOLE;
+	if (mode & ~VPTE_ITER_ALL)
+		return iter_stop(w, -VPTE_EINVAL);
+	int err = check_va_range(f, va.addr, size, false, &first, &last);
+	if (err)
+		return iter_stop(w, err);
+	w->mode = mode;
+	w->index_addr = first;
+	w->index_first = first;
+	w->index_last = last;
+	w->level = g_top(f);
+	w->path[w->level] = tab_ptr(f, t, t->root.addr);
+	if (!w->path[w->level])
+		return iter_stop(w, -VPTE_EFAULT);
+	return iter_find(f, c, w);
+}
+
+VPTE_INLINE int eng_iter_next(const struct vpte_format *f, const struct vpte_codec *c,
+			      struct vpte_walk *w)
+{
+	if (w->done)
+		return w->error;
+	if (w->kind == VPTE_TABLE) {
+		/* The lower table was resolved when the entry was found; go in
+		 * at the iteration's position, not the entry's start. */
+		w->level--;
+		if (w->index_addr < w->index_first)
+			w->index_addr = w->index_first;
+	} else if (!iter_advance(f, w, w->shift)) {
+		return iter_stop(w, 0);
+	}
+	return iter_find(f, c, w);
+}
+
+#endif

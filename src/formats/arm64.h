@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * arm64.h - entry codec for VMSAv8-64 stage 1 translation, EL1&0 regime,
+ * TTBR0 region, 4 KiB / 16 KiB / 64 KiB granules, 48-bit output addresses
+ * (no FEAT_LPA / FEAT_LPA2).
+ *
+ * Source: Arm Architecture Reference Manual for A-profile (DDI 0487),
+ * section D8.3 "Translation table descriptor formats" (table, block and
+ * page descriptors), D8.4 "Memory access control" (AP[2:1], PXN, UXN),
+ * D8.5 "Memory region attributes" (AttrIndx, SH, AF, nG) and D8.6.1 "The
+ * Contiguous bit" (run lengths per granule and level).
+ *
+ * vpte levels count from the page level up, so vpte level 0 is the
+ * architecture's level 3 and a descriptor there with bits[1:0] = 0b11 is a
+ * page; at higher levels 0b11 is a table and 0b01 a block.
+ *
+ * Generic attributes:
+ *   R                 always (AP[2:1] has no unreadable encoding for EL1)
+ *   W                 AP[2] (bit 7) clear
+ *   U                 AP[1] (bit 6) set
+ *   X                 user: UXN (54) clear, PXN (53) set; kernel: PXN clear, UXN set
+ *   G                 nG (bit 11) clear
+ *   A                 AF (bit 10)
+ *   D                 software bit 55 (as Linux's PTE_DIRTY; no FEAT_HAFDBS use)
+ *   SPECIAL           software bit 56 (as Linux's PTE_SPECIAL)
+ *   memtype           AttrIndx (bits 4:2) into MAIR_EL1 = 0x00000000000444ff:
+ *                     index 0 normal write-back, 1 normal non-cacheable,
+ *                     2 device-nGnRE
+ *   raw               software bits 57-58
+ * Every leaf is inner shareable (SH = 0b11); table descriptors carry no
+ * hierarchical attributes.
+ */
+#ifndef VPTE_FORMATS_ARM64_H
+#define VPTE_FORMATS_ARM64_H
+
+#include "engine/codec.h"
+
+#define ARM64_VALID (1ull << 0)
+#define ARM64_TYPE (1ull << 1) /* table (levels > 0) or page (level 0) */
+#define ARM64_ATTRINDX_SHIFT 2
+#define ARM64_ATTRINDX (7ull << ARM64_ATTRINDX_SHIFT)
+#define ARM64_AP_EL0 (1ull << 6)
+#define ARM64_AP_RO (1ull << 7)
+#define ARM64_SH_INNER (3ull << 8)
+#define ARM64_AF (1ull << 10)
+#define ARM64_NG (1ull << 11)
+#define ARM64_CONT (1ull << 52)
+#define ARM64_PXN (1ull << 53)
+#define ARM64_UXN (1ull << 54)
+#define ARM64_SW_DIRTY (1ull << 55)
+#define ARM64_SW_SPECIAL (1ull << 56)
+#define ARM64_RAW_MASK (3ull << 57)
+#define ARM64_OA_TOP 0x0000ffffffffffffull /* OA bits 47:0 */
+/* Bits that carry OA[51:48] under FEAT_LPA/LPA2: set, they name an output
+ * address beyond 48 bits and the walk takes an Address size fault. */
+#define ARM64_OA_HIGH_4K16K (3ull << 48)
+#define ARM64_OA_HIGH_64K (0xfull << 12)
+
+#define ARM64_MAIR_EL1 0x00000000000444ffull
+
+static inline uint64_t arm64_oa_high(const struct vpte_format *f)
+{
+	return f->granule_shift == 16 ? ARM64_OA_HIGH_64K : ARM64_OA_HIGH_4K16K;
+}
+
+static inline unsigned arm64_shift(const struct vpte_format *f, unsigned level)
+{
+	return f->granule_shift + (f->granule_shift - 3u) * level;
+}
+
+static inline int arm64_kind(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	if (!(e & ARM64_VALID))
+		return VPTE_HOLE;
+	if (e & arm64_oa_high(f))
+		return VPTE_KIND_CORRUPT;
+	if (level == 0) /* bits[1:0] = 0b01 at the page level is reserved */
+		return (e & ARM64_TYPE) ? VPTE_LEAF : VPTE_KIND_CORRUPT;
+	if (e & ARM64_TYPE)
+		return VPTE_TABLE;
+	/* A block where the granule has none (4K level 0, 16K/64K level 1)
+	 * is a Translation fault. */
+	return (f->leaf_levels & (1u << level)) ? VPTE_LEAF : VPTE_KIND_CORRUPT;
+}
+
+static inline uint64_t arm64_table_pa(const struct vpte_format *f, uint64_t e)
+{
+	return e & ARM64_OA_TOP & ~((1ull << f->granule_shift) - 1);
+}
+
+static inline uint64_t arm64_leaf_pa(const struct vpte_format *f, uint64_t e, unsigned level,
+				     uint64_t entry_ia)
+{
+	(void)entry_ia;
+	return e & ARM64_OA_TOP & ~((1ull << arm64_shift(f, level)) - 1);
+}
+
+static inline bool arm64_leaf_cont(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	(void)f;
+	(void)level;
+	return (e & ARM64_CONT) != 0;
+}
+
+static inline struct vpte_prot arm64_leaf_prot(const struct vpte_format *f, uint64_t e,
+					       unsigned level)
+{
+	(void)f;
+	(void)level;
+	struct vpte_prot p = { VPTE_R, VPTE_MT_OTHER, e & ARM64_RAW_MASK };
+	bool user = (e & ARM64_AP_EL0) != 0;
+	if (!(e & ARM64_AP_RO))
+		p.flags |= VPTE_W;
+	if (user)
+		p.flags |= VPTE_U;
+	if (!(e & (user ? ARM64_UXN : ARM64_PXN)))
+		p.flags |= VPTE_X;
+	if (!(e & ARM64_NG))
+		p.flags |= VPTE_G;
+	if (e & ARM64_AF)
+		p.flags |= VPTE_A;
+	if (e & ARM64_SW_DIRTY)
+		p.flags |= VPTE_D;
+	if (e & ARM64_SW_SPECIAL)
+		p.flags |= VPTE_SPECIAL;
+	unsigned index = (unsigned)((e & ARM64_ATTRINDX) >> ARM64_ATTRINDX_SHIFT);
+	if (index <= VPTE_MT_DEVICE)
+		p.memtype = index;
+	return p;
+}
+
+static inline uint64_t arm64_make_table(const struct vpte_format *f, uint64_t pa)
+{
+	(void)f;
+	return pa | ARM64_VALID | ARM64_TYPE;
+}
+
+static inline uint64_t arm64_make_leaf(const struct vpte_format *f, uint64_t pa, unsigned level,
+				       struct vpte_prot p, bool cont)
+{
+	(void)f;
+	uint64_t e = pa | ARM64_VALID | ARM64_SH_INNER | p.raw |
+		     ((uint64_t)p.memtype << ARM64_ATTRINDX_SHIFT);
+	if (level == 0)
+		e |= ARM64_TYPE;
+	if (!(p.flags & VPTE_W))
+		e |= ARM64_AP_RO;
+	if (p.flags & VPTE_U)
+		e |= ARM64_AP_EL0 | ARM64_PXN | ((p.flags & VPTE_X) ? 0 : ARM64_UXN);
+	else
+		e |= ARM64_UXN | ((p.flags & VPTE_X) ? 0 : ARM64_PXN);
+	if (!(p.flags & VPTE_G))
+		e |= ARM64_NG;
+	if (p.flags & VPTE_A)
+		e |= ARM64_AF;
+	if (p.flags & VPTE_D)
+		e |= ARM64_SW_DIRTY;
+	if (p.flags & VPTE_SPECIAL)
+		e |= ARM64_SW_SPECIAL;
+	if (cont)
+		e |= ARM64_CONT;
+	return e;
+}
+
+static inline bool arm64_prot_ok(const struct vpte_format *f, struct vpte_prot p)
+{
+	(void)f;
+	return (p.flags & VPTE_R) && p.memtype <= VPTE_MT_DEVICE && !(p.raw & ~ARM64_RAW_MASK);
+}
+
+static const struct vpte_codec arm64_codec = {
+	.kind = arm64_kind,
+	.table_pa = arm64_table_pa,
+	.leaf_pa = arm64_leaf_pa,
+	.leaf_cont = arm64_leaf_cont,
+	.leaf_prot = arm64_leaf_prot,
+	.make_table = arm64_make_table,
+	.make_leaf = arm64_make_leaf,
+	.prot_ok = arm64_prot_ok,
+};
+
+#endif

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * riscv.h - entry codec for RISC-V Sv39, Sv48 and Sv57.
+ *
+ * Source: The RISC-V Instruction Set Manual, Volume II: Privileged
+ * Architecture (20211203), section 4.3.1 "Addressing and Memory Protection"
+ * (PTE bits, Table 4.5 "Encoding of PTE R/W/X fields", the walk of 4.3.2),
+ * sections 4.4-4.6 (Sv39/Sv48/Sv57: 44-bit PPN, bits 60:54 reserved);
+ * chapter "Svnapot" (N = bit 63, 64 KiB runs with PPN[3:0] = 0b1000 at
+ * level 0) and chapter "Svpbmt" (PBMT = bits 62:61).
+ *
+ * Generic attributes map one to one onto R, W, X, U, G, A, D (bits 1-7);
+ * SPECIAL is RSW bit 8 (as Linux's _PAGE_SPECIAL); raw is RSW bit 9;
+ * memtype is PBMT: 0 PMA (write-back), 1 NC, 2 IO (device).
+ * A table entry is V alone: R = W = X = 0 makes it a pointer.
+ */
+#ifndef VPTE_FORMATS_RISCV_H
+#define VPTE_FORMATS_RISCV_H
+
+#include "engine/codec.h"
+
+#define RV_V (1ull << 0)
+#define RV_R (1ull << 1)
+#define RV_W (1ull << 2)
+#define RV_X (1ull << 3)
+#define RV_U (1ull << 4)
+#define RV_G (1ull << 5)
+#define RV_A (1ull << 6)
+#define RV_D (1ull << 7)
+#define RV_SPECIAL (1ull << 8)
+#define RV_RAW_MASK (1ull << 9)
+#define RV_PPN_SHIFT 10
+#define RV_PPN (0x00000fffffffffffull << RV_PPN_SHIFT) /* bits 53:10 */
+#define RV_RESERVED (0x7full << 54)                    /* bits 60:54 */
+#define RV_PBMT_SHIFT 61
+#define RV_PBMT (3ull << RV_PBMT_SHIFT)
+#define RV_N (1ull << 63)
+#define RV_NAPOT_64K_PPN 0x8ull /* PPN[3:0] of a 64 KiB NAPOT leaf */
+
+static inline uint64_t rv_pa(uint64_t e)
+{
+	return ((e & RV_PPN) >> RV_PPN_SHIFT) << 12;
+}
+
+static inline int rv_kind(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	(void)f;
+	if (!(e & RV_V))
+		return VPTE_HOLE;
+	if (e & RV_RESERVED)
+		return VPTE_KIND_CORRUPT;
+	if (!(e & (RV_R | RV_W | RV_X))) {
+		/* Pointer: none at level 0; N and PBMT are reserved on non-leaves. */
+		return (level == 0 || (e & (RV_N | RV_PBMT))) ? VPTE_KIND_CORRUPT : VPTE_TABLE;
+	}
+	if ((e & RV_W) && !(e & RV_R))
+		return VPTE_KIND_CORRUPT;
+	if ((e & RV_PBMT) == RV_PBMT)
+		return VPTE_KIND_CORRUPT;
+	uint64_t ppn = (e & RV_PPN) >> RV_PPN_SHIFT;
+	if (e & RV_N)
+		return (level == 0 && (ppn & 0xf) == RV_NAPOT_64K_PPN) ? VPTE_LEAF
+								       : VPTE_KIND_CORRUPT;
+	/* A superpage with low PPN bits set is a misaligned superpage. */
+	return (ppn & ((1ull << (9 * level)) - 1)) ? VPTE_KIND_CORRUPT : VPTE_LEAF;
+}
+
+static inline uint64_t rv_table_pa(const struct vpte_format *f, uint64_t e)
+{
+	(void)f;
+	return rv_pa(e);
+}
+
+static inline uint64_t rv_leaf_pa(const struct vpte_format *f, uint64_t e, unsigned level,
+				  uint64_t entry_ia)
+{
+	(void)f;
+	(void)level;
+	if (e & RV_N) /* every member holds the run's base with PPN[3:0] = 0b1000 */
+		return (rv_pa(e) & ~0xffffull) | (entry_ia & 0xf000);
+	return rv_pa(e);
+}
+
+static inline bool rv_leaf_cont(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	(void)f;
+	(void)level;
+	return (e & RV_N) != 0;
+}
+
+static inline struct vpte_prot rv_leaf_prot(const struct vpte_format *f, uint64_t e,
+					    unsigned level)
+{
+	(void)f;
+	(void)level;
+	struct vpte_prot p = { 0, (uint32_t)((e & RV_PBMT) >> RV_PBMT_SHIFT), e & RV_RAW_MASK };
+	p.flags = (uint32_t)((e >> 1) & 0x7f); /* R W X U G A D, in vpte's order */
+	if (e & RV_SPECIAL)
+		p.flags |= VPTE_SPECIAL;
+	return p;
+}
+
+static inline uint64_t rv_make_table(const struct vpte_format *f, uint64_t pa)
+{
+	(void)f;
+	return ((pa >> 12) << RV_PPN_SHIFT) | RV_V;
+}
+
+static inline uint64_t rv_make_leaf(const struct vpte_format *f, uint64_t pa, unsigned level,
+				    struct vpte_prot p, bool cont)
+{
+	(void)f;
+	(void)level;
+	uint64_t ppn = pa >> 12;
+	uint64_t e = RV_V | ((uint64_t)(p.flags & 0x7f) << 1) | p.raw |
+		     ((uint64_t)p.memtype << RV_PBMT_SHIFT);
+	if (cont) {
+		ppn = (ppn & ~0xfull) | RV_NAPOT_64K_PPN;
+		e |= RV_N;
+	}
+	if (p.flags & VPTE_SPECIAL)
+		e |= RV_SPECIAL;
+	return e | (ppn << RV_PPN_SHIFT);
+}
+
+static inline bool rv_prot_ok(const struct vpte_format *f, struct vpte_prot p)
+{
+	(void)f;
+	bool r = p.flags & VPTE_R, w = p.flags & VPTE_W, x = p.flags & VPTE_X;
+	return (r || x) && (r || !w) && p.memtype <= VPTE_MT_DEVICE && !(p.raw & ~RV_RAW_MASK);
+}
+
+static const struct vpte_codec riscv_codec = {
+	.kind = rv_kind,
+	.table_pa = rv_table_pa,
+	.leaf_pa = rv_leaf_pa,
+	.leaf_cont = rv_leaf_cont,
+	.leaf_prot = rv_leaf_prot,
+	.make_table = rv_make_table,
+	.make_leaf = rv_make_leaf,
+	.prot_ok = rv_prot_ok,
+};
+
+#endif

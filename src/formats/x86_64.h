@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86_64.h - entry codec for x86-64 4-level and 5-level (LA57) paging.
+ *
+ * Source: Intel 64 and IA-32 Architectures Software Developer's Manual,
+ * Vol. 3A, section 4.5 "4-Level Paging and 5-Level Paging", Tables 4-15
+ * (PML5E) through 4-20 (PTE); memory types: section 12.12 "Page Attribute
+ * Table (PAT)".  The encodings assume IA32_EFER.NXE = 1 (bit 63 is XD) and
+ * the power-on PAT value 0x0007040600070406 (index 0 WB, 2 UC-, 3 UC).
+ *
+ * Generic attributes:
+ *   R                 always (a present x86 page is readable)
+ *   W, U              R/W (bit 1), U/S (bit 2)
+ *   X                 XD (bit 63) clear
+ *   G, A, D           bits 8, 5, 6
+ *   SPECIAL           bit 9 (ignored by hardware; Linux's _PAGE_SPECIAL)
+ *   memtype           PAT index 0 = WB, 2 = NC (PCD: UC-), 3 = device (PCD|PWT: UC)
+ *   raw               bits 10-11 and 52-58 (ignored), 59-62 (protection key)
+ * Table entries are P | R/W | U/S | A so that leaves alone decide access.
+ */
+#ifndef VPTE_FORMATS_X86_64_H
+#define VPTE_FORMATS_X86_64_H
+
+#include "engine/codec.h"
+
+#define X86_P (1ull << 0)
+#define X86_RW (1ull << 1)
+#define X86_US (1ull << 2)
+#define X86_PWT (1ull << 3)
+#define X86_PCD (1ull << 4)
+#define X86_A (1ull << 5)
+#define X86_D (1ull << 6)
+#define X86_PS (1ull << 7)       /* PDPTE/PDE: maps a page; PTE: the PAT bit */
+#define X86_PAT_4K (1ull << 7)
+#define X86_G (1ull << 8)
+#define X86_SPECIAL (1ull << 9)
+#define X86_PAT_HUGE (1ull << 12)
+#define X86_XD (1ull << 63)
+#define X86_ADDR 0x000ffffffffff000ull /* bits 51:12 (MAXPHYADDR 52) */
+#define X86_RAW_MASK (0x0000000000000c00ull | 0x7ff0000000000000ull)
+
+static inline unsigned x86_shift(unsigned level)
+{
+	return 12u + 9u * level;
+}
+
+static inline int x86_kind(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	(void)f;
+	if (!(e & X86_P))
+		return VPTE_HOLE;
+	if (level == 0)
+		return VPTE_LEAF;
+	if (level >= 3) /* PML4E, PML5E: bit 7 is reserved (Tables 4-15, 4-16) */
+		return (e & X86_PS) ? VPTE_KIND_CORRUPT : VPTE_TABLE;
+	if (!(e & X86_PS))
+		return VPTE_TABLE;
+	/* 1 GiB / 2 MiB page: address bits 29:13 / 20:13 are reserved. */
+	uint64_t reserved = ((1ull << x86_shift(level)) - 1) & ~((1ull << 13) - 1);
+	return (e & reserved) ? VPTE_KIND_CORRUPT : VPTE_LEAF;
+}
+
+static inline uint64_t x86_table_pa(const struct vpte_format *f, uint64_t e)
+{
+	(void)f;
+	return e & X86_ADDR;
+}
+
+static inline uint64_t x86_leaf_pa(const struct vpte_format *f, uint64_t e, unsigned level,
+				   uint64_t entry_ia)
+{
+	(void)f;
+	(void)entry_ia;
+	return e & X86_ADDR & ~((1ull << x86_shift(level)) - 1);
+}
+
+static inline bool x86_leaf_cont(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	(void)f;
+	(void)e;
+	(void)level;
+	return false;
+}
+
+static inline struct vpte_prot x86_leaf_prot(const struct vpte_format *f, uint64_t e,
+					     unsigned level)
+{
+	(void)f;
+	struct vpte_prot p = { VPTE_R, VPTE_MT_WB, e & X86_RAW_MASK };
+	if (e & X86_RW)
+		p.flags |= VPTE_W;
+	if (e & X86_US)
+		p.flags |= VPTE_U;
+	if (!(e & X86_XD))
+		p.flags |= VPTE_X;
+	if (e & X86_G)
+		p.flags |= VPTE_G;
+	if (e & X86_A)
+		p.flags |= VPTE_A;
+	if (e & X86_D)
+		p.flags |= VPTE_D;
+	if (e & X86_SPECIAL)
+		p.flags |= VPTE_SPECIAL;
+	uint64_t pat = level ? X86_PAT_HUGE : X86_PAT_4K;
+	unsigned index = ((e & pat) ? 4u : 0u) | ((e & X86_PCD) ? 2u : 0u) | ((e & X86_PWT) ? 1u : 0u);
+	p.memtype = index == 0 ? VPTE_MT_WB : index == 2 ? VPTE_MT_NC : index == 3 ? VPTE_MT_DEVICE
+									: VPTE_MT_OTHER;
+	return p;
+}
+
+static inline uint64_t x86_make_table(const struct vpte_format *f, uint64_t pa)
+{
+	(void)f;
+	return pa | X86_P | X86_RW | X86_US | X86_A;
+}
+
+static inline uint64_t x86_make_leaf(const struct vpte_format *f, uint64_t pa, unsigned level,
+				     struct vpte_prot p, bool cont)
+{
+	(void)f;
+	(void)cont;
+	uint64_t e = pa | X86_P | p.raw;
+	if (level)
+		e |= X86_PS;
+	if (p.flags & VPTE_W)
+		e |= X86_RW;
+	if (p.flags & VPTE_U)
+		e |= X86_US;
+	if (!(p.flags & VPTE_X))
+		e |= X86_XD;
+	if (p.flags & VPTE_G)
+		e |= X86_G;
+	if (p.flags & VPTE_A)
+		e |= X86_A;
+	if (p.flags & VPTE_D)
+		e |= X86_D;
+	if (p.flags & VPTE_SPECIAL)
+		e |= X86_SPECIAL;
+	if (p.memtype == VPTE_MT_NC)
+		e |= X86_PCD;
+	else if (p.memtype == VPTE_MT_DEVICE)
+		e |= X86_PCD | X86_PWT;
+	return e;
+}
+
+static inline bool x86_prot_ok(const struct vpte_format *f, struct vpte_prot p)
+{
+	(void)f;
+	return (p.flags & VPTE_R) && p.memtype <= VPTE_MT_DEVICE && !(p.raw & ~X86_RAW_MASK);
+}
+
+static const struct vpte_codec x86_codec = {
+	.kind = x86_kind,
+	.table_pa = x86_table_pa,
+	.leaf_pa = x86_leaf_pa,
+	.leaf_cont = x86_leaf_cont,
+	.leaf_prot = x86_leaf_prot,
+	.make_table = x86_make_table,
+	.make_leaf = x86_make_leaf,
+	.prot_ok = x86_prot_ok,
+};
+
+#endif
