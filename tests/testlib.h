@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * testlib.h - what every vpte test shares: checks that name the failing
+ * line, a heap allocator that counts pages and can be told to fail, and a
+ * snapshot of a table's translations for "nothing changed" checks.
+ */
+#ifndef VPTE_TESTLIB_H
+#define VPTE_TESTLIB_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vpte/hosted.h"
+#include "vpte/vpte.h"
+
+static unsigned test_failures;
+
+#define CHECK(cond)                                                                        \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			test_failures++;                                                   \
+		}                                                                          \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                                     \
+	do {                                                                               \
+		uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                           \
+		if (a_ != b_) {                                                            \
+			fprintf(stderr, "%s:%d: %s == %s: 0x%" PRIx64 " != 0x%" PRIx64 "\n",   \
+				__FILE__, __LINE__, #a, #b, a_, b_);                       \
+			test_failures++;                                                   \
+		}                                                                          \
+	} while (0)
+
+/* End of main(): prints the verdict and gives the exit code. */
+static inline int test_summary(const char *name)
+{
+	if (test_failures)
+		fprintf(stderr, "%s: %u check(s) failed\n", name, test_failures);
+	else
+		printf("%s: ok\n", name);
+	return test_failures ? 1 : 0;
+}
+
+/*
+ * struct test_mem - heap pages with a failure switch.
+ * @live:       pages allocated and not freed.
+ * @allocs:     successful allocations so far.
+ * @fail_at:    the allocation with this number (1-based, counted over
+ *              successes and failures) fails; 0 never.
+ * @attempts:   allocations attempted.
+ */
+struct test_mem {
+	uint64_t live, allocs, attempts, fail_at;
+};
+
+static int test_mem_alloc(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
+{
+	struct test_mem *m = ctx;
+	m->attempts++;
+	if (m->fail_at && m->attempts == m->fail_at)
+		return -VPTE_ENOMEM;
+	void *page = aligned_alloc(align, size);
+	if (!page)
+		return -VPTE_ENOMEM;
+	memset(page, 0, size);
+	m->live++;
+	m->allocs++;
+	*pa = vpte_pa((uintptr_t)page);
+	return 0;
+}
+
+static void test_mem_free(void *ctx, vpte_pa_t pa, uint64_t size)
+{
+	struct test_mem *m = ctx;
+	/* Poison before freeing: a use after free then reads garbage. */
+	memset((void *)(uintptr_t)pa.addr, 0xa5, size);
+	m->live--;
+	free((void *)(uintptr_t)pa.addr);
+}
+
+static void *test_mem_virt(void *ctx, vpte_pa_t pa, uint64_t size)
+{
+	(void)ctx;
+	(void)size;
+	return (void *)(uintptr_t)pa.addr;
+}
+
+static const struct vpte_mem_ops test_mem_ops = { test_mem_alloc, test_mem_free, test_mem_virt };
+
+static inline struct vpte_mem test_mem(struct test_mem *m)
+{
+	struct vpte_mem mem = { &test_mem_ops, m };
+	return mem;
+}
+
+/*
+ * Snapshot: every entry (leaves, holes and table entries) of the whole
+ * address space, so two snapshots are equal exactly when the tables are.
+ */
+struct test_snapshot {
+	size_t count, cap;
+	struct vpte_walk *items;
+	int error;
+};
+
+static inline void snapshot_take(struct test_snapshot *s, const struct vpte_table *t)
+{
+	vpte_va_t start[2];
+	uint64_t size[2];
+	unsigned halves = vpte_va_space(t->fmt, start, size);
+	memset(s, 0, sizeof(*s));
+	for (unsigned h = 0; h < halves; h++) {
+		struct vpte_walk w;
+		vpte_for_each_entry(&w, t, start[h], size[h], VPTE_ITER_ALL)
+		{
+			if (s->count == s->cap) {
+				s->cap = s->cap ? 2 * s->cap : 256;
+				s->items = realloc(s->items, s->cap * sizeof(*s->items));
+			}
+			s->items[s->count++] = w;
+		}
+		if (w.error)
+			s->error = w.error;
+	}
+}
+
+static inline int snapshot_equal(const struct test_snapshot *a, const struct test_snapshot *b)
+{
+	if (a->count != b->count || a->error != b->error)
+		return 0;
+	for (size_t i = 0; i < a->count; i++) {
+		const struct vpte_walk *x = &a->items[i], *y = &b->items[i];
+		if (x->kind != y->kind || x->level != y->level || x->va.addr != y->va.addr ||
+		    x->entry != y->entry || x->shift != y->shift)
+			return 0;
+	}
+	return 1;
+}
+
+static inline void snapshot_free(struct test_snapshot *s)
+{
+	free(s->items);
+	memset(s, 0, sizeof(*s));
+}
+
+/* A small, fast, seedable generator (splitmix64). */
+static inline uint64_t test_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+#endif
