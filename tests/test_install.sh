@@ -29,4 +29,13 @@ leaf 0x40401000 shift 12"
 done
 test -f "$prefix/include/vpte/vpte.h" && test -f "$prefix/include/vpte/hosted.h"
 ls "$prefix"/lib*/libvpte_core.a >/dev/null
+
+
+# The README shows the example verbatim: keep them one program.
+readme_code=$(sed -n '/^```c$/,/^```$/p' "$VPTE_SRC/README.md" | sed '1d;$d')
+example_code=$(sed '1d' "$VPTE_SRC/examples/quickstart.c")
+if [ "$readme_code" != "$example_code" ]; then
+	echo "README.md's example differs from examples/quickstart.c"
+	exit 1
+fi
 echo "test_install: ok"
