@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * script.h - mapping scripts: one command a line,
+ *
+ *   map VA PA SIZE PROT [max=SHIFT] [insert]
+ *   unmap VA SIZE
+ *
+ * with blank lines and '#' comments.  Numbers as in numbers.h, PROT as in
+ * prot.h.
+ */
+#ifndef VPTE_TOOL_SCRIPT_H
+#define VPTE_TOOL_SCRIPT_H
+
+#include <stdio.h>
+
+#include "vpte/vpte.h"
+
+/*
+ * run_script - apply every command of @in to @t, in order.  @name is the
+ * script's name in messages.  Stops at the first error, which it prints
+ * as "NAME:LINE: COMMAND: REASON"; returns 0 or -1.
+ */
+int run_script(struct vpte_table *t, FILE *in, const char *name);
+
+#endif

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * verb_demo.c - `vpte demo`: build one realistic address space in every
+ * format and compare what each needs: table memory, leaves of each size,
+ * contiguous runs and TLB entries.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "demo_layout.h"
+#include "numbers.h"
+#include "options.h"
+#include "prot.h"
+#include "verbs.h"
+#include "vpte/hosted.h"
+
+static int apply_step(struct vpte_table *t, const struct demo_step *s)
+{
+	if (s->op == DEMO_UNMAP)
+		return vpte_unmap(t, vpte_va(s->va), s->size, NULL);
+	return vpte_map(t, vpte_va(s->va), vpte_pa(s->pa), s->size, s->prot, NULL);
+}
+
+/*
+ * Statistics of both halves of the VA space.  vpte_stats() counts the top
+ * table in each call, so it is counted once here.
+ */
+static int stats_all(const struct vpte_table *t, struct vpte_stats *total)
+{
+	vpte_va_t start[2];
+	uint64_t size[2];
+	unsigned halves = vpte_va_space(t->fmt, start, size);
+	unsigned top = vpte_top_level(t->fmt);
+
+	*total = (struct vpte_stats){ 0 };
+	for (unsigned h = 0; h < halves; h++) {
+		struct vpte_stats st;
+		int err = vpte_stats(t, start[h], size[h], &st);
+		if (err)
+			return err;
+		for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++) {
+			total->table_pages[l] = l == top ? st.table_pages[l]
+							 : total->table_pages[l] + st.table_pages[l];
+			total->table_bytes[l] = l == top ? st.table_bytes[l]
+							 : total->table_bytes[l] + st.table_bytes[l];
+		}
+		for (unsigned s = 0; s < 64; s++) {
+			total->leaves[s] += st.leaves[s];
+			total->runs[s] += st.runs[s];
+		}
+		total->tlb_entries += st.tlb_entries;
+		total->mapped_bytes += st.mapped_bytes;
+	}
+	return 0;
+}
+
+static void print_layout(const struct vpte_format *fmt)
+{
+	struct demo_step steps[DEMO_MAX_STEPS];
+	size_t count = demo_layout(fmt, steps);
+
+	printf("The address space, as laid out for %s (other formats place it to fit their VA\n"
+	       "width and round it to their page size):\n",
+	       fmt->name);
+	for (size_t i = 0; i < count; i++) {
+		printf("  %-5s %-18s 0x%016" PRIx64 " %7s", steps[i].op == DEMO_MAP ? "map" : "unmap",
+		       steps[i].what, steps[i].va, size_text(steps[i].size).s);
+		if (steps[i].op == DEMO_MAP)
+			printf("  %s", prot_text(steps[i].prot).s);
+		printf("\n");
+	}
+	printf("\n%-13s %6s %8s %8s %6s %6s  %s\n", "format", "tables", "bytes", "mapped", "runs",
+	       "TLB", "leaves (size:count)");
+}
+
+static void print_row(const struct vpte_format *fmt, const struct vpte_stats *st)
+{
+	uint64_t pages = 0, bytes = 0, runs = 0;
+	for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++) {
+		pages += st->table_pages[l];
+		bytes += st->table_bytes[l];
+	}
+	for (unsigned s = 0; s < 64; s++)
+		runs += st->runs[s];
+	printf("%-13s %6" PRIu64 " %8s %8s %6" PRIu64 " %6" PRIu64 " ", fmt->name, pages,
+	       size_text(bytes).s, size_text(st->mapped_bytes).s, runs, st->tlb_entries);
+	for (unsigned s = 0; s < 64; s++)
+		if (st->leaves[s])
+			printf(" %s:%" PRIu64, size_text(1ull << s).s, st->leaves[s]);
+	printf("\n");
+}
+
+/* Builds the layout in @fmt and prints its row; returns 0 or -1 after printing why. */
+static int compare_format(const struct vpte_format *fmt)
+{
+	struct vpte_heap heap = { 0 };
+	struct vpte_table table;
+	struct demo_step steps[DEMO_MAX_STEPS];
+	size_t count = demo_layout(fmt, steps);
+	struct vpte_stats st;
+
+	int err = vpte_table_init(&table, fmt, vpte_heap_mem(&heap));
+	if (err) {
+		fprintf(stderr, "vpte: demo: %s: top table: %s\n", fmt->name, vpte_strerror(err));
+		return -1;
+	}
+	for (size_t i = 0; !err && i < count; i++) {
+		err = apply_step(&table, &steps[i]);
+		if (err)
+			fprintf(stderr, "vpte: demo: %s: %s: %s\n", fmt->name, steps[i].what,
+				vpte_strerror(err));
+	}
+	if (!err && (err = stats_all(&table, &st)))
+		fprintf(stderr, "vpte: demo: %s: stats: %s\n", fmt->name, vpte_strerror(err));
+	if (!err)
+		print_row(fmt, &st);
+	vpte_table_destroy(&table);
+	return err ? -1 : 0;
+}
+
+int verb_demo(int argc, char **argv)
+{
+	int nargs = parse_options("demo", argc, argv, NULL, 0);
+	if (nargs < 0)
+		return EXIT_USAGE;
+	if (nargs)
+		return usage_error("demo", "takes no arguments");
+
+	size_t count;
+	const struct vpte_format *const *formats = vpte_formats(&count);
+	print_layout(formats[0]);
+	int status = EXIT_OK;
+	for (size_t i = 0; i < count; i++)
+		if (compare_format(formats[i]))
+			status = EXIT_FAILED;
+	return status;
+}

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * verbs.h - the tool's verbs.  Each takes the words after the verb name
+ * and returns an enum tool_exit code.
+ */
+#ifndef VPTE_TOOL_VERBS_H
+#define VPTE_TOOL_VERBS_H
+
+int verb_formats(int argc, char **argv);
+int verb_build(int argc, char **argv);
+int verb_translate(int argc, char **argv);
+int verb_dump(int argc, char **argv);
+int verb_demo(int argc, char **argv);
+
+#endif
