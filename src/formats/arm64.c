@@ -14,8 +14,11 @@
 					  : 0)
 
 /* Block levels: 4K granule 2 MiB and 1 GiB; 16K 32 MiB; 64K 512 MiB (larger
- * blocks need FEAT_LPA/LPA2).  Contiguous runs (D8.6.1): 4K 16 entries at
- * every block or page level; 16K 128 pages or 32 blocks; 64K 32 of either. */
+ * blocks need FEAT_LPA/LPA2).  Contiguous runs (D8.6.1; pseudocode
+ * AArch64.ContiguousBit and ContiguousSize): 4K 16 entries at every block
+ * or page level, so 64 KiB, 32 MiB and 16 GiB (16 x 1 GiB level 1 blocks
+ * are architected, Linux merely does not use them); 16K 128 pages (2 MiB)
+ * or 32 blocks (1 GiB); 64K 32 of either (2 MiB, 16 GiB). */
 #define ARM64_FORMAT(ident, str, g, va, leaves, cont0, cont1, cont2)                        \
 	VPTE_FORMAT(ident, arm64_codec, .name = str, .levels = ARM64_LEVELS(g, va),         \
 		    .va_bits = va, .pa_bits = 48, .granule_shift = g, .sign_extend = false, \

@@ -8,7 +8,16 @@
  * section D8.3 "Translation table descriptor formats" (table, block and
  * page descriptors), D8.4 "Memory access control" (AP[2:1], PXN, UXN),
  * D8.5 "Memory region attributes" (AttrIndx, SH, AF, nG) and D8.6.1 "The
- * Contiguous bit" (run lengths per granule and level).
+ * Contiguous bit" (run lengths per granule and level); section numbers of
+ * the J/K editions.  The same facts in the manual's pseudocode, whose
+ * names do not move between editions: AArch64.DecodeDescriptorType and
+ * AArch64.BlockDescSupported (which levels hold blocks: 4K levels 1-2, 16K
+ * level 2, 64K level 2 without FEAT_LPA/LPA2), AArch64.LeafBase (OA bits),
+ * AArch64.S1ApplyOutputPerms (AP bits 7:6, PXN 53, UXN 54),
+ * AArch64.S1DirectBasePermissions (memory writable at EL0 is never
+ * executable at EL1, whatever PXN says), AArch64.ContiguousBit and
+ * ContiguousSize (bit 52; log2 run length 4K: 4 at levels 1-3, 16K: 5 at
+ * level 2 and 7 at level 3, 64K: 5 at levels 2-3).
  *
  * vpte levels count from the page level up, so vpte level 0 is the
  * architecture's level 3 and a descriptor there with bits[1:0] = 0b11 is a
@@ -27,8 +36,17 @@
  *                     index 0 normal write-back, 1 normal non-cacheable,
  *                     2 device-nGnRE
  *   raw               software bits 57-58
- * Every leaf is inner shareable (SH = 0b11); table descriptors carry no
- * hierarchical attributes.
+ * Every leaf is inner shareable (SH = 0b11, bits 9:8; ignored by the
+ * hardware for device memory); NS (bit 5) stays 0; table descriptors are
+ * pa | 0b11 with no hierarchical attributes (APTable, XNTable: 0).
+ *
+ * Corrupt (the walk would fault): bits[1:0] = 0b01 at the page level; a
+ * block (0b01) at a level where the granule has none; any of OA bits
+ * [51:48] set (bits 49:48 for 4K/16K, bits 15:12 for 64K: without
+ * FEAT_LPA/LPA2 such an output address is beyond 48 bits, an Address
+ * size fault).  A contiguous run whose members disagree is misprogrammed
+ * (D8.6.1: the TLB may return any member's translation); the walker
+ * reports it as corrupt too.
  */
 #ifndef VPTE_FORMATS_ARM64_H
 #define VPTE_FORMATS_ARM64_H

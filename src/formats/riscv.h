@@ -12,7 +12,15 @@
  * Generic attributes map one to one onto R, W, X, U, G, A, D (bits 1-7);
  * SPECIAL is RSW bit 8 (as Linux's _PAGE_SPECIAL); raw is RSW bit 9;
  * memtype is PBMT: 0 PMA (write-back), 1 NC, 2 IO (device).
- * A table entry is V alone: R = W = X = 0 makes it a pointer.
+ * A table entry is V alone: R = W = X = 0 makes it a pointer.  A NAPOT run
+ * is 16 level-0 leaves with N set, each holding the run's base PPN with
+ * PPN[3:0] = 0b1000 (the hardware substitutes VPN[0][3:0] for those bits).
+ *
+ * Corrupt (4.3.2 step 3 to 6 would raise a page fault): reserved bits
+ * 60:54 set; PBMT = 3 in a leaf; W without R (R=0 W=1 X=0 or X=1); a
+ * pointer at level 0; a pointer with U, A, D, PBMT or N set; a superpage
+ * whose low PPN fields are not 0 (misaligned superpage); N in a leaf above
+ * level 0 or with PPN[3:0] other than 0b1000 (reserved NAPOT encodings).
  */
 #ifndef VPTE_FORMATS_RISCV_H
 #define VPTE_FORMATS_RISCV_H
@@ -36,6 +44,7 @@
 #define RV_PBMT (3ull << RV_PBMT_SHIFT)
 #define RV_N (1ull << 63)
 #define RV_NAPOT_64K_PPN 0x8ull /* PPN[3:0] of a 64 KiB NAPOT leaf */
+#define RV_NONLEAF_RESERVED (RV_U | RV_A | RV_D | RV_PBMT | RV_N)
 
 static inline uint64_t rv_pa(uint64_t e)
 {
@@ -50,8 +59,11 @@ static inline int rv_kind(const struct vpte_format *f, uint64_t e, unsigned leve
 	if (e & RV_RESERVED)
 		return VPTE_KIND_CORRUPT;
 	if (!(e & (RV_R | RV_W | RV_X))) {
-		/* Pointer: none at level 0; N and PBMT are reserved on non-leaves. */
-		return (level == 0 || (e & (RV_N | RV_PBMT))) ? VPTE_KIND_CORRUPT : VPTE_TABLE;
+		/* Pointer: none at level 0 (4.3.2 step 4: i < 0 faults).  On a
+		 * non-leaf PTE, D, A and U are reserved (4.3.1), so are PBMT
+		 * (Svpbmt) and N (Svnapot: bit 63 only has a meaning in a leaf),
+		 * and 4.3.2 step 3 faults on any reserved bit that is set. */
+		return (level == 0 || (e & RV_NONLEAF_RESERVED)) ? VPTE_KIND_CORRUPT : VPTE_TABLE;
 	}
 	if ((e & RV_W) && !(e & RV_R))
 		return VPTE_KIND_CORRUPT;

@@ -3,10 +3,22 @@
  * x86_64.h - entry codec for x86-64 4-level and 5-level (LA57) paging.
  *
  * Source: Intel 64 and IA-32 Architectures Software Developer's Manual,
- * Vol. 3A, section 4.5 "4-Level Paging and 5-Level Paging", Tables 4-15
- * (PML5E) through 4-20 (PTE); memory types: section 12.12 "Page Attribute
- * Table (PAT)".  The encodings assume IA32_EFER.NXE = 1 (bit 63 is XD) and
- * the power-on PAT value 0x0007040600070406 (index 0 WB, 2 UC-, 3 UC).
+ * Vol. 3A, section 4.5 "4-Level Paging and 5-Level Paging", the entry
+ * format tables "Format of a PML5 Entry (PML5E)", "... PML4 Entry",
+ * "... PDPTE that Maps a 1-GByte Page / References a Page Directory",
+ * "... PDE that Maps a 2-MByte Page / References a Page Table" and "... PTE
+ * that Maps a 4-KByte Page" (Tables 4-14 to 4-20 in recent editions; the
+ * numbers shift between editions); memory types: section 4.9.2 and the
+ * "Page Attribute Table (PAT)" section of the Memory Cache Control chapter.
+ * The encodings assume IA32_EFER.NXE = 1 (bit 63 is XD) and MAXPHYADDR 52.
+ *
+ * PAT: the PAT index is PAT*4 + PCD*2 + PWT, with the PAT bit at bit 7 of
+ * a PTE and at bit 12 of a 2 MiB / 1 GiB leaf (bit 7 is PS there).  vpte
+ * relies only on IA32_PAT entries 0, 2 and 3 being WB, UC- and UC, true of
+ * the power-on value 0x0007040600070406 and of Linux's setting alike;
+ * entries 1 and 4-7 differ between the power-on value and what operating
+ * systems program (Linux: 1 = WC, 5 = WP, 7 = WT), so they read back as
+ * VPTE_MT_OTHER.
  *
  * Generic attributes:
  *   R                 always (a present x86 page is readable)
@@ -15,7 +27,11 @@
  *   G, A, D           bits 8, 5, 6
  *   SPECIAL           bit 9 (ignored by hardware; Linux's _PAGE_SPECIAL)
  *   memtype           PAT index 0 = WB, 2 = NC (PCD: UC-), 3 = device (PCD|PWT: UC)
- *   raw               bits 10-11 and 52-58 (ignored), 59-62 (protection key)
+ *   raw               bits 10-11 and 52-58 (ignored; bit 11 is HLAT's restart
+ *                     bit, ignored by ordinary paging), 59-62 (protection key)
+ * Corrupt (a walk would take a reserved-bit page fault): PS (bit 7) set in a
+ * PML5E or PML4E; a 1 GiB leaf with any of bits 29:13 set or a 2 MiB leaf
+ * with any of bits 20:13 set (reserved, must be 0).
  * Table entries are P | R/W | U/S | A so that leaves alone decide access.
  */
 #ifndef VPTE_FORMATS_X86_64_H
@@ -51,11 +67,13 @@ static inline int x86_kind(const struct vpte_format *f, uint64_t e, unsigned lev
 		return VPTE_HOLE;
 	if (level == 0)
 		return VPTE_LEAF;
-	if (level >= 3) /* PML4E, PML5E: bit 7 is reserved (Tables 4-15, 4-16) */
+	if (level >= 3) /* PML4E, PML5E: bit 7 is reserved (SDM 4.5, PML4E/PML5E tables) */
 		return (e & X86_PS) ? VPTE_KIND_CORRUPT : VPTE_TABLE;
 	if (!(e & X86_PS))
 		return VPTE_TABLE;
-	/* 1 GiB / 2 MiB page: address bits 29:13 / 20:13 are reserved. */
+	/* 1 GiB / 2 MiB page: bits 29:13 / 20:13 are reserved (SDM 4.5, tables
+	 * for a PDPTE that maps a 1-GByte page and a PDE that maps a 2-MByte
+	 * page); bit 12 is the PAT bit. */
 	uint64_t reserved = ((1ull << x86_shift(level)) - 1) & ~((1ull << 13) - 1);
 	return (e & reserved) ? VPTE_KIND_CORRUPT : VPTE_LEAF;
 }
