@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * options.h - command-line options of one verb.  An option is "--name
+ * options.h - a verb's command line: its options, usage errors and the
+ * tool's exit codes.  An option is "--name
  * VALUE" or "--name=VALUE" ("-o VALUE" for short ones); "-" alone is an
  * argument, "--" ends the options.
  */

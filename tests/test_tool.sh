@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# test_tool.sh - the `vpte` command-line tool, end to end: formats, build,
+# translate, dump (hostile images included), demo, usage errors.
+# Run by CTest with VPTE_BIN set to the directory holding the vpte binary.
+set -euo pipefail
+
+vpte="${VPTE_BIN:?set VPTE_BIN to the directory of the vpte binary}/vpte"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+checks=0
+
+fail() {
+	echo "test_tool: FAIL: $*" >&2
+	exit 1
+}
+
+# expect_output EXPECTED COMMAND...: the command succeeds and prints exactly EXPECTED.
+expect_output() {
+	local expected=$1 got rc=0
+	shift
+	got=$("$@" 2>"$tmp/stderr") || rc=$?
+	[[ $rc == 0 ]] || fail "$* exited $rc: $(cat "$tmp/stderr")"
+	if [[ "$got" != "$expected" ]]; then
+		diff <(echo "$expected") <(echo "$got") >&2 || true
+		fail "$*: unexpected output (diff above: < expected, > got)"
+	fi
+	checks=$((checks + 1))
+}
+
+# expect_status STATUS PATTERN COMMAND...: the command exits with STATUS and
+# its stderr matches the extended regular expression PATTERN (is empty for
+# an empty PATTERN); its stdout is left in $tmp/stdout.
+expect_status() {
+	local want=$1 pattern=$2 rc=0
+	shift 2
+	"$@" >"$tmp/stdout" 2>"$tmp/stderr" || rc=$?
+	[[ $rc == "$want" ]] || fail "$* exited $rc, want $want: $(cat "$tmp/stderr")"
+	if [[ -z $pattern ]]; then
+		[[ ! -s "$tmp/stderr" ]] || fail "$*: unexpected stderr: $(cat "$tmp/stderr")"
+	else
+		grep -Eq -- "$pattern" "$tmp/stderr" ||
+			fail "$*: stderr lacks /$pattern/: $(cat "$tmp/stderr")"
+	fi
+	checks=$((checks + 1))
+}
+
+# build FORMAT BASE IMAGE: build IMAGE from the script on stdin at BASE and
+# check what build prints; the root is then in $root.
+build() {
+	local out size
+	out=$("$vpte" build --format "$1" --base "$2" -o "$3" -) || fail "build $1 exited $?"
+	root=$(sed -n 's/^root //p' <<<"$out")
+	size=$(wc -c <"$3")
+	[[ "$(sed 1d <<<"$out")" == "$(printf 'base 0x%x\nsize %d' "$2" "$size")" ]] ||
+		fail "build $1 printed: $out"
+	[[ $root =~ ^0x[0-9a-f]+$ ]] || fail "build $1: bad root in: $out"
+	checks=$((checks + 1))
+}
+
+# entry_escapes VALUE: a 64-bit entry's little-endian bytes as printf escapes.
+entry_escapes() {
+	local s= b
+	for i in 0 1 2 3 4 5 6 7; do
+		printf -v b '\\x%02x' $((($1 >> (8 * i)) & 255))
+		s+=$b
+	done
+	echo "$s"
+}
+
+# page VALUE: one 4 KiB table page whose 512 entries all hold VALUE.
+page() {
+	local entry
+	entry=$(entry_escapes "$1")
+	printf "$entry%.0s" $(seq 512)
+}
+
+# poke FILE OFFSET VALUE: store one entry.
+poke() {
+	printf "$(entry_escapes "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# ---- formats ----
+expect_output "x86_64 x86_64-la57 arm64-4k-39 arm64-4k-48 arm64-16k-47 arm64-16k-48 \
+arm64-64k-42 arm64-64k-48 riscv-sv39 riscv-sv48 riscv-sv57" \
+	bash -c '"$1" formats | awk "{print \$1}" | paste -sd" "' _ "$vpte"
+[[ $("$vpte" formats | wc -l) == 11 ]] || fail "formats: not 11 lines"
+checks=$((checks + 1))
+expect_output "x86_64        levels=4 va_bits=48 pa_bits=52 leaves=4K,2M,1G contiguous=none
+arm64-4k-48   levels=4 va_bits=48 pa_bits=48 leaves=4K,2M,1G contiguous=64K(16x4K),32M(16x2M),16G(16x1G)
+arm64-64k-42  levels=2 va_bits=42 pa_bits=48 leaves=64K,512M contiguous=2M(32x64K),16G(32x512M)
+riscv-sv39    levels=3 va_bits=39 pa_bits=56 leaves=4K,2M,1G contiguous=64K(16x4K)" \
+	bash -c '"$1" formats | grep -E "^(x86_64|arm64-4k-48|arm64-64k-42|riscv-sv39) "' _ "$vpte"
+
+# ---- x86_64: 1G leaves in the upper half, ragged ends, a hole in a 2M leaf ----
+build x86_64 0x1000000 "$tmp/x86.img" <<'EOF'
+# kernel direct map: two 1 GiB leaves in the upper half
+map 0xffff888000000000 0 2G rw-g
+map 0x400000 0x10400000 0x2a5000 r-xu   # a 2M leaf, then a ragged 4K tail
+map 1G 2G 4M rw-u
+unmap 0x40101000 8K                     # punches a hole out of a 2M leaf
+
+map 0x7ffffffff000 0x5000 4K rw-u       # the last page of the lower half
+EOF
+x86=(--format x86_64 --image "$tmp/x86.img" --base 0x1000000 --root "$root")
+expect_output "0x400000-0x600000 -> 0x10400000 shift=21 r-xu-a--
+0x600000-0x6a5000 -> 0x10600000 shift=12 r-xu-a--
+0x40000000-0x40101000 -> 0x80000000 shift=12 rw-u-a--
+0x40103000-0x40200000 -> 0x80103000 shift=12 rw-u-a--
+0x40200000-0x40400000 -> 0x80200000 shift=21 rw-u-a--
+0x7ffffffff000-0x800000000000 -> 0x5000 shift=12 rw-u-a--
+0xffff888000000000-0xffff888080000000 -> 0x0 shift=30 rw--ga--" \
+	"$vpte" dump "${x86[@]}"
+expect_output "0x400000 -> 0x10400000 shift=21 r-xu-a--
+0x6a4fff -> 0x106a4fff shift=12 r-xu-a--
+0x6a5000 -> none
+0x40101000 -> none
+0x40102fff -> none
+0x40103000 -> 0x80103000 shift=12 rw-u-a--
+0xffff8880449a0123 -> 0x449a0123 shift=30 rw--ga--
+0xffff888080000000 -> none" \
+	"$vpte" translate "${x86[@]}" 0x400000 0x6a4fff 0x6a5000 0x40101000 0x40102fff \
+	0x40103000 0xffff8880449a0123 0xffff888080000000
+# VAs from stdin, with blank lines and comments; - may sit among other VAs.
+expect_output "0x400000 -> 0x10400000 shift=21 r-xu-a--
+0x7ffffffff008 -> 0x5008 shift=12 rw-u-a--
+0x1000 -> none
+0xffff888000000000 -> 0x0 shift=30 rw--ga--" \
+	"$vpte" translate "${x86[@]}" 4M - 0xffff888000000000 <<<$'0x7ffffffff008\n\n# a hole:\n4K\n'
+expect_status 1 'translate: 0x800000000000: EINVAL' "$vpte" translate "${x86[@]}" 0x800000000000
+expect_status 1 "translate: <stdin>:2: bad VA 'zz'" "$vpte" translate "${x86[@]}" - <<<$'4M\nzz\n'
+
+# ---- x86_64-la57: the upper half of a 57-bit space ----
+build x86_64-la57 0 "$tmp/la57.img" <<<'map 0xff00000000000000 0x40000000 1G rwxg'
+expect_output "0xff00000000000000-0xff00000040000000 -> 0x40000000 shift=30 rwx-ga--" \
+	"$vpte" dump --format x86_64-la57 --image "$tmp/la57.img" --base 0 --root "$root"
+
+# ---- arm64 4K: contiguous runs (16 x 4K = 64K, 16 x 2M = 32M), max=, memory types ----
+build arm64-4k-48 0x80000000 "$tmp/arm.img" <<'EOF'
+map 0x10000 0x80010000 64K rw              # one run of 16 x 4K
+map 0x21000 0x90021000 0x4f000 r-x         # 15 x 4K, then four 64K runs
+map 0x40000000 0x40000000 32M rw-g,device  # one run of 16 x 2M
+map 0x80000000 0xc0000000 6M rw max=12     # only 4K leaves
+map 4G 4G 2M rw,nc max=16                  # 64K runs, no 2M block
+map 0x200000000 0x200000000 1G rw
+unmap 0x200000000 4K
+EOF
+arm=(--format arm64-4k-48 --image "$tmp/arm.img" --base 0x80000000 --root "$root")
+expect_output "0x10000-0x20000 -> 0x80010000 shift=16 rw---a--
+0x21000-0x30000 -> 0x90021000 shift=12 r-x--a--
+0x30000-0x70000 -> 0x90030000 shift=16 r-x--a--
+0x40000000-0x42000000 -> 0x40000000 shift=25 rw--ga--,device
+0x80000000-0x80600000 -> 0xc0000000 shift=12 rw---a--
+0x100000000-0x100200000 -> 0x100000000 shift=16 rw---a--,nc
+0x200001000-0x200010000 -> 0x200001000 shift=12 rw---a--
+0x200010000-0x200200000 -> 0x200010000 shift=16 rw---a--
+0x200200000-0x202000000 -> 0x200200000 shift=21 rw---a--
+0x202000000-0x240000000 -> 0x202000000 shift=25 rw---a--" \
+	"$vpte" dump "${arm[@]}"
+expect_output "0x1fffe -> 0x8001fffe shift=16 rw---a--
+0x41234567 -> 0x41234567 shift=25 rw--ga--,device" \
+	"$vpte" translate "${arm[@]}" 0x1fffe 0x41234567
+# TTBR0 only: nothing at or above 2^48.
+expect_status 1 'ERANGE' "$vpte" translate "${arm[@]}" 0x1000000000000
+
+# ---- arm64 64K: 512M blocks and 32 x 64K runs ----
+build arm64-64k-42 0 "$tmp/arm64k.img" <<'EOF'
+map 512M 512M 512M rw
+map 0x200000 0x40200000 0x210000 rw    # a 2M run, then one 64K page
+EOF
+expect_output "0x200000-0x400000 -> 0x40200000 shift=21 rw---a--
+0x400000-0x410000 -> 0x40400000 shift=16 rw---a--
+0x20000000-0x40000000 -> 0x20000000 shift=29 rw---a--" \
+	"$vpte" dump --format arm64-64k-42 --image "$tmp/arm64k.img" --base 0 --root "$root"
+
+# ---- RISC-V Sv39: upper half, Svnapot, the last page of the VA space, unmap splits ----
+build riscv-sv39 0x80000000 "$tmp/rv.img" <<'EOF'
+map 0xffffffc000000000 0x80000000 1G rwxg
+map 0xfffffffffff00000 0x200000 1M rw-g    # Svnapot runs up to the end of the space
+map 0x10000 0x81001000 64K rw-u            # PA not 64K-aligned: 4K leaves
+map 0x200000 0x40000000 2M rw
+unmap 0x210000 64K
+map 0x400000 0x40000000 4K rw insert       # insert: PA aliases are fine, not overlaps
+EOF
+rv=(--format riscv-sv39 --image "$tmp/rv.img" --base 0x80000000 --root "$root")
+expect_output "0x10000-0x20000 -> 0x81001000 shift=12 rw-u-a--
+0x200000-0x210000 -> 0x40000000 shift=16 rw---a--
+0x220000-0x400000 -> 0x40020000 shift=16 rw---a--
+0x400000-0x401000 -> 0x40000000 shift=12 rw---a--
+0xffffffc000000000-0xffffffc040000000 -> 0x80000000 shift=30 rwx-ga--
+0xfffffffffff00000-0x10000000000000000 -> 0x200000 shift=16 rw--ga--" \
+	"$vpte" dump "${rv[@]}"
+expect_output "0xffffffffffffffff -> 0x2fffff shift=16 rw--ga--" \
+	"$vpte" translate "${rv[@]}" 0xffffffffffffffff
+
+# ---- the insert option ----
+build x86_64 0 "$tmp/ins.img" <<'EOF'
+map 0x200000 0x200000 2M rw
+map 0x200000 0x200000 4M rw insert  # refills what is there, adds the rest
+EOF
+expect_output "0x200000-0x600000 -> 0x200000 shift=21 rw---a--" \
+	"$vpte" dump --format x86_64 --image "$tmp/ins.img" --base 0 --root "$root"
+
+# ---- number syntax ----
+build x86_64 0 "$tmp/num.img" <<<'map 0X10000 65536 4K rw'$'\n''map 1M 0x100000 4096 rw'
+expect_status 1 ':1: map: EINVAL' "$vpte" build --format x86_64 --base 0 -o "$tmp/x" - \
+	<<<'map 0x10000 0x10000 1K rw' # 1K is a number, but not a page
+expect_output "0x10000-0x11000 -> 0x10000 shift=12 rw---a--
+0x100000-0x101000 -> 0x100000 shift=12 rw---a--" \
+	"$vpte" dump --format x86_64 --image "$tmp/num.img" --base 0 --root "$root"
+
+# ---- script errors: the line, the command, the reason; no image ----
+script_error() {
+	local pattern=$1
+	rm -f "$tmp/bad.img"
+	expect_status 1 "$pattern" "$vpte" build --format x86_64 --base 0 -o "$tmp/bad.img" -
+	[[ ! -e "$tmp/bad.img" ]] || fail "an image was written despite: $pattern"
+}
+script_error "^<stdin>:2: map: bad SIZE '4Q'" <<<$'map 0 0 4K rw\nmap 4K 4K 4Q rw'
+script_error "^<stdin>:3: unknown command 'mapp'" <<<$'# comment\n\nmapp 0 0 4K rw'
+script_error "^<stdin>:2: map: EEXIST: range overlaps an existing mapping" \
+	<<<$'map 0 0 2M rw\nmap 1M 1M 4K rw'
+script_error "^<stdin>:1: map: EINVAL" <<<'map 0x1800 0 4K rw'
+script_error "^<stdin>:1: map: bad PA '0x'" <<<'map 0 0x 4K rw'
+script_error "^<stdin>:1: map: bad VA '18446744073709551616'" <<<'map 18446744073709551616 0 4K rw'
+script_error "^<stdin>:1: map: bad PROT 'rq'" <<<'map 0 0 4K rq'
+script_error "^<stdin>:1: map: bad PROT 'rw,wc'" <<<'map 0 0 4K rw,wc'
+script_error "^<stdin>:1: map: unknown option 'max'" <<<'map 0 0 4K rw max'
+script_error "^<stdin>:1: unmap: want 'unmap VA SIZE'" <<<'unmap 0'
+script_error "^<stdin>:1: map: ERANGE" <<<'map 0 0x10000000000000 4K rw'
+echo 'map 0 0 4K rw bogus' >"$tmp/named.script"
+expect_status 1 "^$tmp/named.script:1: map: unknown option 'bogus'" \
+	"$vpte" build --format x86_64 --base 0 -o "$tmp/x" "$tmp/named.script"
+expect_status 1 'ENOMEM' "$vpte" build --format x86_64 --base 0 --limit 8K -o "$tmp/x" - \
+	<<<'map 0 0 4K rw'
+expect_status 1 'nonexistent.script: No such file' \
+	"$vpte" build --format x86_64 --base 0 -o "$tmp/x" "$tmp/nonexistent.script"
+
+# ---- corrupt images: a clear error, never a crash ----
+head -c 100 "$tmp/x86.img" >"$tmp/truncated.img"
+expect_status 1 'translate: 0x400000: EFAULT' \
+	"$vpte" translate --format x86_64 --image "$tmp/truncated.img" --base 0x1000000 \
+	--root 0x1000000 0x400000
+expect_status 1 'dump: EFAULT' \
+	"$vpte" dump --format x86_64 --image "$tmp/truncated.img" --base 0x1000000 --root 0x1000000
+# Loaded at the wrong base, the image's table addresses point outside it.
+expect_status 1 'translate: 0x400000: EFAULT' \
+	"$vpte" translate --format x86_64 --image "$tmp/x86.img" --base 0x2000000 --root 0x2000000 \
+	0x400000
+expect_status 1 'root 0x1000800: EINVAL' \
+	"$vpte" translate --format x86_64 --image "$tmp/x86.img" --base 0x1000000 --root 0x1000800 0
+expect_status 1 'missing.img: No such file' \
+	"$vpte" dump --format x86_64 --image "$tmp/missing.img" --base 0 --root 0
+
+# An x86-64 table whose root entry 1 sets PS, reserved in a PML4E: dump
+# prints the mapping before it, then the error.
+head -c 16384 /dev/zero >"$tmp/ps.img"
+poke "$tmp/ps.img" 0 0x1003
+poke "$tmp/ps.img" 8 0x83
+poke "$tmp/ps.img" 4096 0x2003
+poke "$tmp/ps.img" 8192 0x3003
+poke "$tmp/ps.img" 12288 0x5003
+expect_status 1 'dump: EFAULT' \
+	"$vpte" dump --format x86_64 --image "$tmp/ps.img" --base 0 --root 0
+[[ "$(cat "$tmp/stdout")" == "0x0-0x1000 -> 0x5000 shift=12 rwx-----" ]] ||
+	fail "dump before EFAULT printed: $(cat "$tmp/stdout")"
+expect_output "0x0 -> 0x5000 shift=12 rwx-----" \
+	"$vpte" translate --format x86_64 --image "$tmp/ps.img" --base 0 --root 0 0
+
+# A root whose every entry points to itself (a recursive mapping): each
+# level-0 entry maps the root page, so nothing coalesces; output is bounded.
+page 0x3 >"$tmp/self.img"
+expect_status 3 '' "$vpte" dump --format x86_64 --image "$tmp/self.img" --base 0 --root 0 \
+	--max-ranges 3
+expect_output "0x0-0x1000 -> 0x0 shift=12 rwx-----
+0x1000-0x2000 -> 0x0 shift=12 rwx-----
+0x2000-0x3000 -> 0x0 shift=12 rwx-----
+# truncated: --max-ranges reached" cat "$tmp/stdout"
+expect_status 3 '' "$vpte" dump --format x86_64 --image "$tmp/self.img" --base 0 --root 0
+(($(wc -l <"$tmp/stdout") == 100001)) || fail "self-referencing dump: not bounded by default"
+checks=$((checks + 1))
+
+# Tables fanning out 512 ways to the same tables, ending in an empty one:
+# 2^36 entries in LA57, no leaf at all; the walk itself must be bounded.
+{ page 0x1003; page 0x2003; page 0x3003; page 0x4003; page 0; } >"$tmp/fan.img"
+expect_status 3 '' "$vpte" dump --format x86_64-la57 --image "$tmp/fan.img" --base 0 --root 0 \
+	--max-entries 100000
+expect_output "# truncated: --max-entries reached" cat "$tmp/stdout"
+expect_output "0x123456789000 -> none" \
+	"$vpte" translate --format x86_64-la57 --image "$tmp/fan.img" --base 0 --root 0 0x123456789000
+
+# ---- demo: every format, quickly ----
+expect_status 0 '' timeout 10 "$vpte" demo
+for name in $("$vpte" formats | awk '{print $1}'); do
+	grep -Eq "^$name +[0-9]+ " "$tmp/stdout" || fail "demo: no row for $name"
+done
+checks=$((checks + 1))
+
+# ---- usage ----
+expect_status 2 'usage: vpte' "$vpte"
+expect_output "$("$vpte" --help)" "$vpte" dump --help
+grep -q '^usage: vpte VERB' <("$vpte" --help) || fail "--help: no usage"
+expect_status 2 "unknown verb 'frobnicate'" "$vpte" frobnicate
+expect_status 2 "build: unknown option '--bogus'" "$vpte" build --bogus
+expect_status 2 "build: missing -o" "$vpte" build --format x86_64 --base 0 script
+expect_status 2 "build: want one SCRIPT" "$vpte" build --format x86_64 --base 0 -o "$tmp/x"
+expect_status 2 "dump: bad --format 'x86'" "$vpte" dump --format x86 --image i --base 0 --root 0
+expect_status 2 "translate: bad --base 'zero'" \
+	"$vpte" translate --format x86_64 --image i --base zero --root 0 0
+expect_status 2 "translate: --root needs a value" \
+	"$vpte" translate --format x86_64 --image i --base 0 --root
+expect_status 2 "translate: want VAs" \
+	"$vpte" translate --format=x86_64 --image="$tmp/x86.img" --base=0x1000000 --root=0x1000000
+expect_status 2 "formats: takes no arguments" "$vpte" formats extra
+
+echo "test_tool: $checks checks ok"
