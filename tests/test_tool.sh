@@ -200,12 +200,21 @@ EOF
 expect_output "0x200000-0x600000 -> 0x200000 shift=21 rw---a--" \
 	"$vpte" dump --format x86_64 --image "$tmp/ins.img" --base 0 --root "$root"
 
-# ---- number syntax ----
-build x86_64 0 "$tmp/num.img" <<<'map 0X10000 65536 4K rw'$'\n''map 1M 0x100000 4096 rw'
+# ---- number and PROT syntax; printed PROTs parse back ----
+build x86_64 0 "$tmp/num.img" <<'EOF'
+map 0X10000 65536 4K rw
+map 1M 0x100000 4096 rw
+map 2M 2M 4K rwuds,nc,raw=0x400
+map 4M 4M 4K r-x-ga--,device
+EOF
 expect_status 1 ':1: map: EINVAL' "$vpte" build --format x86_64 --base 0 -o "$tmp/x" - \
 	<<<'map 0x10000 0x10000 1K rw' # 1K is a number, but not a page
+expect_status 1 ':1: map: EINVAL' "$vpte" build --format x86_64 --base 0 -o "$tmp/x" - \
+	<<<'map 0 0 4K rw,raw=0x1' # bit 0 is Present, not a raw bit
 expect_output "0x10000-0x11000 -> 0x10000 shift=12 rw---a--
-0x100000-0x101000 -> 0x100000 shift=12 rw---a--" \
+0x100000-0x101000 -> 0x100000 shift=12 rw---a--
+0x200000-0x201000 -> 0x200000 shift=12 rw-u-ads,nc,raw=0x400
+0x400000-0x401000 -> 0x400000 shift=12 r-x-ga--,device" \
 	"$vpte" dump --format x86_64 --image "$tmp/num.img" --base 0 --root "$root"
 
 # ---- script errors: the line, the command, the reason; no image ----

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * options.h - a verb's command line: its options, usage errors and the
- * tool's exit codes.  An option is "--name
- * VALUE" or "--name=VALUE" ("-o VALUE" for short ones); "-" alone is an
- * argument, "--" ends the options.
+ * tool's exit codes.  An option is "--name VALUE" or "--name=VALUE"
+ * ("-o VALUE" for short ones); "-" alone is an argument, "--" ends the
+ * options.
  */
 #ifndef VPTE_TOOL_OPTIONS_H
 #define VPTE_TOOL_OPTIONS_H

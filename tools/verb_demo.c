@@ -133,5 +133,8 @@ int verb_demo(int argc, char **argv)
 	for (size_t i = 0; i < count; i++)
 		if (compare_format(formats[i]))
 			status = EXIT_FAILED;
+	printf("\nleaves: mappings of each size; a contiguous run (arm64 contiguous bit, RISC-V\n"
+	       "Svnapot) counts once, at its run size, and is also counted in runs.\n"
+	       "TLB: entries needed to cover everything mapped, the sum of leaves.\n");
 	return status;
 }
