@@ -2,6 +2,8 @@
 /* demo_layout.c - a realistic address space, sized to fit every format. */
 #include "demo_layout.h"
 
+#include <assert.h>
+
 #define KiB (1ull << 10)
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
@@ -37,6 +39,7 @@ static void add_step(struct layout *l, const char *what, enum demo_op op, uint64
 	uint64_t granule = 1ull << l->fmt->granule_shift;
 	uint64_t offset = va & (granule - 1u);
 	uint64_t end = (va + size + granule - 1u) & ~(granule - 1u);
+	assert(l->count < DEMO_MAX_STEPS);
 	l->steps[l->count++] = (struct demo_step){ what, op, va - offset, pa - offset,
 						   end - (va - offset), prot };
 }

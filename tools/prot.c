@@ -16,12 +16,12 @@ static const uint32_t flag_bits[] = { VPTE_R, VPTE_W, VPTE_X, VPTE_U,
 /* Indexed by enum vpte_memtype; "other" is printed only, never parsed. */
 static const char *const memtype_names[] = { "wb", "nc", "device", "other" };
 
-static bool parse_flags(const char *text, size_t len, uint32_t *flags, const char **why)
+static bool parse_flags(const char *letters, uint32_t *flags, const char **why)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] == '-')
+	for (; *letters; letters++) {
+		if (*letters == '-')
 			continue;
-		const char *letter = memchr(flag_letters, text[i], sizeof(flag_letters) - 1u);
+		const char *letter = strchr(flag_letters, *letters);
 		if (!letter) {
 			*why = "unknown attribute letter (use r w x u g a d s)";
 			return false;
@@ -31,37 +31,41 @@ static bool parse_flags(const char *text, size_t len, uint32_t *flags, const cha
 	return true;
 }
 
-static bool parse_suffix(const char *text, size_t len, struct vpte_prot *prot, const char **why)
+static bool parse_suffix(const char *suffix, struct vpte_prot *prot, const char **why)
 {
+	static const char raw_key[] = "raw=";
 	for (unsigned mt = VPTE_MT_WB; mt < VPTE_MT_OTHER; mt++) {
-		if (strlen(memtype_names[mt]) == len && !memcmp(text, memtype_names[mt], len)) {
+		if (!strcmp(suffix, memtype_names[mt])) {
 			prot->memtype = mt;
 			return true;
 		}
 	}
-	static const char raw_key[] = "raw=";
-	char number[32];
-	if (len > sizeof(raw_key) - 1u && len - (sizeof(raw_key) - 1u) < sizeof(number) &&
-	    !memcmp(text, raw_key, sizeof(raw_key) - 1u)) {
-		memcpy(number, text + sizeof(raw_key) - 1u, len - (sizeof(raw_key) - 1u));
-		number[len - (sizeof(raw_key) - 1u)] = '\0';
-		if (parse_u64(number, &prot->raw))
-			return true;
-	}
+	if (!strncmp(suffix, raw_key, sizeof(raw_key) - 1u) &&
+	    parse_u64(suffix + sizeof(raw_key) - 1u, &prot->raw))
+		return true;
 	*why = "unknown attribute suffix (use ,wb ,nc ,device or ,raw=N)";
 	return false;
 }
 
 bool parse_prot(const char *text, struct vpte_prot *prot, const char **why)
 {
-	*prot = (struct vpte_prot){ 0, VPTE_MT_WB, 0 };
-	size_t len = strcspn(text, ",");
-	if (!parse_flags(text, len, &prot->flags, why))
+	char parts[64]; /* text, split in place at its commas */
+	if (strlen(text) >= sizeof(parts)) {
+		*why = "too long";
 		return false;
-	for (text += len; *text; text += len) {
-		text++; /* the comma */
-		len = strcspn(text, ",");
-		if (!parse_suffix(text, len, prot, why))
+	}
+	strcpy(parts, text);
+	*prot = (struct vpte_prot){ 0, VPTE_MT_WB, 0 };
+	char *comma = strchr(parts, ',');
+	if (comma)
+		*comma = '\0';
+	if (!parse_flags(parts, &prot->flags, why))
+		return false;
+	while (comma) {
+		char *suffix = comma + 1;
+		if ((comma = strchr(suffix, ',')))
+			*comma = '\0';
+		if (!parse_suffix(suffix, prot, why))
 			return false;
 	}
 	return true;

@@ -13,7 +13,7 @@
 #include "verbs.h"
 
 #define DEFAULT_MAX_RANGES 100000u
-/* Entries visited (leaves, holes and table entries): a few seconds' walk. */
+/* Entries visited (leaves, holes and table entries): well under a second's walk. */
 #define DEFAULT_MAX_ENTRIES (1ull << 26)
 
 /* Leaves merged so far: [va, va + size) -> pa. */
