@@ -249,7 +249,7 @@ head -c 100 "$tmp/x86.img" >"$tmp/truncated.img"
 expect_status 1 'translate: 0x400000: EFAULT' \
 	"$vpte" translate --format x86_64 --image "$tmp/truncated.img" --base 0x1000000 \
 	--root 0x1000000 0x400000
-expect_status 1 'dump: EFAULT' \
+expect_status 1 'dump: EFAULT: .* at VA 0x0$' \
 	"$vpte" dump --format x86_64 --image "$tmp/truncated.img" --base 0x1000000 --root 0x1000000
 # Loaded at the wrong base, the image's table addresses point outside it.
 expect_status 1 'translate: 0x400000: EFAULT' \
@@ -268,7 +268,7 @@ poke "$tmp/ps.img" 8 0x83
 poke "$tmp/ps.img" 4096 0x2003
 poke "$tmp/ps.img" 8192 0x3003
 poke "$tmp/ps.img" 12288 0x5003
-expect_status 1 'dump: EFAULT' \
+expect_status 1 'dump: EFAULT: .* at VA 0x8000000000$' \
 	"$vpte" dump --format x86_64 --image "$tmp/ps.img" --base 0 --root 0
 [[ "$(cat "$tmp/stdout")" == "0x0-0x1000 -> 0x5000 shift=12 rwx-----" ]] ||
 	fail "dump before EFAULT printed: $(cat "$tmp/stdout")"

@@ -72,17 +72,23 @@ static int dump_table(const struct vpte_table *t, uint64_t max_ranges, uint64_t 
 	uint64_t size[2];
 	unsigned halves = vpte_va_space(t->fmt, start, size);
 	uint64_t entries = 0;
+	uint64_t next_va = 0; /* where the entry after the last one visited starts */
 	int status = EXIT_OK;
 	struct vpte_walk w = { 0 };
 
 	for (unsigned i = 0; i < halves && status == EXIT_OK && !w.error; i++) {
-		/* Holes and table entries too, so that every step of the walk is counted. */
+		next_va = start[i].addr;
+		/*
+		 * Holes and table entries too, so that every step of the walk is
+		 * counted, and so that a corrupt entry is the one at next_va.
+		 */
 		vpte_for_each_entry(&w, t, start[i], size[i], VPTE_ITER_ALL)
 		{
 			if (entries++ == max_entries || (w.kind == VPTE_LEAF && !add_leaf(&d, &w))) {
 				status = EXIT_TRUNCATED;
 				break;
 			}
+			next_va = w.va.addr + (w.kind == VPTE_TABLE ? 0 : 1ull << w.shift);
 		}
 	}
 	if (d.ranges)
@@ -91,7 +97,7 @@ static int dump_table(const struct vpte_table *t, uint64_t max_ranges, uint64_t 
 		printf("# truncated: %s reached\n",
 		       entries > max_entries ? "--max-entries" : "--max-ranges");
 	if (w.error) {
-		fprintf(stderr, "vpte: dump: %s\n", vpte_strerror(w.error));
+		fprintf(stderr, "vpte: dump: %s at VA 0x%" PRIx64 "\n", vpte_strerror(w.error), next_va);
 		return EXIT_FAILED;
 	}
 	return status;
