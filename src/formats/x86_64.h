@@ -16,8 +16,8 @@
  * a PTE and at bit 12 of a 2 MiB / 1 GiB leaf (bit 7 is PS there).  vpte
  * relies only on IA32_PAT entries 0, 2 and 3 being WB, UC- and UC, true of
  * the power-on value 0x0007040600070406 and of Linux's setting alike;
- * entries 1 and 4-7 differ between the power-on value and what operating
- * systems program (Linux: 1 = WC, 5 = WP, 7 = WT), so they read back as
+ * entries 1 and 4-7 are what operating systems reprogram (power-on: WT, WB,
+ * WT, UC-, UC; Linux: WC, WB, WP, UC-, WT), so they read back as
  * VPTE_MT_OTHER.
  *
  * Generic attributes:
