@@ -1,0 +1,1039 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_model.c - model-based random test of vpte_map / vpte_unmap, every
+ * format variant.
+ *
+ * A reference model, a sorted list of non-overlapping extents ("page p
+ * maps to pa + (p - start) with prot"), is edited alongside the table by
+ * random operations of mixed sizes and alignments.  After every step the
+ * table must agree with it:
+ *   (a) iterating every leaf of both halves covers exactly the model's
+ *       pages, with the model's PAs and attributes;
+ *   (b) vpte_seek at sampled addresses (mapped, holes, leaf edges) agrees;
+ *   (c) the table holds exactly the table pages its leaves need: a table
+ *       at level L is needed iff a leaf of level <= L lies in its span;
+ *   (d) a map into an empty region uses the largest leaves that VA and PA
+ *       alignment, the format's leaf levels, its contiguous runs and
+ *       max_shift allow (also checked by a deterministic sub-test).
+ * Failing operations must fail as the model predicts and change nothing.
+ *
+ * The model works in index addresses ("ia": the VA with the bits above
+ * va_bits dropped), so both halves of a sign-extended space form one
+ * ordered range [0, 2^va_bits) and sums cannot overflow.
+ *
+ * usage: test_model [--seed N] [--steps N] [--format NAME]
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "testlib.h"
+
+#define DEFAULT_SEED 0x5eed2024ull
+#define DEFAULT_STEPS 4000
+#define LEAF_BUDGET 2500   /* more leaves than this: the next step cleans up */
+#define FRESH_MAX_LEAVES 4096
+#define MAP_MAX_LEAVES 1500 /* random maps that would need more are not tried */
+#define MAX_REPORTS 12
+
+/* ------------------------------------------------------------------------
+ * The model
+ * ------------------------------------------------------------------------ */
+struct ext {
+	uint64_t ia, size, pa;
+	struct vpte_prot prot;
+};
+
+struct model {
+	struct ext *v;
+	size_t n, cap;
+	uint64_t bytes; /* sum of sizes */
+};
+
+static uint64_t ext_end(const struct ext *e)
+{
+	return e->ia + e->size;
+}
+
+/* Index of the first extent that ends after @ia. */
+static size_t model_first(const struct model *m, uint64_t ia)
+{
+	size_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ext_end(&m->v[mid]) <= ia)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool model_lookup(const struct model *m, uint64_t ia, const struct ext **e)
+{
+	size_t i = model_first(m, ia);
+	if (i < m->n && m->v[i].ia <= ia) {
+		*e = &m->v[i];
+		return true;
+	}
+	return false;
+}
+
+/* Is anything mapped in [ia, ia + size)? */
+static bool model_any(const struct model *m, uint64_t ia, uint64_t size)
+{
+	size_t i = model_first(m, ia);
+	return i < m->n && m->v[i].ia < ia + size;
+}
+
+static void model_insert_at(struct model *m, size_t i, struct ext e)
+{
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 64;
+		m->v = realloc(m->v, m->cap * sizeof(*m->v));
+		if (!m->v)
+			abort();
+	}
+	memmove(&m->v[i + 1], &m->v[i], (m->n - i) * sizeof(*m->v));
+	m->v[i] = e;
+	m->n++;
+}
+
+static void model_erase_at(struct model *m, size_t i)
+{
+	memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(*m->v));
+	m->n--;
+}
+
+static bool prot_same(struct vpte_prot a, struct vpte_prot b, uint32_t ignore)
+{
+	return !((a.flags ^ b.flags) & ~ignore) && a.memtype == b.memtype && a.raw == b.raw;
+}
+
+/* Remove [ia, ia + size), splitting extents at the edges. */
+static void model_remove(struct model *m, uint64_t ia, uint64_t size)
+{
+	uint64_t end = ia + size;
+	size_t i = model_first(m, ia);
+	while (i < m->n && m->v[i].ia < end) {
+		struct ext *e = &m->v[i];
+		uint64_t eend = ext_end(e);
+		if (e->ia < ia) {
+			if (eend > end) {
+				struct ext tail = *e;
+				tail.ia = end;
+				tail.pa = e->pa + (end - e->ia);
+				tail.size = eend - end;
+				e->size = ia - e->ia;
+				m->bytes -= size;
+				model_insert_at(m, i + 1, tail);
+				return;
+			}
+			m->bytes -= eend - ia;
+			e->size = ia - e->ia;
+			i++;
+		} else if (eend > end) {
+			m->bytes -= end - e->ia;
+			e->pa += end - e->ia;
+			e->size = eend - end;
+			e->ia = end;
+			return;
+		} else {
+			m->bytes -= e->size;
+			model_erase_at(m, i);
+		}
+	}
+}
+
+static bool ext_joins(const struct ext *a, uint64_t ia, uint64_t pa, struct vpte_prot prot)
+{
+	return ext_end(a) == ia && a->pa + a->size == pa && prot_same(a->prot, prot, 0);
+}
+
+/* Add [ia, ia + size) -> pa; the range must be empty.  Neighbours that
+ * continue it are merged, which keeps the model small. */
+static void model_add(struct model *m, uint64_t ia, uint64_t size, uint64_t pa,
+		      struct vpte_prot prot)
+{
+	size_t i = model_first(m, ia);
+	m->bytes += size;
+	if (i > 0 && ext_joins(&m->v[i - 1], ia, pa, prot)) {
+		struct ext *prev = &m->v[i - 1];
+		prev->size += size;
+		if (i < m->n && ext_joins(prev, m->v[i].ia, m->v[i].pa, m->v[i].prot)) {
+			prev->size += m->v[i].size;
+			model_erase_at(m, i);
+		}
+		return;
+	}
+	struct ext e = { ia, size, pa, prot };
+	if (i < m->n && ext_joins(&e, m->v[i].ia, m->v[i].pa, m->v[i].prot)) {
+		m->v[i].ia = ia;
+		m->v[i].pa = pa;
+		m->v[i].size += size;
+		return;
+	}
+	model_insert_at(m, i, e);
+}
+
+/*
+ * The result vpte_map must give for this request: non-insert, anything
+ * mapped in the range conflicts; insert, only pages that map another PA
+ * or other attributes (accessed and dirty are the hardware's, not the
+ * caller's) conflict.
+ */
+static int model_map_expect(const struct model *m, uint64_t ia, uint64_t size, uint64_t pa,
+			    struct vpte_prot prot, bool insert)
+{
+	for (size_t i = model_first(m, ia); i < m->n && m->v[i].ia < ia + size; i++) {
+		const struct ext *e = &m->v[i];
+		if (!insert || e->pa - e->ia != pa - ia || !prot_same(e->prot, prot, VPTE_A | VPTE_D))
+			return -VPTE_EEXIST;
+	}
+	return 0;
+}
+
+/* Apply a successful map: fill the holes of the range. */
+static void model_map(struct model *m, uint64_t ia, uint64_t size, uint64_t pa,
+		      struct vpte_prot prot)
+{
+	uint64_t pos = ia, end = ia + size;
+	while (pos < end) {
+		size_t i = model_first(m, pos);
+		uint64_t stop = end;
+		if (i < m->n && m->v[i].ia <= pos) {
+			pos = ext_end(&m->v[i]);
+			continue;
+		}
+		if (i < m->n && m->v[i].ia < end)
+			stop = m->v[i].ia;
+		model_add(m, pos, stop - pos, pa + (pos - ia), prot);
+		pos = stop;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * One format's run
+ * ------------------------------------------------------------------------ */
+struct leaf_ref {
+	uint64_t ia, size;
+};
+
+struct run {
+	const struct vpte_format *f;
+	unsigned top, gshift;
+	uint64_t gran;
+	uint64_t space; /* 2^va_bits: the index-address range */
+	uint64_t half;  /* where the upper half starts (space without sign extension) */
+	bool exec_only; /* the format can map X without R (RISC-V) */
+	unsigned nshifts;
+	unsigned shifts[2 * VPTE_MAX_LEVELS]; /* leaf and run shifts, ascending */
+
+	struct test_mem mem;
+	struct vpte_table t;
+	struct model m;
+	uint64_t seed, rng;
+	unsigned long step, steps;
+	char op[256];
+	unsigned reports;
+	bool failed;
+	bool fresh; /* the deterministic fresh-map sub-test, not the random run */
+
+	uint64_t leaves; /* leaves at the last check */
+	struct leaf_ref edges[32];
+	unsigned nedges;
+
+	/* coverage: outcomes per kind, leaf shifts seen */
+	unsigned long maps_ok, maps_eexist, fresh_checked, unmaps, unmap_splits;
+	uint64_t shifts_seen;
+
+	/* union of what the gather reported (invalidate callback) */
+	bool inval_any;
+	uint64_t inval_start, inval_last;
+};
+
+static uint64_t mask_of(unsigned shift)
+{
+	return shift >= 64 ? ~0ull : (1ull << shift) - 1;
+}
+
+static uint64_t rnd(struct run *r, uint64_t n)
+{
+	return n ? test_rand(&r->rng) % n : 0;
+}
+
+/* A random leaf or run shift of the format. */
+static unsigned rnd_shift(struct run *r)
+{
+	return r->shifts[rnd(r, r->nshifts)];
+}
+
+static uint64_t ia_to_va(const struct run *r, uint64_t ia)
+{
+	return ia >= r->half && r->f->sign_extend ? ia | ~(r->space - 1) : ia;
+}
+
+static uint64_t va_to_ia(const struct run *r, uint64_t va)
+{
+	return va & (r->space - 1);
+}
+
+static void fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(struct run *r, const char *fmt, ...)
+{
+	test_failures++;
+	if (!r->failed && r->fresh)
+		fprintf(stderr,
+			"test_model: FAILED fresh-map case %lu, format=%s\n  op: %s\n"
+			"  reproduce: test_model --format %s\n",
+			r->step, r->f->name, r->op, r->f->name);
+	else if (!r->failed)
+		fprintf(stderr,
+			"test_model: FAILED seed=0x%" PRIx64 " format=%s step=%lu\n"
+			"  op: %s\n  reproduce: test_model --seed 0x%" PRIx64
+			" --format %s --steps %lu\n",
+			r->seed, r->f->name, r->step, r->op, r->seed, r->f->name, r->step + 1);
+	r->failed = true;
+	if (r->reports++ >= MAX_REPORTS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("  ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void run_setup(struct run *r, const struct vpte_format *f)
+{
+	memset(r, 0, sizeof(*r));
+	r->f = f;
+	r->top = vpte_top_level(f);
+	r->gshift = f->granule_shift;
+	r->gran = 1ull << f->granule_shift;
+	r->space = 1ull << f->va_bits;
+	r->half = f->sign_extend ? r->space / 2 : r->space;
+	r->exec_only = strncmp(f->name, "riscv", 5) == 0;
+	for (unsigned l = 0; l <= r->top; l++) {
+		if (!(f->leaf_levels & (1u << l)))
+			continue;
+		r->shifts[r->nshifts++] = vpte_level_shift(f, l);
+		if (f->cont_bits[l])
+			r->shifts[r->nshifts++] = vpte_level_shift(f, l) + f->cont_bits[l];
+	}
+	/* insertion sort: a run of level L may exceed a leaf of level L + 1 */
+	for (unsigned i = 1; i < r->nshifts; i++)
+		for (unsigned j = i; j > 0 && r->shifts[j - 1] > r->shifts[j]; j--) {
+			unsigned s = r->shifts[j];
+			r->shifts[j] = r->shifts[j - 1];
+			r->shifts[j - 1] = s;
+		}
+}
+
+static int table_open(struct run *r)
+{
+	memset(&r->mem, 0, sizeof(r->mem));
+	return vpte_table_init(&r->t, r->f, test_mem(&r->mem));
+}
+
+static void table_close(struct run *r)
+{
+	int err = vpte_table_destroy(&r->t);
+	if (err)
+		fail(r, "vpte_table_destroy: %s", vpte_strerror(err));
+	if (r->mem.live)
+		fail(r, "%" PRIu64 " table pages live after destroy", r->mem.live);
+}
+
+/* The leaf a fresh map must use at @ia: the largest leaf or run shift that
+ * max_shift allows, VA and PA are aligned to, and the range still holds. */
+static unsigned best_shift(const struct run *r, uint64_t ia, uint64_t pa, uint64_t left,
+			   unsigned max_shift)
+{
+	for (unsigned i = r->nshifts; i-- > 1;) {
+		unsigned s = r->shifts[i];
+		if (s <= max_shift && !((ia | pa) & mask_of(s)) && left >= (1ull << s))
+			return s;
+	}
+	return r->gshift;
+}
+
+/* How many leaves the largest-leaf rule gives; stops counting past @limit. */
+static uint64_t best_count(const struct run *r, uint64_t ia, uint64_t size, uint64_t pa,
+			   unsigned max_shift, uint64_t limit)
+{
+	uint64_t n = 0;
+	for (uint64_t pos = ia; pos < ia + size && n <= limit; n++)
+		pos += 1ull << best_shift(r, pos, pa + (pos - ia), ia + size - pos, max_shift);
+	return n;
+}
+
+/* The shift a leaf at @level reports. */
+static unsigned expect_leaf_shift(const struct run *r, const struct vpte_walk *w)
+{
+	return vpte_level_shift(r->f, w->level) + (w->cont ? r->f->cont_bits[w->level] : 0u);
+}
+
+/*
+ * (d): the leaves in [ia, ia + size), just mapped into an empty region,
+ * are exactly those of the largest-leaf rule, each mapping its own part.
+ */
+static void check_fresh_leaves(struct run *r, uint64_t ia, uint64_t size, uint64_t pa,
+			       unsigned max_shift)
+{
+	uint64_t pos = ia, end = ia + size;
+	struct vpte_walk w;
+	vpte_for_each_leaf(&w, &r->t, vpte_va(ia_to_va(r, ia)), size)
+	{
+		unsigned want = pos < end ? best_shift(r, pos, pa + (pos - ia), end - pos, max_shift)
+					  : 0;
+		uint64_t wia = va_to_ia(r, w.va.addr);
+		if (pos >= end || wia != pos || w.shift != want) {
+			fail(r, "fresh map: leaf at ia 0x%" PRIx64 " shift %u, expected ia 0x%" PRIx64
+				" shift %u (max_shift %u)",
+			     wia, w.shift, pos, want, max_shift);
+			return;
+		}
+		if (w.pa.addr != pa + (pos - ia)) {
+			fail(r, "fresh map: leaf at ia 0x%" PRIx64 " maps pa 0x%" PRIx64
+				", expected 0x%" PRIx64,
+			     wia, w.pa.addr, pa + (pos - ia));
+			return;
+		}
+		pos += 1ull << w.shift;
+	}
+	if (w.error)
+		fail(r, "fresh map: iteration: %s", vpte_strerror(w.error));
+	else if (pos != end)
+		fail(r, "fresh map: leaves end at ia 0x%" PRIx64 ", range at 0x%" PRIx64, pos, end);
+}
+
+/* (a) and (c): every leaf against the model; table pages against need. */
+static void check_table(struct run *r)
+{
+	const struct model *m = &r->m;
+	vpte_va_t start[2];
+	uint64_t size[2];
+	unsigned halves = vpte_va_space(r->f, start, size);
+	uint64_t mapped = 0, needed = 0, tables = 0, prev_end = 0;
+	uint64_t last_key[VPTE_MAX_LEVELS];
+	bool have_key[VPTE_MAX_LEVELS] = { false };
+	size_t j = 0;
+
+	r->leaves = 0;
+	r->nedges = 0;
+	for (unsigned h = 0; h < halves; h++) {
+		struct vpte_walk w;
+		vpte_for_each_leaf(&w, &r->t, start[h], size[h])
+		{
+			uint64_t ia = va_to_ia(r, w.va.addr), len = 1ull << w.shift;
+			uint64_t pos = ia, end = ia + len;
+			r->leaves++;
+			r->shifts_seen |= 1ull << w.shift;
+			if (w.kind != VPTE_LEAF || !(r->f->leaf_levels & (1u << w.level)) ||
+			    (w.cont && !r->f->cont_bits[w.level]) || w.shift != expect_leaf_shift(r, &w) ||
+			    ((ia | w.pa.addr) & (len - 1)) || ia < prev_end) {
+				fail(r, "leaf at ia 0x%" PRIx64 ": kind %d level %u shift %u cont %d pa 0x%" PRIx64
+					" malformed or out of order",
+				     ia, w.kind, w.level, w.shift, w.cont, w.pa.addr);
+				return;
+			}
+			prev_end = end;
+			/* Every page of the leaf is in the model with its PA and prot. */
+			while (j < m->n && ext_end(&m->v[j]) <= pos)
+				j++;
+			while (pos < end) {
+				const struct ext *e = &m->v[j];
+				if (j >= m->n || e->ia > pos) {
+					fail(r, "leaf 0x%" PRIx64 "+2^%u maps ia 0x%" PRIx64
+						" that the model does not",
+					     ia, w.shift, pos);
+					return;
+				}
+				if (e->pa + (pos - e->ia) != w.pa.addr + (pos - ia) ||
+				    !prot_same(w.prot, e->prot, VPTE_A)) {
+					fail(r, "leaf 0x%" PRIx64 "+2^%u: ia 0x%" PRIx64 " -> pa 0x%" PRIx64
+						" flags 0x%x mt %u raw 0x%" PRIx64 "; model pa 0x%" PRIx64
+						" flags 0x%x mt %u raw 0x%" PRIx64,
+					     ia, w.shift, pos, w.pa.addr + (pos - ia), w.prot.flags,
+					     w.prot.memtype, w.prot.raw, e->pa + (pos - e->ia),
+					     e->prot.flags, e->prot.memtype, e->prot.raw);
+					return;
+				}
+				pos = ext_end(e) < end ? ext_end(e) : end;
+				if (pos == ext_end(e))
+					j++;
+			}
+			mapped += len;
+			/* The tables this leaf needs: one per level from its own up
+			 * to below the top.  Leaves come in address order, so a
+			 * table's leaves are consecutive. */
+			for (unsigned l = w.level; l < r->top; l++) {
+				uint64_t key = ia >> vpte_level_shift(r->f, l + 1);
+				if (!have_key[l] || last_key[l] != key) {
+					have_key[l] = true;
+					last_key[l] = key;
+					needed++;
+				}
+			}
+			/* Remember some leaves whose edges the seeks will probe. */
+			unsigned slot = r->nedges < 32 ? r->nedges++ : (unsigned)rnd(r, r->leaves);
+			if (slot < 32)
+				r->edges[slot] = (struct leaf_ref){ ia, len };
+		}
+		if (w.error) {
+			fail(r, "leaf iteration: %s", vpte_strerror(w.error));
+			return;
+		}
+		vpte_for_each_entry(&w, &r->t, start[h], size[h], VPTE_ITER_TABLES)
+			tables += w.kind == VPTE_TABLE;
+		if (w.error) {
+			fail(r, "table iteration: %s", vpte_strerror(w.error));
+			return;
+		}
+	}
+	if (mapped != m->bytes)
+		fail(r, "leaves map 0x%" PRIx64 " bytes, the model 0x%" PRIx64, mapped, m->bytes);
+	if (r->mem.live != 1 + needed || r->mem.live != 1 + tables)
+		fail(r, "%" PRIu64 " table pages live; the leaves need 1 + %" PRIu64
+			", table entries say 1 + %" PRIu64,
+		     r->mem.live, needed, tables);
+}
+
+/* (b): seek one address and compare with the model. */
+static void seek_one(struct run *r, uint64_t ia)
+{
+	struct vpte_walk w;
+	const struct ext *e;
+	int err = vpte_seek(&w, &r->t, vpte_va(ia_to_va(r, ia)));
+	if (err) {
+		fail(r, "seek ia 0x%" PRIx64 ": %s", ia, vpte_strerror(err));
+		return;
+	}
+	uint64_t wia = va_to_ia(r, w.va.addr), len = 1ull << w.shift;
+	if (wia > ia || ia - wia >= len || ia_to_va(r, wia) != w.va.addr) {
+		fail(r, "seek ia 0x%" PRIx64 ": entry at va 0x%" PRIx64 " shift %u does not cover it",
+		     ia, w.va.addr, w.shift);
+		return;
+	}
+	if (model_lookup(&r->m, ia, &e)) {
+		if (w.kind != VPTE_LEAF || w.shift != expect_leaf_shift(r, &w) ||
+		    w.pa.addr + (ia - wia) != e->pa + (ia - e->ia) ||
+		    !prot_same(w.prot, e->prot, VPTE_A))
+			fail(r, "seek ia 0x%" PRIx64 ": kind %d pa 0x%" PRIx64 " flags 0x%x, model pa 0x%" PRIx64
+				" flags 0x%x",
+			     ia, w.kind, w.pa.addr + (ia - wia), w.prot.flags, e->pa + (ia - e->ia),
+			     e->prot.flags);
+	} else if (w.kind != VPTE_HOLE || w.shift != vpte_level_shift(r->f, w.level) ||
+		   model_any(&r->m, wia, len)) {
+		fail(r, "seek ia 0x%" PRIx64 ": kind %d level %u shift %u, but the model has a hole", ia,
+		     w.kind, w.level, w.shift);
+	}
+}
+
+static void check_seeks(struct run *r)
+{
+	for (unsigned k = 0; k < 12; k++) {
+		uint64_t ia = 0;
+		switch (k % 4) {
+		case 0: /* mapped, if anything is */
+			if (r->m.n) {
+				const struct ext *e = &r->m.v[rnd(r, r->m.n)];
+				ia = e->ia + (rnd(r, e->size >> r->gshift) << r->gshift);
+				break;
+			}
+			/* fall through */
+		case 1: /* near the edges of some leaf */
+			if (r->nedges) {
+				const struct leaf_ref *l = &r->edges[rnd(r, r->nedges)];
+				switch (rnd(r, 4)) {
+				case 0: ia = l->ia; break;
+				case 1: ia = l->ia + l->size - r->gran; break;
+				case 2: ia = l->ia - r->gran; break;
+				default: ia = l->ia + l->size; break;
+				}
+				ia &= r->space - 1;
+				break;
+			}
+			/* fall through */
+		case 2: { /* near the places operations use */
+			ia = rnd(r, 2) ? r->half : r->space;
+			unsigned shift = rnd_shift(r);
+			ia -= rnd(r, 64) << shift;
+			ia &= r->space - 1;
+			break;
+		}
+		default:
+			ia = rnd(r, r->space);
+			break;
+		}
+		seek_one(r, (ia & ~(r->gran - 1)) | rnd(r, r->gran));
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Operations
+ * ------------------------------------------------------------------------ */
+static struct vpte_prot gen_prot(struct run *r)
+{
+	static const uint32_t extra[] = { VPTE_W, VPTE_X, VPTE_U, VPTE_G, VPTE_D, VPTE_SPECIAL };
+	struct vpte_prot p = { VPTE_R, (uint32_t)rnd(r, 3), 0 };
+	p.raw = test_rand(&r->rng) & r->f->raw_mask;
+	for (unsigned i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		if (rnd(r, 2))
+			p.flags |= extra[i];
+	if (r->exec_only && !rnd(r, 8))
+		p.flags = (p.flags & ~(VPTE_R | VPTE_W)) | VPTE_X;
+	return p;
+}
+
+/* A few granules and a few pieces of a shift below @shift. */
+static int64_t ragged(struct run *r, unsigned shift)
+{
+	int64_t off = (int64_t)(rnd(r, 8) << r->gshift);
+	unsigned below = 0;
+	while (below < r->nshifts && r->shifts[below] < shift)
+		below++;
+	if (below) {
+		unsigned s = r->shifts[rnd(r, below)];
+		off += (int64_t)(rnd(r, 3) << s);
+	}
+	return rnd(r, 2) ? off : -off;
+}
+
+/*
+ * A range near one of the interesting places of the space: the start,
+ * middle or end of a half (the end of the upper half is the last page of
+ * the space).  Its middle is whole pieces of 2^*shift, its ends ragged.
+ */
+static bool gen_range(struct run *r, uint64_t *ia, uint64_t *size, unsigned *shift)
+{
+	unsigned s = rnd_shift(r);
+	int64_t unit = (int64_t)1 << s, lo = 0, hi = (int64_t)r->half;
+	if (r->f->sign_extend && rnd(r, 2)) {
+		lo = (int64_t)r->half;
+		hi = (int64_t)r->space;
+	}
+	int64_t n = 1 + (int64_t)rnd(r, 3), k = (int64_t)rnd(r, 4), start;
+	switch (rnd(r, 3)) {
+	case 0: start = lo + k * unit; break;
+	case 1: start = lo + (hi - lo) / 2 + (k - 2) * unit; break;
+	default: start = hi - (k + n) * unit; break;
+	}
+	int64_t end = start + n * unit;
+	if (rnd(r, 2))
+		start += ragged(r, s);
+	if (rnd(r, 2))
+		end += ragged(r, s);
+	if (start < lo || end > hi || start >= end)
+		return false;
+	*ia = (uint64_t)start;
+	*size = (uint64_t)(end - start);
+	*shift = s;
+	return true;
+}
+
+/* A PA for [ia, ia + size): congruent to ia modulo 2^shift, so the largest
+ * leaves fit; sometimes only modulo a smaller shift (misaligned PA). */
+static bool gen_pa(struct run *r, uint64_t ia, uint64_t size, unsigned shift, uint64_t *pa)
+{
+	uint64_t pa_space = 1ull << r->f->pa_bits;
+	if (size > pa_space / 2)
+		return false;
+	uint64_t slots = (pa_space - size) >> shift;
+	if (slots < 3)
+		return false;
+	*pa = (rnd(r, slots - 2) << shift) + (ia & mask_of(shift));
+	if (!rnd(r, 4)) {
+		unsigned s = rnd_shift(r);
+		*pa += (1 + rnd(r, 3)) << (s < shift ? s : r->gshift);
+	}
+	return true;
+}
+
+static unsigned gen_max_shift(struct run *r)
+{
+	switch (rnd(r, 6)) {
+	case 0: return r->gshift + (unsigned)rnd(r, 64 - r->gshift);
+	case 1: return rnd_shift(r);
+	case 2: return rnd_shift(r) + 1;
+	case 3: { /* just below a piece size */
+		unsigned s = rnd_shift(r);
+		return s > r->gshift ? s - 1 : s;
+	}
+	default: return 0;
+	}
+}
+
+static void op_describe(struct run *r, const char *what, uint64_t ia, uint64_t size, uint64_t pa,
+			struct vpte_prot prot, unsigned max_shift, unsigned flags)
+{
+	snprintf(r->op, sizeof(r->op),
+		 "%s va 0x%" PRIx64 " size 0x%" PRIx64 " pa 0x%" PRIx64
+		 " prot {0x%x, %u, 0x%" PRIx64 "} max_shift %u flags 0x%x",
+		 what, ia_to_va(r, ia), size, pa, prot.flags, prot.memtype, prot.raw, max_shift, flags);
+}
+
+/*
+ * A digest of every leaf and table entry (values, levels, places).  Holes
+ * are what is left, so equal digests mean equal tables; unlike a
+ * snapshot_take() of every hole this costs what the mapping holds, which
+ * matters for 64 KiB granules (8192 entries a table).
+ */
+static uint64_t table_digest(const struct run *r)
+{
+	vpte_va_t start[2];
+	uint64_t size[2], h = 0x243f6a8885a308d3ull;
+	unsigned halves = vpte_va_space(r->f, start, size);
+	for (unsigned i = 0; i < halves; i++) {
+		struct vpte_walk w;
+		vpte_for_each_entry(&w, &r->t, start[i], size[i], VPTE_ITER_TABLES)
+		{
+			uint64_t x[4] = { w.va.addr, w.entry, w.kind, (uint64_t)w.level << 8 | w.shift };
+			for (unsigned k = 0; k < 4; k++) {
+				h ^= x[k];
+				h *= 0x9e3779b97f4a7c15ull;
+				h ^= h >> 29;
+			}
+		}
+		h ^= (uint64_t)w.error;
+	}
+	return h;
+}
+
+static void do_map(struct run *r, const char *what, uint64_t ia, uint64_t size, uint64_t pa,
+		   struct vpte_prot prot, unsigned max_shift, bool insert)
+{
+	struct vpte_map_opts opts = { max_shift, insert ? VPTE_MAP_INSERT : 0u };
+	bool use_opts = insert || max_shift || rnd(r, 2);
+	int want = model_map_expect(&r->m, ia, size, pa, prot, insert);
+	bool fresh = !model_any(&r->m, ia, size);
+	/* An insert of pages all already mapped must change nothing either. */
+	bool unchanged = want || (insert && !fresh && model_first(&r->m, ia) < r->m.n &&
+				  r->m.v[model_first(&r->m, ia)].ia <= ia &&
+				  ext_end(&r->m.v[model_first(&r->m, ia)]) >= ia + size);
+	uint64_t live = r->mem.live, before = 0;
+
+	if (best_count(r, ia, size, pa, max_shift ? max_shift : 63, MAP_MAX_LEAVES) > MAP_MAX_LEAVES)
+		return;
+	op_describe(r, what, ia, size, pa, prot, max_shift, opts.flags);
+	if (unchanged)
+		before = table_digest(r);
+	int err = vpte_map(&r->t, vpte_va(ia_to_va(r, ia)), vpte_pa(pa), size, prot,
+			   use_opts ? &opts : NULL);
+	if (err != want)
+		fail(r, "vpte_map returned %d (%s), the model expects %d", err, vpte_strerror(err),
+		     want);
+	if (!err && !want)
+		model_map(&r->m, ia, size, pa, prot);
+	r->maps_ok += !err;
+	r->maps_eexist += err == -VPTE_EEXIST;
+	r->fresh_checked += !err && fresh;
+	if (unchanged && (table_digest(r) != before || r->mem.live != live))
+		fail(r, "the map changed the table (live pages %" PRIu64 " -> %" PRIu64 ")", live,
+		     r->mem.live);
+	if (!err && fresh)
+		check_fresh_leaves(r, ia, size, pa, max_shift ? max_shift : 63);
+}
+
+static void gather_note(void *ctx, const struct vpte_gather *g)
+{
+	struct run *r = ctx;
+	if (!g->leaves_changed)
+		return;
+	if (!r->inval_any || g->start < r->inval_start)
+		r->inval_start = g->start;
+	if (!r->inval_any || g->last > r->inval_last)
+		r->inval_last = g->last;
+	r->inval_any = true;
+}
+
+static void do_unmap(struct run *r, const char *what, uint64_t ia, uint64_t size)
+{
+	struct vpte_gather g;
+	bool gather = rnd(r, 2);
+	struct vpte_prot none = { 0, 0, 0 };
+	/* What is mapped in the range: its first and last page. */
+	size_t i = model_first(&r->m, ia);
+	bool any = i < r->m.n && r->m.v[i].ia < ia + size;
+	uint64_t lo = any && r->m.v[i].ia > ia ? r->m.v[i].ia : ia, hi = 0;
+	for (; i < r->m.n && r->m.v[i].ia < ia + size; i++)
+		hi = ext_end(&r->m.v[i]) < ia + size ? ext_end(&r->m.v[i]) : ia + size;
+
+	op_describe(r, what, ia, size, 0, none, 0, gather);
+	r->inval_any = false;
+	if (gather)
+		vpte_gather_init(&g, &r->t, gather_note, r);
+	uint64_t allocs = r->mem.allocs;
+	int err = vpte_unmap(&r->t, vpte_va(ia_to_va(r, ia)), size, gather ? &g : NULL);
+	r->unmaps++;
+	r->unmap_splits += r->mem.allocs != allocs;
+	if (gather)
+		vpte_gather_finish(&g);
+	if (err)
+		fail(r, "vpte_unmap: %s", vpte_strerror(err));
+	else
+		model_remove(&r->m, ia, size);
+	if (gather && any &&
+	    (!r->inval_any || va_to_ia(r, r->inval_start) > lo || va_to_ia(r, r->inval_last) < hi - 1))
+		fail(r, "gather invalidated [0x%" PRIx64 ", 0x%" PRIx64 "], removed [0x%" PRIx64
+			", 0x%" PRIx64 ")",
+		     r->inval_start, r->inval_last, ia_to_va(r, lo), ia_to_va(r, hi));
+}
+
+/* A granule-aligned piece of extent @e: [*ia, *ia + *size). */
+static void sub_range(struct run *r, const struct ext *e, uint64_t *ia, uint64_t *size)
+{
+	switch (rnd(r, 4)) {
+	case 0:
+		*ia = e->ia;
+		*size = e->size;
+		return;
+	case 1: { /* a few pieces of some shift, from an aligned point */
+		unsigned s = rnd_shift(r);
+		*ia = e->ia + (rnd(r, e->size >> s) << s);
+		*ia += rnd(r, 3) << r->gshift;
+		*size = (1 + rnd(r, 3)) << s;
+		break;
+	}
+	default: /* a few granules anywhere */
+		*ia = e->ia + (rnd(r, e->size >> r->gshift) << r->gshift);
+		*size = (1 + rnd(r, 16)) << r->gshift;
+		break;
+	}
+	if (*ia >= ext_end(e))
+		*ia = ext_end(e) - r->gran;
+	if (*size > ext_end(e) - *ia)
+		*size = ext_end(e) - *ia;
+}
+
+static void step_once(struct run *r)
+{
+	uint64_t ia, size, pa;
+	unsigned shift;
+	unsigned roll = (unsigned)rnd(r, 100);
+	const struct ext *e = r->m.n ? &r->m.v[rnd(r, r->m.n)] : NULL;
+
+	snprintf(r->op, sizeof(r->op), "(generating)");
+	if (r->leaves > LEAF_BUDGET || roll < 2) {
+		/* Clean up: unmap a whole half, or the space. */
+		bool upper = r->f->sign_extend && rnd(r, 2);
+		do_unmap(r, "unmap half", upper ? r->half : 0, upper ? r->space - r->half : r->half);
+	} else if (roll < 45) {
+		unsigned max_shift = gen_max_shift(r);
+		for (;;)
+			if (gen_range(r, &ia, &size, &shift) && gen_pa(r, ia, size, shift, &pa) &&
+			    best_count(r, ia, size, pa, max_shift ? max_shift : 63, MAP_MAX_LEAVES) <=
+				    MAP_MAX_LEAVES)
+				break;
+		do_map(r, "map", ia, size, pa, gen_prot(r), max_shift, false);
+	} else if (roll < 53 && e) {
+		sub_range(r, e, &ia, &size);
+		do_map(r, "insert same", ia, size, e->pa + (ia - e->ia), e->prot, gen_max_shift(r),
+		       true);
+	} else if (roll < 58 && e) {
+		struct vpte_prot prot = e->prot;
+		sub_range(r, e, &ia, &size);
+		pa = e->pa + (ia - e->ia);
+		switch (rnd(r, 4)) {
+		case 0: pa += r->gran; break;
+		case 1: prot.flags ^= VPTE_G; break;
+		case 2: prot.flags ^= VPTE_U; break;
+		default: prot.memtype = (prot.memtype + 1) % 3; break;
+		}
+		do_map(r, "insert conflicting", ia, size, pa, prot, 0, rnd(r, 4) != 0);
+	} else if (roll < 63 && e) {
+		/* Insert around an extent, into its neighbourhood. */
+		uint64_t lo = e->ia & ~mask_of(rnd_shift(r));
+		uint64_t hi = ext_end(e);
+		shift = rnd_shift(r);
+		hi += rnd(r, 4) << shift;
+		if (lo < (e->ia >= r->half ? r->half : 0) || hi > (e->ia >= r->half ? r->space : r->half) ||
+		    e->pa < e->ia - lo || e->pa - (e->ia - lo) + (hi - lo) > (1ull << r->f->pa_bits))
+			return;
+		do_map(r, "insert around", lo, hi - lo, e->pa - (e->ia - lo), e->prot,
+		       gen_max_shift(r), true);
+	} else if (roll < 80) {
+		while (!gen_range(r, &ia, &size, &shift))
+			;
+		do_unmap(r, "unmap", ia, size);
+	} else if (roll < 95 && e) {
+		sub_range(r, e, &ia, &size);
+		do_unmap(r, "unmap punch", ia, size);
+	} else {
+		/* The last pages of the space, or the first of the upper half. */
+		uint64_t n = 1 + rnd(r, 3);
+		ia = rnd(r, 2) || !r->f->sign_extend ? r->space - (n << r->gshift) : r->half;
+		size = n << r->gshift;
+		if (rnd(r, 2)) {
+			pa = rnd(r, (1ull << r->f->pa_bits) >> r->gshift) << r->gshift;
+			if (pa + size > (1ull << r->f->pa_bits))
+				pa -= size;
+			struct vpte_prot prot = gen_prot(r);
+			do_map(r, "map edge", ia, size, pa, prot, 0, rnd(r, 4) == 0);
+		} else {
+			do_unmap(r, "unmap edge", ia, size);
+		}
+	}
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+	return h;
+}
+
+static void random_run(const struct vpte_format *f, uint64_t seed, unsigned long steps)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	if (!r)
+		abort();
+	run_setup(r, f);
+	r->seed = seed;
+	r->rng = seed ^ name_hash(f->name);
+	snprintf(r->op, sizeof(r->op), "vpte_table_init");
+	if (table_open(r)) {
+		fail(r, "vpte_table_init failed");
+		free(r);
+		return;
+	}
+	uint64_t max_leaves = 0;
+	for (r->step = 0; r->step < steps && !r->failed; r->step++) {
+		step_once(r);
+		check_table(r);
+		check_seeks(r);
+		if (r->leaves > max_leaves)
+			max_leaves = r->leaves;
+	}
+	snprintf(r->op, sizeof(r->op), "vpte_table_destroy");
+	table_close(r);
+	printf("  %-13s %lu steps%s: maps %lu ok (%lu fresh) %lu EEXIST, unmaps %lu (%lu split),"
+	       " <= %" PRIu64 " leaves, shifts",
+	       f->name, r->step, r->failed ? " FAILED" : "", r->maps_ok, r->fresh_checked,
+	       r->maps_eexist, r->unmaps, r->unmap_splits, max_leaves);
+	for (unsigned s = 0; s < 64; s++)
+		if (r->shifts_seen & (1ull << s))
+			printf(" %u", s);
+	printf("\n");
+	free(r->m.v);
+	free(r);
+}
+
+/* ------------------------------------------------------------------------
+ * (d), deterministic: fresh maps of every piece size, ragged, misaligned
+ * ------------------------------------------------------------------------ */
+static void fresh_case(struct run *r, uint64_t ia, uint64_t size, uint64_t pa, unsigned max_shift)
+{
+	struct vpte_prot prot = { VPTE_R | VPTE_W, VPTE_MT_WB, 0 };
+	struct vpte_map_opts opts = { max_shift, 0 };
+	uint64_t limit = max_shift ? max_shift : 63;
+	if (best_count(r, ia, size, pa, (unsigned)limit, FRESH_MAX_LEAVES) > FRESH_MAX_LEAVES)
+		return;
+	op_describe(r, "fresh map", ia, size, pa, prot, max_shift, 0);
+	int err = vpte_map(&r->t, vpte_va(ia_to_va(r, ia)), vpte_pa(pa), size, prot, &opts);
+	if (err) {
+		fail(r, "vpte_map: %s", vpte_strerror(err));
+		return;
+	}
+	model_map(&r->m, ia, size, pa, prot);
+	check_fresh_leaves(r, ia, size, pa, (unsigned)limit);
+	check_table(r);
+	err = vpte_unmap(&r->t, vpte_va(ia_to_va(r, ia)), size, NULL);
+	model_remove(&r->m, ia, size);
+	if (err || r->mem.live != 1)
+		fail(r, "vpte_unmap: %s, %" PRIu64 " pages live", vpte_strerror(err), r->mem.live);
+	r->step++;
+}
+
+static void fresh_maps(const struct vpte_format *f)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	if (!r)
+		abort();
+	run_setup(r, f);
+	r->fresh = true;
+	snprintf(r->op, sizeof(r->op), "vpte_table_init");
+	if (table_open(r)) {
+		fail(r, "vpte_table_init failed");
+		free(r);
+		return;
+	}
+	for (unsigned i = 0; i < r->nshifts && !r->failed; i++) {
+		unsigned s = r->shifts[i];
+		uint64_t unit = 1ull << s, g = r->gran;
+		uint64_t smaller = i ? 1ull << r->shifts[i - 1] : g;
+		/* Bases aligned to every piece size, with room on both sides. */
+		uint64_t bases[4] = { 4 * unit, r->half / 2, r->half - 8 * unit, r->space - 8 * unit };
+		/* A PA aligned to exactly 2^s (or more), inside pa_bits. */
+		uint64_t pa = (1ull << r->f->pa_bits) / 2 - 8 * unit;
+		unsigned nbases = r->f->sign_extend ? 4 : 3;
+		for (unsigned b = 0; b < nbases && !r->failed; b++) {
+			uint64_t x = bases[b];
+			fresh_case(r, x, unit, pa, 0);
+			fresh_case(r, x, 3 * unit, pa, 0);
+			fresh_case(r, x - 3 * g, unit + 8 * g, pa - 3 * g, 0);
+			fresh_case(r, x - smaller - g, 2 * unit + 2 * smaller + 3 * g, pa - smaller - g, 0);
+			/* misaligned PA: only smaller leaves fit */
+			fresh_case(r, x, 2 * unit, pa + g, 0);
+			fresh_case(r, x, 2 * unit, pa + smaller, 0);
+			/* max_shift: below, at and above the piece, and odd values */
+			if (s > r->gshift)
+				fresh_case(r, x, 2 * unit, pa, s - 1);
+			fresh_case(r, x, 2 * unit, pa, s);
+			fresh_case(r, x, 2 * unit, pa, s + 1);
+			fresh_case(r, x, 2 * unit, pa, r->gshift);
+			fresh_case(r, x - g, 2 * unit + 2 * g, pa - g, 63);
+		}
+		/* the last pieces of the space, the first of the upper half */
+		fresh_case(r, r->space - unit, unit, pa, 0);
+		fresh_case(r, r->space - g, g, pa, 0);
+		fresh_case(r, r->space - unit - 2 * g, unit + 2 * g, pa - 2 * g, 0);
+		if (r->f->sign_extend) {
+			fresh_case(r, r->half, unit + g, pa, 0);
+			fresh_case(r, r->half - unit, unit, pa, 0);
+		}
+	}
+	unsigned long cases = r->step;
+	snprintf(r->op, sizeof(r->op), "vpte_table_destroy");
+	table_close(r);
+	printf("  %-14s %lu fresh maps%s\n", f->name, cases, r->failed ? ": FAILED" : "");
+	free(r->m.v);
+	free(r);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed = DEFAULT_SEED;
+	unsigned long steps = DEFAULT_STEPS;
+	const char *only = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+			seed = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
+			steps = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+			only = argv[++i];
+		} else {
+			fprintf(stderr, "usage: %s [--seed N] [--steps N] [--format NAME]\n", argv[0]);
+			return 2;
+		}
+	}
+	if (only && !vpte_format_by_name(only)) {
+		fprintf(stderr, "test_model: no format named %s\n", only);
+		return 2;
+	}
+
+	size_t count;
+	const struct vpte_format *const *formats = vpte_formats(&count);
+	printf("test_model: seed 0x%" PRIx64 ", %lu steps per format\n", seed, steps);
+	printf("largest leaves on fresh maps:\n");
+	for (size_t i = 0; i < count; i++)
+		if (!only || !strcmp(only, formats[i]->name))
+			fresh_maps(formats[i]);
+	printf("random map/unmap against the model:\n");
+	for (size_t i = 0; i < count; i++)
+		if (!only || !strcmp(only, formats[i]->name))
+			random_run(formats[i], seed, steps);
+	return test_summary("test_model");
+}
