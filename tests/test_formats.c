@@ -247,8 +247,8 @@ static void test_x86_encode(const struct vpte_format *f)
 	EXPECT_LEAF(1ull << 40, 2, 0x80000100000000a3ull);
 	EXPECT_LEAF((1ull << 40) + (511ull << 30), 2, 0x8000017fc00000a3ull);
 
-	/* Every leaf flavour is readable: R without... write without read is not
-	 * expressible (SDM: a present page is readable). */
+	/* A present x86 page is always readable: a prot without R (write-only,
+	 * execute-only) cannot be encoded. */
 	CHECK_EQ(map_max(0x50000000, 0, 0x1000, prot(W, WB, 0), 0), -VPTE_EINVAL);
 	CHECK_EQ(map_max(0x50000000, 0, 0x1000, prot(X, WB, 0), 0), -VPTE_EINVAL);
 	/* Raw bits outside the mask: bit 9 is SPECIAL, not raw; bit 51 is address. */
