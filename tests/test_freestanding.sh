@@ -89,7 +89,8 @@ allowed='^(vpte_[A-Za-z0-9_]*|memset|memcpy|memmove|memcmp)$'
 flags_for() {
 	local cc=$1 inc
 	inc=$("$cc" -print-file-name=include)
-	flags=(-std=c11 -ffreestanding -nostdinc -isystem "$inc"
+	# The same freestanding flags the build gives the core (CMakeLists.txt).
+	flags=(-std=c11 -ffreestanding -fno-stack-protector -nostdinc -isystem "$inc"
 		-I"$src/include" -I"$src/src")
 }
 
@@ -106,7 +107,7 @@ defined() {
 for cc in $compilers; do
 	flags_for "$cc"
 	name=$(basename "$cc")
-	echo "== $name ($("$cc" --version | head -n 1)); headers: ${flags[4]}"
+	echo "== $name ($("$cc" --version | head -n 1)); headers: ${flags[5]}"
 
 	# Control 1: a hosted header must be out of reach.
 	printf '#include <stdio.h>\nint vpte_control(void) { return 0; }\n' >"$work/hosted.c"
