@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_faults.c - allocation failure injected at every allocation point.
+ *
+ * For random operations of several shapes (maps that need tables at many
+ * levels, into empty and populated tables, insert-mode maps, unmaps that
+ * split huge leaves and contiguous runs at both edges, at the ends of the
+ * address space) in every format: count the operation's allocations k on
+ * one build of its starting table, then for each i in 1..k rebuild the
+ * same table, make the i-th allocation fail, and check that the operation
+ * returns -VPTE_ENOMEM, that the table is exactly as before (snapshot) and
+ * that no page leaked.  The same operation, retried without the failure,
+ * must then succeed with the result of the counting run.
+ *
+ * usage: test_faults [--seed N] [--rounds N] [--format NAME]
+ */
+#include <stdbool.h>
+
+#include "testlib.h"
+
+#define DEFAULT_SEED 0xfa17u
+#define DEFAULT_ROUNDS 12 /* scenarios of each shape per format */
+#define MAX_SETUP 4
+
+struct op {
+	bool unmap;
+	bool gather;
+	uint64_t va, size, pa;
+	struct vpte_prot prot;
+	struct vpte_map_opts opts;
+};
+
+struct scenario {
+	const char *shape;
+	unsigned nsetup;
+	struct op setup[MAX_SETUP];
+	struct op op;
+};
+
+struct fmt {
+	const struct vpte_format *f;
+	unsigned gshift;
+	uint64_t gran, space, half;
+	unsigned nshifts;
+	unsigned shifts[2 * VPTE_MAX_LEVELS]; /* leaf and run shifts, ascending */
+	uint64_t rng;
+	unsigned long scenarios, failures_injected;
+};
+
+static uint64_t rnd(struct fmt *x, uint64_t n)
+{
+	return n ? test_rand(&x->rng) % n : 0;
+}
+
+static uint64_t ia_to_va(const struct fmt *x, uint64_t ia)
+{
+	return x->f->sign_extend && ia >= x->half ? ia | ~(x->space - 1) : ia;
+}
+
+static void fmt_setup(struct fmt *x, const struct vpte_format *f, uint64_t seed)
+{
+	memset(x, 0, sizeof(*x));
+	x->f = f;
+	x->gshift = f->granule_shift;
+	x->gran = 1ull << f->granule_shift;
+	x->space = 1ull << f->va_bits;
+	x->half = f->sign_extend ? x->space / 2 : x->space;
+	x->rng = seed;
+	for (const char *s = f->name; *s; s++)
+		x->rng = (x->rng ^ (uint8_t)*s) * 1099511628211ull;
+	for (unsigned l = 0; l < f->levels; l++) {
+		if (!(f->leaf_levels & (1u << l)))
+			continue;
+		x->shifts[x->nshifts++] = vpte_level_shift(f, l);
+		if (f->cont_bits[l])
+			x->shifts[x->nshifts++] = vpte_level_shift(f, l) + f->cont_bits[l];
+	}
+	for (unsigned i = 1; i < x->nshifts; i++)
+		for (unsigned j = i; j > 0 && x->shifts[j - 1] > x->shifts[j]; j--) {
+			unsigned s = x->shifts[j];
+			x->shifts[j] = x->shifts[j - 1];
+			x->shifts[j - 1] = s;
+		}
+}
+
+/* A random leaf or run shift above the granule (the granule if none). */
+static unsigned big_shift(struct fmt *x)
+{
+	return x->nshifts > 1 ? x->shifts[1 + rnd(x, x->nshifts - 1)] : x->gshift;
+}
+
+/* A run shift of the format, or a huge leaf shift if it has no runs. */
+static unsigned run_shift(struct fmt *x)
+{
+	unsigned found[VPTE_MAX_LEVELS], n = 0;
+	for (unsigned l = 0; l < x->f->levels; l++)
+		if (x->f->cont_bits[l])
+			found[n++] = vpte_level_shift(x->f, l) + x->f->cont_bits[l];
+	return n ? found[rnd(x, n)] : big_shift(x);
+}
+
+/* A few granules and a few pieces of some shift below @shift. */
+static uint64_t ragged(struct fmt *x, unsigned shift)
+{
+	uint64_t off = (1 + rnd(x, 7)) << x->gshift;
+	unsigned below = 0;
+	while (below < x->nshifts && x->shifts[below] < shift)
+		below++;
+	if (below > 1) {
+		unsigned s = x->shifts[1 + rnd(x, below - 1)];
+		off += rnd(x, 3) << s;
+	}
+	return off;
+}
+
+/* Where a scenario lives: aligned to @unit, with room for a few units on
+ * both sides: low in the space, at the start of the upper half, or at its
+ * very end. */
+static uint64_t base_for(struct fmt *x, unsigned shift, unsigned where)
+{
+	uint64_t unit = 1ull << shift;
+	switch (where % 3) {
+	case 0: return 4 * unit;
+	case 1: return x->f->sign_extend ? x->half + 4 * unit : x->space / 2;
+	default: return x->space - 4 * unit;
+	}
+}
+
+static uint64_t pa_for(struct fmt *x, unsigned shift)
+{
+	uint64_t slots = (1ull << x->f->pa_bits) >> shift;
+	return (1 + rnd(x, slots / 2)) << shift;
+}
+
+static struct vpte_prot some_prot(struct fmt *x)
+{
+	struct vpte_prot p = { VPTE_R | VPTE_W, (uint32_t)rnd(x, 3), 0 };
+	if (rnd(x, 2))
+		p.flags |= VPTE_X | VPTE_G;
+	return p;
+}
+
+static struct op map_op(uint64_t ia, uint64_t size, uint64_t pa, struct vpte_prot prot)
+{
+	struct op o = { false, false, ia, size, pa, prot, { 0, 0 } };
+	return o;
+}
+
+static struct op unmap_op(uint64_t ia, uint64_t size, bool gather)
+{
+	struct op o = { true, gather, ia, size, 0, { 0, 0, 0 }, { 0, 0 } };
+	return o;
+}
+
+/* Build scenario number @n of shape n % 8. */
+static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
+{
+	unsigned shift = big_shift(x);
+	uint64_t unit = 1ull << shift, b = base_for(x, shift, (unsigned)rnd(x, 3));
+	uint64_t pa = pa_for(x, shift);
+	struct vpte_prot prot = some_prot(x);
+	uint64_t lo = ragged(x, shift), hi = ragged(x, shift);
+
+	memset(s, 0, sizeof(*s));
+	switch (n % 8) {
+	case 0: /* a ragged map into an empty table: tables at every level */
+		s->shape = "map into empty";
+		s->op = map_op(b - lo, unit + lo + hi, pa - lo, prot);
+		break;
+	case 1: /* a ragged map next to a huge mapping: some tables exist */
+		s->shape = "map next to huge";
+		s->setup[s->nsetup++] = map_op(b - unit, unit, pa - unit, prot);
+		s->setup[s->nsetup++] = map_op(b + 2 * unit - x->gran, x->gran, pa + 2 * unit, prot);
+		s->op = map_op(b + lo, unit - lo + hi, pa + lo, prot);
+		break;
+	case 2: /* insert over a mapped piece, spilling into holes */
+		s->shape = "insert over mapping";
+		s->setup[s->nsetup++] = map_op(b, unit, pa, prot);
+		s->op = map_op(b - lo, unit + lo + hi, pa - lo, prot);
+		s->op.opts.flags = VPTE_MAP_INSERT;
+		s->op.opts.max_shift = rnd(x, 2) ? shift : 0;
+		break;
+	case 3: /* unmap inside a huge leaf: both edges split */
+		s->shape = "unmap inside huge";
+		s->setup[s->nsetup++] = map_op(b, unit, pa, prot);
+		s->op = unmap_op(b + lo, lo + hi < unit ? unit - lo - hi : x->gran, rnd(x, 2));
+		break;
+	case 4: /* unmap across two huge leaves: an edge in each */
+		s->shape = "unmap across huge";
+		s->setup[s->nsetup++] = map_op(b, 2 * unit, pa, prot);
+		s->op = unmap_op(b + unit - lo, lo + hi, rnd(x, 2));
+		break;
+	case 5: { /* unmap inside contiguous runs */
+		unsigned rs = run_shift(x);
+		uint64_t run = 1ull << rs;
+		b = base_for(x, rs, (unsigned)rnd(x, 3));
+		pa = pa_for(x, rs);
+		s->shape = "unmap inside run";
+		s->setup[s->nsetup++] = map_op(b, 2 * run, pa, prot);
+		s->setup[s->nsetup - 1].opts.max_shift = rs;
+		s->op = unmap_op(b + run - ragged(x, rs), 2 * x->gran, rnd(x, 2));
+		break;
+	}
+	case 6: /* the last page of the space, inside a huge leaf */
+		s->shape = "unmap last page";
+		b = x->space - unit;
+		s->setup[s->nsetup++] = map_op(b, unit, pa, prot);
+		s->op = unmap_op(x->space - lo, lo, rnd(x, 2));
+		break;
+	default: /* the last pages of the space, or the first of the upper half */
+		s->shape = "map edges of the space";
+		if (x->f->sign_extend && rnd(x, 2))
+			s->op = map_op(x->half, unit - lo, pa, prot);
+		else
+			s->op = map_op(x->space - unit + lo, unit - lo, pa + lo, prot);
+		break;
+	}
+}
+
+static int run_op(struct fmt *x, struct vpte_table *t, const struct op *o)
+{
+	vpte_va_t va = vpte_va(ia_to_va(x, o->va));
+	if (!o->unmap)
+		return vpte_map(t, va, vpte_pa(o->pa), o->size, o->prot, &o->opts);
+	if (!o->gather)
+		return vpte_unmap(t, va, o->size, NULL);
+	struct vpte_gather g;
+	vpte_gather_init(&g, t, NULL, NULL);
+	int err = vpte_unmap(t, va, o->size, &g);
+	/* A failed unmap gathers nothing. */
+	if (err && (g.nr_pages || g.leaves_changed || g.tables_changed)) {
+		fprintf(stderr, "  gather not empty after a failed unmap\n");
+		test_failures++;
+	}
+	vpte_gather_finish(&g);
+	return err;
+}
+
+/* Every leaf: place, size and entry (holes and table entries follow). */
+static uint64_t leaf_digest(const struct vpte_table *t)
+{
+	vpte_va_t start[2];
+	uint64_t size[2], h = 0x9e3779b97f4a7c15ull;
+	unsigned halves = vpte_va_space(t->fmt, start, size);
+	for (unsigned i = 0; i < halves; i++) {
+		struct vpte_walk w;
+		vpte_for_each_leaf(&w, t, start[i], size[i])
+		{
+			h = (h ^ w.va.addr) * 0x100000001b3ull;
+			h = (h ^ w.entry) * 0x100000001b3ull;
+			h = (h ^ w.shift) * 0x100000001b3ull;
+		}
+		h ^= (uint64_t)w.error;
+	}
+	return h;
+}
+
+/* A fresh table with the scenario's setup applied; false if that failed. */
+static bool build(struct fmt *x, const struct scenario *s, struct test_mem *mem,
+		  struct vpte_table *t)
+{
+	memset(mem, 0, sizeof(*mem));
+	if (vpte_table_init(t, x->f, test_mem(mem)))
+		return false;
+	for (unsigned i = 0; i < s->nsetup; i++)
+		if (run_op(x, t, &s->setup[i])) {
+			vpte_table_destroy(t);
+			return false;
+		}
+	return true;
+}
+
+static void report(struct fmt *x, const struct scenario *s, unsigned n, const char *what,
+		   uint64_t i, uint64_t k)
+{
+	const struct op *o = &s->op;
+	fprintf(stderr,
+		"test_faults: %s, scenario %u (%s), allocation %" PRIu64 " of %" PRIu64 ": %s va 0x%" PRIx64
+		" size 0x%" PRIx64 " pa 0x%" PRIx64 ": %s\n",
+		x->f->name, n, s->shape, i, k, o->unmap ? "unmap" : "map", ia_to_va(x, o->va), o->size,
+		o->pa, what);
+	test_failures++;
+}
+
+/* Returns false when the scenario does not apply (its ops are refused). */
+static bool run_scenario(struct fmt *x, unsigned n, const struct scenario *s)
+{
+	struct test_mem mem;
+	struct vpte_table t;
+
+	/* Count the operation's allocations; keep the result to compare. */
+	if (!build(x, s, &mem, &t))
+		return false;
+	uint64_t attempts = mem.attempts, live = mem.live;
+	int err = run_op(x, &t, &s->op);
+	uint64_t k = mem.attempts - attempts, want = leaf_digest(&t);
+	/* A map allocates exactly the tables it keeps. */
+	if (!err && !s->op.unmap && mem.live - live != k)
+		report(x, s, n, "map allocated more tables than it kept", k, mem.live - live);
+	vpte_table_destroy(&t);
+	if (mem.live)
+		report(x, s, n, "pages live after destroy", 0, k);
+	if (err)
+		return false;
+
+	for (uint64_t i = 1; i <= k; i++) {
+		struct test_snapshot before, after;
+		if (!build(x, s, &mem, &t)) {
+			report(x, s, n, "setup failed on rebuild", i, k);
+			return true;
+		}
+		snapshot_take(&before, &t);
+		live = mem.live;
+		mem.fail_at = mem.attempts + i;
+		err = run_op(x, &t, &s->op);
+		mem.fail_at = 0;
+		snapshot_take(&after, &t);
+		if (err != -VPTE_ENOMEM)
+			report(x, s, n, vpte_strerror(err), i, k);
+		if (!snapshot_equal(&before, &after))
+			report(x, s, n, "the table changed", i, k);
+		if (mem.live != live)
+			report(x, s, n, "pages leaked", i, k);
+		snapshot_free(&before);
+		snapshot_free(&after);
+		x->failures_injected++;
+		/* The same operation now succeeds, with the same result. */
+		err = run_op(x, &t, &s->op);
+		if (err || leaf_digest(&t) != want)
+			report(x, s, n, "retry differs from the first run", i, k);
+		if (vpte_table_destroy(&t) || mem.live)
+			report(x, s, n, "destroy left pages live", i, k);
+	}
+	return true;
+}
+
+/* The root itself: vpte_table_init fails cleanly and leaks nothing. */
+static void root_failure(const struct vpte_format *f)
+{
+	struct test_mem mem = { 0, 0, 0, 1 };
+	struct vpte_table t;
+	memset(&t, 0x5a, sizeof(t));
+	int err = vpte_table_init(&t, f, test_mem(&mem));
+	CHECK_EQ(err, -VPTE_ENOMEM);
+	CHECK_EQ(mem.live, 0);
+	CHECK_EQ(mem.attempts, 1);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed = DEFAULT_SEED;
+	unsigned long rounds = DEFAULT_ROUNDS;
+	const char *only = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+			seed = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
+			rounds = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+			only = argv[++i];
+		} else {
+			fprintf(stderr, "usage: %s [--seed N] [--rounds N] [--format NAME]\n", argv[0]);
+			return 2;
+		}
+	}
+
+	size_t count;
+	const struct vpte_format *const *formats = vpte_formats(&count);
+	printf("test_faults: seed 0x%" PRIx64 ", %lu scenarios of each shape per format\n", seed,
+	       rounds);
+	for (size_t i = 0; i < count; i++) {
+		const struct vpte_format *f = formats[i];
+		if (only && strcmp(only, f->name))
+			continue;
+		struct fmt x;
+		fmt_setup(&x, f, seed);
+		root_failure(f);
+		unsigned failed_before = test_failures;
+		for (unsigned n = 0; n < 8 * rounds; n++) {
+			struct scenario s;
+			/* Some random shapes do not fit (e.g. PA range): draw again. */
+			for (unsigned tries = 0; tries < 20; tries++) {
+				make_scenario(&x, n, &s);
+				if (run_scenario(&x, n, &s)) {
+					x.scenarios++;
+					break;
+				}
+			}
+		}
+		printf("  %-13s %lu scenarios, %lu allocation failures injected%s\n", f->name,
+		       x.scenarios, x.failures_injected, test_failures != failed_before ? ": FAILED" : "");
+	}
+	return test_summary("test_faults");
+}
