@@ -39,7 +39,8 @@ const struct vpte_format *vpte_format_by_name(const char *name)
 
 const char *vpte_strerror(int err)
 {
-	switch (err < 0 ? -err : err) {
+	/* Negate as unsigned: -INT_MIN does not fit an int. */
+	switch (err < 0 ? 0u - (unsigned)err : (unsigned)err) {
 	case 0:
 		return "success";
 	case VPTE_ENOMEM:

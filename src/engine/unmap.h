@@ -114,31 +114,38 @@ VPTE_INLINE void *split_leaf(const struct vpte_format *f, const struct vpte_code
 	return table;
 }
 
-/* make_edge - make @x a leaf boundary, using pages planned in @pool. */
+/*
+ * make_edge - make @x a leaf boundary, using pages planned in @pool.
+ * @inner: the side of the boundary inside the range (x itself for the
+ * range's start, x - 1 for its end).  Entries are found through @inner and
+ * only while they straddle @x, so make_edge reads nothing but the path
+ * that plan_edges() checked: an entry that merely starts at @x lies
+ * outside the range and may be anything, even corrupt.
+ */
 VPTE_INLINE void make_edge(const struct vpte_format *f, const struct vpte_codec *c,
 			   const struct vpte_table *t, struct vpte_pool *pool,
-			   struct vpte_gather *g, uint64_t x)
+			   struct vpte_gather *g, uint64_t x, uint64_t inner)
 {
 	void *table = tab_ptr(f, t, t->root.addr);
 	for (unsigned level = g_top(f);; level--) {
-		vpte_slot_t *slot = slot_at(table, g_index(f, x, level));
+		vpte_slot_t *slot = slot_at(table, g_index(f, inner, level));
 		uint64_t e = slot_load(slot);
 		int kind = c->kind(f, e, level);
-		if (kind == VPTE_TABLE) {
+		unsigned entry_shift = g_shift(f, level);
+		if (kind == VPTE_TABLE && (x & mask_below(entry_shift))) {
 			table = tab_ptr(f, t, c->table_pa(f, e));
 			continue;
 		}
 		if (kind != VPTE_LEAF)
 			return;
-		unsigned entry_shift = g_shift(f, level);
-		if (leaf_shift(f, c, e, level) != entry_shift &&
-		    (x & mask_below(leaf_shift(f, c, e, level)))) {
-			break_run(f, c, table, level, x);
+		unsigned span = leaf_shift(f, c, e, level);
+		if (span != entry_shift && (x & mask_below(span))) {
+			break_run(f, c, table, level, inner);
 			e = slot_load(slot);
 		}
 		if (!(x & mask_below(entry_shift)))
 			return;
-		table = split_leaf(f, c, t, pool, g, slot, e, level, x & ~mask_below(entry_shift));
+		table = split_leaf(f, c, t, pool, g, slot, e, level, inner & ~mask_below(entry_shift));
 	}
 }
 
@@ -224,9 +231,9 @@ VPTE_INLINE int eng_unmap(const struct vpte_format *f, const struct vpte_codec *
 		vpte_gather_init(&local, t, NULL, NULL);
 		g = &local;
 	}
-	make_edge(f, c, t, &pool, g, first);
+	make_edge(f, c, t, &pool, g, first, first);
 	if (last < g_ia_mask(f))
-		make_edge(f, c, t, &pool, g, last + 1u);
+		make_edge(f, c, t, &pool, g, last + 1u, last);
 	clear_range(f, c, t, g, first, last);
 	vpte_pool_drain(&pool, t);
 	if (!gather)
