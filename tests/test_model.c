@@ -283,7 +283,7 @@ static void fail(struct run *r, const char *fmt, ...)
 	test_failures++;
 	if (!r->failed && r->fresh)
 		fprintf(stderr,
-			"test_model: FAILED fresh-map case %lu, format=%s\n  op: %s\n"
+			"test_model: FAILED deterministic case %lu, format=%s\n  op: %s\n"
 			"  reproduce: test_model --format %s\n",
 			r->step, r->f->name, r->op, r->f->name);
 	else if (!r->failed)
@@ -1002,6 +1002,57 @@ static void fresh_maps(const struct vpte_format *f)
 	free(r);
 }
 
+/*
+ * (c) for tables vpte did not build: an attached table may hold empty
+ * lower tables.  An unmap covering such a table's span frees it, as it
+ * frees the tables it empties, and never orphans it under a freed parent.
+ */
+static uint64_t hollow_setup(struct run *r, uint64_t base)
+{
+	struct vpte_prot prot = { VPTE_R, VPTE_MT_WB, 0 };
+	struct vpte_map_opts small = { r->gshift, 0 };
+	unsigned s1 = vpte_level_shift(r->f, 1);
+	struct vpte_walk w;
+	/* A page in each of three level-0 tables under one level-1 table... */
+	for (uint64_t i = 0; i < 3; i++)
+		CHECK_EQ(vpte_map(&r->t, vpte_va(base + (i << s1) + r->gran), vpte_pa(1ull << 32),
+				  r->gran, prot, &small),
+			 0);
+	/* ... and the first of them emptied by hand, still linked. */
+	vpte_for_each_entry(&w, &r->t, vpte_va(base), r->gran, VPTE_ITER_TABLES)
+		if (w.kind == VPTE_TABLE && w.level == 1)
+			((uint64_t *)(uintptr_t)w.pa.addr)[1] = 0;
+	return r->mem.live;
+}
+
+static void hollow_tables(const struct vpte_format *f)
+{
+	struct run r;
+	unsigned s1 = vpte_level_shift(f, 1), top = vpte_top_level(f);
+	/* the level-1 table's span, away from 0; the whole space if it is the top */
+	uint64_t base = top > 1 ? 1ull << vpte_level_shift(f, 2) : 0;
+	uint64_t span = top > 1 ? base : 1ull << f->va_bits;
+
+	run_setup(&r, f);
+	r.fresh = true;
+	snprintf(r.op, sizeof(r.op), "unmap over a hollow table, parent kept");
+	CHECK_EQ(table_open(&r), 0);
+	uint64_t live = hollow_setup(&r, base);
+	CHECK_EQ(vpte_unmap(&r.t, vpte_va(base), 2ull << s1, NULL), 0);
+	if (r.mem.live != live - 2)
+		fail(&r, "%" PRIu64 " table pages live, expected %" PRIu64, r.mem.live, live - 2);
+	table_close(&r);
+
+	r.failed = false;
+	snprintf(r.op, sizeof(r.op), "unmap over a hollow table, parent freed");
+	CHECK_EQ(table_open(&r), 0);
+	hollow_setup(&r, base);
+	CHECK_EQ(vpte_unmap(&r.t, vpte_va(base), span, NULL), 0);
+	if (r.mem.live != 1)
+		fail(&r, "%" PRIu64 " table pages live, expected the root alone", r.mem.live);
+	table_close(&r);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = DEFAULT_SEED;
@@ -1029,8 +1080,10 @@ int main(int argc, char **argv)
 	printf("test_model: seed 0x%" PRIx64 ", %lu steps per format\n", seed, steps);
 	printf("largest leaves on fresh maps:\n");
 	for (size_t i = 0; i < count; i++)
-		if (!only || !strcmp(only, formats[i]->name))
+		if (!only || !strcmp(only, formats[i]->name)) {
 			fresh_maps(formats[i]);
+			hollow_tables(formats[i]);
+		}
 	printf("random map/unmap against the model:\n");
 	for (size_t i = 0; i < count; i++)
 		if (!only || !strcmp(only, formats[i]->name))

@@ -151,7 +151,13 @@ VPTE_INLINE void make_edge(const struct vpte_format *f, const struct vpte_codec 
 
 /*
  * clear_range - remove every leaf in [first, last] (all whole, after
- * make_edge) and free each table that this leaves empty.
+ * make_edge) and free each table that this leaves empty.  A table whose
+ * span lies inside the range is empty once the walk leaves it, whatever
+ * it held (an attached table may hold empty lower tables vpte would never
+ * build), so it goes without a look.  One the range covers in part goes
+ * if this walk changed it and it is now all zero: a table the walk did not
+ * touch may be one that a concurrent map of a neighbouring range has just
+ * installed and is about to fill.
  */
 VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_codec *c,
 			     const struct vpte_table *t, struct vpte_gather *g, uint64_t first,
@@ -193,8 +199,7 @@ VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_code
 			unsigned span = g_shift(f, level + 1u);
 			uint64_t start = here & ~mask_below(span);
 			bool covered = start >= first && start + mask_below(span) <= last;
-			if (touched[level] &&
-			    (covered || vpte_page_is_zero(path[level], g_page(f)))) {
+			if (covered || (touched[level] && vpte_page_is_zero(path[level], g_page(f)))) {
 				vpte_slot_t *parent = slot_at(path[level + 1u], g_index(f, here, level + 1u));
 				uint64_t table_pa = c->table_pa(f, slot_load(parent));
 				slot_store(parent, 0);
