@@ -232,7 +232,7 @@ struct run {
 	struct vpte_table t;
 	struct model m;
 	uint64_t seed, rng;
-	unsigned long step, steps;
+	unsigned long step;
 	char op[256];
 	unsigned reports;
 	bool failed;
@@ -320,7 +320,7 @@ static void run_setup(struct run *r, const struct vpte_format *f)
 		if (f->cont_bits[l])
 			r->shifts[r->nshifts++] = vpte_level_shift(f, l) + f->cont_bits[l];
 	}
-	/* insertion sort: a run of level L may exceed a leaf of level L + 1 */
+	/* ascending, whatever order the levels give */
 	for (unsigned i = 1; i < r->nshifts; i++)
 		for (unsigned j = i; j > 0 && r->shifts[j - 1] > r->shifts[j]; j--) {
 			unsigned s = r->shifts[j];
@@ -707,10 +707,10 @@ static void do_map(struct run *r, const char *what, uint64_t ia, uint64_t size, 
 	bool use_opts = insert || max_shift || rnd(r, 2);
 	int want = model_map_expect(&r->m, ia, size, pa, prot, insert);
 	bool fresh = !model_any(&r->m, ia, size);
-	/* An insert of pages all already mapped must change nothing either. */
-	bool unchanged = want || (insert && !fresh && model_first(&r->m, ia) < r->m.n &&
-				  r->m.v[model_first(&r->m, ia)].ia <= ia &&
-				  ext_end(&r->m.v[model_first(&r->m, ia)]) >= ia + size);
+	/* A failed map changes nothing; nor does an insert of pages that one
+	 * extent maps already. */
+	const struct ext *e;
+	bool unchanged = want || (insert && model_lookup(&r->m, ia, &e) && ext_end(e) >= ia + size);
 	uint64_t live = r->mem.live, before = 0;
 
 	if (best_count(r, ia, size, pa, max_shift ? max_shift : 63, MAP_MAX_LEAVES) > MAP_MAX_LEAVES)
