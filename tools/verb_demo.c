@@ -21,39 +21,6 @@ static int apply_step(struct vpte_table *t, const struct demo_step *s)
 	return vpte_map(t, vpte_va(s->va), vpte_pa(s->pa), s->size, s->prot, NULL);
 }
 
-/*
- * Statistics of both halves of the VA space.  vpte_stats() counts the top
- * table in each call, so it is counted once here.
- */
-static int stats_all(const struct vpte_table *t, struct vpte_stats *total)
-{
-	vpte_va_t start[2];
-	uint64_t size[2];
-	unsigned halves = vpte_va_space(t->fmt, start, size);
-	unsigned top = vpte_top_level(t->fmt);
-
-	*total = (struct vpte_stats){ 0 };
-	for (unsigned h = 0; h < halves; h++) {
-		struct vpte_stats st;
-		int err = vpte_stats(t, start[h], size[h], &st);
-		if (err)
-			return err;
-		for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++) {
-			total->table_pages[l] = l == top ? st.table_pages[l]
-							 : total->table_pages[l] + st.table_pages[l];
-			total->table_bytes[l] = l == top ? st.table_bytes[l]
-							 : total->table_bytes[l] + st.table_bytes[l];
-		}
-		for (unsigned s = 0; s < 64; s++) {
-			total->leaves[s] += st.leaves[s];
-			total->runs[s] += st.runs[s];
-		}
-		total->tlb_entries += st.tlb_entries;
-		total->mapped_bytes += st.mapped_bytes;
-	}
-	return 0;
-}
-
 static void print_layout(const struct vpte_format *fmt)
 {
 	struct demo_step steps[DEMO_MAX_STEPS];
@@ -110,7 +77,7 @@ static int compare_format(const struct vpte_format *fmt)
 			fprintf(stderr, "vpte: demo: %s: %s: %s\n", fmt->name, steps[i].what,
 				vpte_strerror(err));
 	}
-	if (!err && (err = stats_all(&table, &st)))
+	if (!err && (err = vpte_stats_table(&table, &st)))
 		fprintf(stderr, "vpte: demo: %s: stats: %s\n", fmt->name, vpte_strerror(err));
 	if (!err)
 		print_row(fmt, &st);

@@ -281,7 +281,8 @@ enum vpte_kind {
  * @pa:     leaf: the PA @va maps to; table entry: the lower table's PA.
  * @prot:   leaf attributes.
  * @cont:   the leaf is a contiguous run.
- * @entry:  the raw entry value (the first entry of a run).
+ * @entry:  the raw entry the walk read: for a run, the member covering the
+ *          looked-up address (its own output address, accessed, dirty).
  *
  * The private part (path of tables above the entry, iteration bounds) lets
  * iteration move up only as far as needed, sideways, then down: there is
@@ -478,10 +479,18 @@ struct vpte_stats {
 };
 
 /*
- * vpte_stats - count tables and leaves in [va, va + size).
+ * vpte_stats - count tables and leaves in [va, va + size): the top table,
+ * the lower tables the range reaches, and the leaves intersecting it (each
+ * counted whole).
  * Returns 0 or an iteration error (-VPTE_EINVAL, -VPTE_ERANGE, -VPTE_EFAULT).
  */
 int vpte_stats(const struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_stats *st);
+
+/*
+ * vpte_stats_table - vpte_stats() over the whole address space (both halves
+ * of a sign-extended format), the top table counted once.
+ */
+int vpte_stats_table(const struct vpte_table *t, struct vpte_stats *st);
 
 /*
  * vpte_va_space - the translatable address ranges of @fmt, in address
