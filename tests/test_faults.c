@@ -68,19 +68,7 @@ static void fmt_setup(struct fmt *x, const struct vpte_format *f, uint64_t seed)
 	x->rng = seed;
 	for (const char *s = f->name; *s; s++)
 		x->rng = (x->rng ^ (uint8_t)*s) * 1099511628211ull;
-	for (unsigned l = 0; l < f->levels; l++) {
-		if (!(f->leaf_levels & (1u << l)))
-			continue;
-		x->shifts[x->nshifts++] = vpte_level_shift(f, l);
-		if (f->cont_bits[l])
-			x->shifts[x->nshifts++] = vpte_level_shift(f, l) + f->cont_bits[l];
-	}
-	for (unsigned i = 1; i < x->nshifts; i++)
-		for (unsigned j = i; j > 0 && x->shifts[j - 1] > x->shifts[j]; j--) {
-			unsigned s = x->shifts[j];
-			x->shifts[j] = x->shifts[j - 1];
-			x->shifts[j - 1] = s;
-		}
+	x->nshifts = test_piece_shifts(f, x->shifts);
 }
 
 /* A random leaf or run shift above the granule (the granule if none). */

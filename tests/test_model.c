@@ -313,20 +313,7 @@ static void run_setup(struct run *r, const struct vpte_format *f)
 	r->space = 1ull << f->va_bits;
 	r->half = f->sign_extend ? r->space / 2 : r->space;
 	r->exec_only = strncmp(f->name, "riscv", 5) == 0;
-	for (unsigned l = 0; l <= r->top; l++) {
-		if (!(f->leaf_levels & (1u << l)))
-			continue;
-		r->shifts[r->nshifts++] = vpte_level_shift(f, l);
-		if (f->cont_bits[l])
-			r->shifts[r->nshifts++] = vpte_level_shift(f, l) + f->cont_bits[l];
-	}
-	/* ascending, whatever order the levels give */
-	for (unsigned i = 1; i < r->nshifts; i++)
-		for (unsigned j = i; j > 0 && r->shifts[j - 1] > r->shifts[j]; j--) {
-			unsigned s = r->shifts[j];
-			r->shifts[j] = r->shifts[j - 1];
-			r->shifts[j - 1] = s;
-		}
+	r->nshifts = test_piece_shifts(f, r->shifts);
 }
 
 static int table_open(struct run *r)

@@ -20,14 +20,12 @@ static struct vpte_table tbl;
 
 static void fresh(const struct vpte_format *f)
 {
-	memset(&mem, 0, sizeof(mem));
-	CHECK_EQ(vpte_table_init(&tbl, f, test_mem(&mem)), 0);
+	test_table_new(&tbl, &mem, f);
 }
 
 static void done(void)
 {
-	CHECK_EQ(vpte_table_destroy(&tbl), 0);
-	CHECK_EQ(mem.live, 0);
+	test_table_done(&tbl, &mem);
 }
 
 static struct vpte_prot prot(uint32_t flags, uint32_t memtype)

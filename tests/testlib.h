@@ -147,6 +147,45 @@ static inline void snapshot_free(struct test_snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * test_piece_shifts - every leaf shift and contiguous-run shift of @f,
+ * ascending: the piece sizes vpte_map may choose.  Returns the count.
+ */
+static inline unsigned test_piece_shifts(const struct vpte_format *f,
+					 unsigned shifts[2 * VPTE_MAX_LEVELS])
+{
+	unsigned count = 0;
+	for (unsigned l = 0; l < f->levels; l++) {
+		if (!(f->leaf_levels & (1u << l)))
+			continue;
+		shifts[count++] = vpte_level_shift(f, l);
+		if (f->cont_bits[l])
+			shifts[count++] = vpte_level_shift(f, l) + f->cont_bits[l];
+	}
+	for (unsigned i = 1; i < count; i++)
+		for (unsigned j = i; j > 0 && shifts[j - 1] > shifts[j]; j--) {
+			unsigned s = shifts[j];
+			shifts[j] = shifts[j - 1];
+			shifts[j - 1] = s;
+		}
+	return count;
+}
+
+/* test_table_new / test_table_done - a fresh table on a counting
+ * allocator, and its teardown checking that no page is left. */
+static inline void test_table_new(struct vpte_table *t, struct test_mem *m,
+				  const struct vpte_format *f)
+{
+	memset(m, 0, sizeof(*m));
+	CHECK_EQ(vpte_table_init(t, f, test_mem(m)), 0);
+}
+
+static inline void test_table_done(struct vpte_table *t, struct test_mem *m)
+{
+	CHECK_EQ(vpte_table_destroy(t), 0);
+	CHECK_EQ(m->live, 0);
+}
+
 /* A small, fast, seedable generator (splitmix64). */
 static inline uint64_t test_rand(uint64_t *state)
 {
