@@ -11,7 +11,7 @@
  *           another PA or other attributes
  *   ENOMEM  the root in vpte_table_init, tables for a map or a split
  *   EFAULT  table entries pointing outside the image, entries with bits the
- *           hardware faults on (per family); seek, iteration, map, unmap
+ *           hardware faults on (per family); seek, iteration and every edit
  *   EROFS   edits of a table attached read-only
  * and vpte_strerror for each.
  */
@@ -73,6 +73,14 @@ static int map(struct fx *x, uint64_t va, uint64_t pa, uint64_t size, struct vpt
 static int unmap(struct fx *x, uint64_t va, uint64_t size)
 {
 	return vpte_unmap(&x->t, vpte_va(va), size, NULL);
+}
+
+/* Each edit that takes only a range, by name: write-protect it. */
+static const struct vpte_prot no_prot = { 0, 0, 0 }, write_prot = { VPTE_W, 0, 0 };
+
+static int protect(struct fx *x, uint64_t va, uint64_t size)
+{
+	return vpte_protect(&x->t, vpte_va(va), size, no_prot, write_prot, NULL);
 }
 
 static void fx_open(struct fx *x, const struct vpte_format *f)
@@ -172,11 +180,13 @@ static void test_einval(struct fx *x)
 	/* zero size */
 	EXPECT(x, map(x, h, pa, 0, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, unmap(x, h, 0), -VPTE_EINVAL);
+	EXPECT(x, protect(x, h, 0), -VPTE_EINVAL);
 	EXPECT(x, iter(x, h, 0, VPTE_ITER_LEAVES), -VPTE_EINVAL);
 	/* misaligned VA */
 	EXPECT(x, map(x, h + 8, pa, g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, map(x, h + g / 2, pa, g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, unmap(x, x->huge_va + g / 2, g), -VPTE_EINVAL);
+	EXPECT(x, protect(x, x->huge_va + g / 2, g), -VPTE_EINVAL);
 	/* misaligned PA */
 	EXPECT(x, map(x, h, pa + 8, g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, map(x, h, pa + g / 2, 4 * g, p, NULL), -VPTE_EINVAL);
@@ -184,6 +194,7 @@ static void test_einval(struct fx *x)
 	EXPECT(x, map(x, h, pa, g + 8, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, map(x, h, pa, g / 2, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, unmap(x, x->huge_va, g + g / 2), -VPTE_EINVAL);
+	EXPECT(x, protect(x, x->huge_va, g + g / 2), -VPTE_EINVAL);
 	/* non-canonical VA: bits above va_bits - 1 not all equal to it */
 	if (f->sign_extend) {
 		uint64_t nc[] = { 1ull << (f->va_bits - 1), ~0ull << f->va_bits, 1ull << 63,
@@ -191,6 +202,7 @@ static void test_einval(struct fx *x)
 		for (unsigned i = 0; i < sizeof(nc) / sizeof(nc[0]); i++) {
 			EXPECT(x, map(x, nc[i], pa, g, p, NULL), -VPTE_EINVAL);
 			EXPECT(x, unmap(x, nc[i], g), -VPTE_EINVAL);
+			EXPECT(x, protect(x, nc[i], g), -VPTE_EINVAL);
 			EXPECT(x, seek(x, nc[i]), -VPTE_EINVAL);
 			EXPECT(x, iter(x, nc[i], g, VPTE_ITER_ALL), -VPTE_EINVAL);
 		}
@@ -198,8 +210,10 @@ static void test_einval(struct fx *x)
 	/* a range wrapping past 2^64 */
 	EXPECT(x, map(x, 0 - g, pa, 2 * g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, unmap(x, 0 - g, 2 * g), -VPTE_EINVAL);
+	EXPECT(x, protect(x, 0 - g, 2 * g), -VPTE_EINVAL);
 	EXPECT(x, map(x, 2 * g, pa, 0 - g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, unmap(x, 2 * g, 0 - g), -VPTE_EINVAL);
+	EXPECT(x, protect(x, 2 * g, 0 - g), -VPTE_EINVAL);
 	EXPECT(x, iter(x, 0 - g, 2 * g, VPTE_ITER_LEAVES), -VPTE_EINVAL);
 	/* a PA range wrapping past 2^64 */
 	EXPECT(x, map(x, h, 0 - g, 2 * g, p, NULL), -VPTE_EINVAL);
@@ -293,11 +307,13 @@ static void test_erange(struct fx *x)
 		for (unsigned i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
 			EXPECT(x, map(x, far[i], pa, g, p, NULL), -VPTE_ERANGE);
 			EXPECT(x, unmap(x, far[i], g), -VPTE_ERANGE);
+			EXPECT(x, protect(x, far[i], g), -VPTE_ERANGE);
 			EXPECT(x, seek(x, far[i]), -VPTE_ERANGE);
 			EXPECT(x, iter(x, far[i], g, VPTE_ITER_ALL), -VPTE_ERANGE);
 		}
 		EXPECT(x, map(x, space - g, pa, 2 * g, p, NULL), -VPTE_ERANGE);
 		EXPECT(x, unmap(x, space - g, 2 * g), -VPTE_ERANGE);
+		EXPECT(x, protect(x, space - g, 2 * g), -VPTE_ERANGE);
 		EXPECT(x, iter(x, space - g, 2 * g, VPTE_ITER_LEAVES), -VPTE_ERANGE);
 		EXPECT(x, iter(x, 0, space + g, VPTE_ITER_LEAVES), -VPTE_ERANGE);
 	} else {
@@ -306,6 +322,7 @@ static void test_erange(struct fx *x)
 		EXPECT(x, map(x, top - g, pa, 2 * g, p, NULL), -VPTE_ERANGE);
 		EXPECT(x, unmap(x, top - g, 2 * g), -VPTE_ERANGE);
 		EXPECT(x, unmap(x, 0, top + g), -VPTE_ERANGE);
+		EXPECT(x, protect(x, 0, top + g), -VPTE_ERANGE);
 		EXPECT(x, iter(x, top - g, 2 * g, VPTE_ITER_LEAVES), -VPTE_ERANGE);
 		EXPECT(x, iter(x, 0, 1ull << 63, VPTE_ITER_ALL), -VPTE_ERANGE);
 	}
@@ -413,6 +430,8 @@ static void test_enomem(struct fx *x)
 	EXPECT(x, unmap(x, x->huge_va + x->g, x->g), -VPTE_ENOMEM);
 	x->mem.fail_at = x->mem.attempts + 1;
 	EXPECT(x, unmap(x, x->huge_va + (1ull << x->s1) - x->g, 2 * x->g), -VPTE_ENOMEM);
+	x->mem.fail_at = x->mem.attempts + 1;
+	EXPECT(x, protect(x, x->huge_va + x->g, x->g), -VPTE_ENOMEM);
 	x->mem.fail_at = 0;
 }
 
@@ -424,8 +443,12 @@ static void test_erofs(struct fx *x)
 	struct vpte_table ro;
 	struct vpte_walk w;
 	CHECK_EQ(vpte_table_attach(&ro, x->f, x->t.mem, x->t.root, VPTE_TABLE_READONLY), 0);
-	x->cases += 5;
+	x->cases += 7;
 	CHECK_EQ(vpte_map(&ro, vpte_va(x->hole), vpte_pa(x->pa), x->g, x->prot, NULL), -VPTE_EROFS);
+	CHECK_EQ(vpte_protect(&ro, vpte_va(x->huge_va), 1ull << x->s1, no_prot, write_prot, NULL),
+		 -VPTE_EROFS);
+	CHECK_EQ(vpte_protect(&ro, vpte_va(x->huge_va + x->g), x->g, no_prot, write_prot, NULL),
+		 -VPTE_EROFS);
 	CHECK_EQ(vpte_unmap(&ro, vpte_va(x->huge_va), 1ull << x->s1, NULL), -VPTE_EROFS);
 	CHECK_EQ(vpte_unmap(&ro, vpte_va(x->huge_va + x->g), x->g, NULL), -VPTE_EROFS);
 	/* reading works, destroying frees nothing */
@@ -550,6 +573,8 @@ static void expect_efault(struct crafted *c, uint64_t base, uint64_t va, const c
 	EXPECT_EFAULT(vpte_stats(&m.ro, start[h], size[h], &st));
 	EXPECT_EFAULT(vpte_unmap(&m.rw, vpte_va(va), c->g, NULL));
 	EXPECT_EFAULT(vpte_unmap(&m.rw, start[h], size[h], NULL));
+	EXPECT_EFAULT(vpte_protect(&m.rw, vpte_va(va & ~(c->g - 1)), c->g, no_prot, write_prot, NULL));
+	EXPECT_EFAULT(vpte_protect(&m.rw, start[h], size[h], no_prot, write_prot, NULL));
 	EXPECT_EFAULT(vpte_map(&m.rw, vpte_va(va), vpte_pa(0), c->g, p, NULL));
 	struct vpte_map_opts ins = { 0, VPTE_MAP_INSERT };
 	EXPECT_EFAULT(vpte_map(&m.rw, vpte_va(va & ~(c->g - 1)), vpte_pa(0), c->g, p, &ins));
@@ -637,7 +662,7 @@ static void test_efault(const struct vpte_format *f)
 }
 
 /*
- * A corrupt entry just past an unmap's range: the unmap has no business
+ * A corrupt entry just past an edit's range: the edit has no business
  * there and must neither read it nor fail.  The entry after a huge leaf
  * points to a table outside the arena; unmapping the leaf's upper part
  * splits it and must stop at its end.
@@ -658,6 +683,8 @@ static void test_corrupt_neighbour(const struct vpte_format *f)
 	*after = raw_table_entry(f, 1ull << 44);
 	*before = raw_table_entry(f, 1ull << 44);
 
+	CHECK_EQ(vpte_protect(&c.t, vpte_va(huge + c.g), s1 - c.g, no_prot, write_prot, NULL), 0);
+	CHECK_EQ(vpte_protect(&c.t, vpte_va(huge), c.g, no_prot, write_prot, NULL), 0);
 	CHECK_EQ(vpte_unmap(&c.t, vpte_va(huge + c.g), s1 - c.g, NULL), 0);
 	CHECK_EQ(vpte_unmap(&c.t, vpte_va(huge), c.g, NULL), 0);
 	CHECK_EQ(vpte_seek(&w, &c.t, vpte_va(huge)), 0);

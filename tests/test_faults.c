@@ -3,9 +3,9 @@
  * test_faults.c - allocation failure injected at every allocation point.
  *
  * For random operations of several shapes (maps that need tables at many
- * levels, into empty and populated tables, insert-mode maps, unmaps that
- * split huge leaves and contiguous runs at both edges, at the ends of the
- * address space) in every format: count the operation's allocations k on
+ * levels, into empty and populated tables, insert-mode maps, unmaps and
+ * protects that split huge leaves and contiguous runs at both edges, at the
+ * ends of the address space) in every format: count the operation's allocations k on
  * one build of its starting table, then for each i in 1..k rebuild the
  * same table, make the i-th allocation fail, and check that the operation
  * returns -VPTE_ENOMEM, that the table is exactly as before (snapshot) and
@@ -22,8 +22,11 @@
 #define DEFAULT_ROUNDS 12 /* scenarios of each shape per format */
 #define MAX_SETUP 4
 
+enum op_kind { OP_MAP, OP_UNMAP, OP_PROTECT };
+static const char *const op_names[] = { "map", "unmap", "protect" };
+
 struct op {
-	bool unmap;
+	enum op_kind kind;
 	bool gather;
 	uint64_t va, size, pa;
 	struct vpte_prot prot;
@@ -130,17 +133,25 @@ static struct vpte_prot some_prot(struct fmt *x)
 
 static struct op map_op(uint64_t ia, uint64_t size, uint64_t pa, struct vpte_prot prot)
 {
-	struct op o = { false, false, ia, size, pa, prot, { 0, 0 } };
+	struct op o = { OP_MAP, false, ia, size, pa, prot, { 0, 0 } };
+	return o;
+}
+
+/* An edit of a range alone: unmap, protect (write-protect, set dirty). */
+static struct op range_op(enum op_kind kind, uint64_t ia, uint64_t size, bool gather)
+{
+	struct op o = { kind, gather, ia, size, 0, { 0, 0, 0 }, { 0, 0 } };
 	return o;
 }
 
 static struct op unmap_op(uint64_t ia, uint64_t size, bool gather)
 {
-	struct op o = { true, gather, ia, size, 0, { 0, 0, 0 }, { 0, 0 } };
-	return o;
+	return range_op(OP_UNMAP, ia, size, gather);
 }
 
-/* Build scenario number @n of shape n % 8. */
+#define SHAPES 10
+
+/* Build scenario number @n of shape n % SHAPES. */
 static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 {
 	unsigned shift = big_shift(x);
@@ -150,7 +161,7 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 	uint64_t lo = ragged(x, shift), hi = ragged(x, shift);
 
 	memset(s, 0, sizeof(*s));
-	switch (n % 8) {
+	switch (n % SHAPES) {
 	case 0: /* a ragged map into an empty table: tables at every level */
 		s->shape = "map into empty";
 		s->op = map_op(b - lo, unit + lo + hi, pa - lo, prot);
@@ -195,6 +206,23 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->setup[s->nsetup++] = map_op(b, unit, pa, prot);
 		s->op = unmap_op(x->space - lo, lo, rnd(x, 2));
 		break;
+	case 8: /* protect inside a huge leaf: both edges split */
+		s->shape = "protect inside huge";
+		s->setup[s->nsetup++] = map_op(b, unit, pa, prot);
+		s->op = range_op(OP_PROTECT, b + lo, lo + hi < unit ? unit - lo - hi : x->gran,
+				 rnd(x, 2));
+		break;
+	case 9: { /* protect across two runs or huge leaves: an edge in each */
+		unsigned rs = run_shift(x);
+		uint64_t run = 1ull << rs;
+		b = base_for(x, rs, (unsigned)rnd(x, 3));
+		pa = pa_for(x, rs);
+		s->shape = "protect across runs";
+		s->setup[s->nsetup++] = map_op(b, 2 * run, pa, prot);
+		s->setup[s->nsetup - 1].opts.max_shift = rs;
+		s->op = range_op(OP_PROTECT, b + run - ragged(x, rs), 2 * x->gran, rnd(x, 2));
+		break;
+	}
 	default: /* the last pages of the space, or the first of the upper half */
 		s->shape = "map edges of the space";
 		if (x->f->sign_extend && rnd(x, 2))
@@ -207,20 +235,24 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 
 static int run_op(struct fmt *x, struct vpte_table *t, const struct op *o)
 {
+	static const struct vpte_prot set_dirty = { VPTE_D, 0, 0 }, clear_w = { VPTE_W, 0, 0 };
 	vpte_va_t va = vpte_va(ia_to_va(x, o->va));
-	if (!o->unmap)
-		return vpte_map(t, va, vpte_pa(o->pa), o->size, o->prot, &o->opts);
-	if (!o->gather)
-		return vpte_unmap(t, va, o->size, NULL);
-	struct vpte_gather g;
-	vpte_gather_init(&g, t, NULL, NULL);
-	int err = vpte_unmap(t, va, o->size, &g);
-	/* A failed unmap gathers nothing. */
-	if (err && (g.nr_pages || g.leaves_changed || g.tables_changed)) {
-		fprintf(stderr, "  gather not empty after a failed unmap\n");
+	struct vpte_gather g, *gp = o->gather ? &g : NULL;
+	int err = 0;
+	if (gp)
+		vpte_gather_init(gp, t, NULL, NULL);
+	switch (o->kind) {
+	case OP_MAP: err = vpte_map(t, va, vpte_pa(o->pa), o->size, o->prot, &o->opts); break;
+	case OP_UNMAP: err = vpte_unmap(t, va, o->size, gp); break;
+	case OP_PROTECT: err = vpte_protect(t, va, o->size, set_dirty, clear_w, gp); break;
+	}
+	/* A failed edit gathers nothing. */
+	if (gp && err && (g.nr_pages || g.leaves_changed || g.tables_changed)) {
+		fprintf(stderr, "  gather not empty after a failed %s\n", op_names[o->kind]);
 		test_failures++;
 	}
-	vpte_gather_finish(&g);
+	if (gp)
+		vpte_gather_finish(gp);
 	return err;
 }
 
@@ -265,7 +297,7 @@ static void report(struct fmt *x, const struct scenario *s, unsigned n, const ch
 	fprintf(stderr,
 		"test_faults: %s, scenario %u (%s), allocation %" PRIu64 " of %" PRIu64 ": %s va 0x%" PRIx64
 		" size 0x%" PRIx64 " pa 0x%" PRIx64 ": %s\n",
-		x->f->name, n, s->shape, i, k, o->unmap ? "unmap" : "map", ia_to_va(x, o->va), o->size,
+		x->f->name, n, s->shape, i, k, op_names[o->kind], ia_to_va(x, o->va), o->size,
 		o->pa, what);
 	test_failures++;
 }
@@ -283,7 +315,7 @@ static bool run_scenario(struct fmt *x, unsigned n, const struct scenario *s)
 	int err = run_op(x, &t, &s->op);
 	uint64_t k = mem.attempts - attempts, want = leaf_digest(&t);
 	/* A map allocates exactly the tables it keeps. */
-	if (!err && !s->op.unmap && mem.live - live != k)
+	if (!err && s->op.kind == OP_MAP && mem.live - live != k)
 		report(x, s, n, "a map allocated other than the tables it kept", 0, k);
 	vpte_table_destroy(&t);
 	if (mem.live)
@@ -364,7 +396,7 @@ int main(int argc, char **argv)
 		fmt_setup(&x, f, seed);
 		root_failure(f);
 		unsigned failed_before = test_failures;
-		for (unsigned n = 0; n < 8 * rounds; n++) {
+		for (unsigned n = 0; n < SHAPES * rounds; n++) {
 			struct scenario s;
 			/* Some random shapes do not fit (e.g. PA range): draw again. */
 			for (unsigned tries = 0; tries < 20; tries++) {

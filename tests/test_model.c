@@ -244,6 +244,7 @@ struct run {
 
 	/* coverage: outcomes per kind, leaf shifts seen */
 	unsigned long maps_ok, maps_eexist, fresh_checked, unmaps, unmap_splits;
+	unsigned long protects, protects_einval;
 	uint64_t shifts_seen;
 
 	/* union of what the gather reported (invalidate callback) */
@@ -734,10 +735,45 @@ static void gather_note(void *ctx, const struct vpte_gather *g)
 	r->inval_any = true;
 }
 
+/* An edit's gather: half the time one whose invalidations are noted, else
+ * none (NULL). */
+static struct vpte_gather *gather_begin(struct run *r, struct vpte_gather *g)
+{
+	r->inval_any = false;
+	if (!rnd(r, 2))
+		return NULL;
+	vpte_gather_init(g, &r->t, gather_note, r);
+	return g;
+}
+
+/* Finish @g (if any): it must have invalidated [lo, hi), where @what changed. */
+static void gather_check(struct run *r, struct vpte_gather *g, uint64_t lo, uint64_t hi,
+			 const char *what)
+{
+	if (!g)
+		return;
+	vpte_gather_finish(g);
+	if (lo < hi &&
+	    (!r->inval_any || va_to_ia(r, r->inval_start) > lo || va_to_ia(r, r->inval_last) < hi - 1))
+		fail(r, "gather invalidated [0x%" PRIx64 ", 0x%" PRIx64 "], %s [0x%" PRIx64
+			", 0x%" PRIx64 ")",
+		     r->inval_start, r->inval_last, what, ia_to_va(r, lo), ia_to_va(r, hi));
+}
+
+/* After an edit that cuts its edges: no leaf crosses ia @x. */
+static void check_boundary(struct run *r, uint64_t x)
+{
+	struct vpte_walk w;
+	if (x >= r->space || vpte_seek(&w, &r->t, vpte_va(ia_to_va(r, x))))
+		return;
+	if (w.kind == VPTE_LEAF && va_to_ia(r, w.va.addr) != x)
+		fail(r, "leaf at ia 0x%" PRIx64 " shift %u crosses the edge at ia 0x%" PRIx64,
+		     va_to_ia(r, w.va.addr), w.shift, x);
+}
+
 static void do_unmap(struct run *r, const char *what, uint64_t ia, uint64_t size)
 {
 	struct vpte_gather g;
-	bool gather = rnd(r, 2);
 	struct vpte_prot none = { 0, 0, 0 };
 	/* What is mapped in the range: its first and last page. */
 	size_t i = model_first(&r->m, ia);
@@ -746,25 +782,118 @@ static void do_unmap(struct run *r, const char *what, uint64_t ia, uint64_t size
 	for (; i < r->m.n && r->m.v[i].ia < ia + size; i++)
 		hi = ext_end(&r->m.v[i]) < ia + size ? ext_end(&r->m.v[i]) : ia + size;
 
-	op_describe(r, what, ia, size, 0, none, 0, gather);
-	r->inval_any = false;
-	if (gather)
-		vpte_gather_init(&g, &r->t, gather_note, r);
+	struct vpte_gather *gp = gather_begin(r, &g);
+	op_describe(r, what, ia, size, 0, none, 0, gp != NULL);
 	uint64_t allocs = r->mem.allocs;
-	int err = vpte_unmap(&r->t, vpte_va(ia_to_va(r, ia)), size, gather ? &g : NULL);
+	int err = vpte_unmap(&r->t, vpte_va(ia_to_va(r, ia)), size, gp);
 	r->unmaps++;
 	r->unmap_splits += r->mem.allocs != allocs;
-	if (gather)
-		vpte_gather_finish(&g);
 	if (err)
 		fail(r, "vpte_unmap: %s", vpte_strerror(err));
 	else
 		model_remove(&r->m, ia, size);
-	if (gather && any &&
-	    (!r->inval_any || va_to_ia(r, r->inval_start) > lo || va_to_ia(r, r->inval_last) < hi - 1))
-		fail(r, "gather invalidated [0x%" PRIx64 ", 0x%" PRIx64 "], removed [0x%" PRIx64
-			", 0x%" PRIx64 ")",
-		     r->inval_start, r->inval_last, ia_to_va(r, lo), ia_to_va(r, hi));
+	gather_check(r, gp, lo, hi, "removed");
+}
+
+/* Can the format encode @p?  (x86-64 and arm64 pages are always
+ * readable; RISC-V has execute-only but no write without read.) */
+static bool model_prot_ok(const struct run *r, struct vpte_prot p)
+{
+	bool rd = p.flags & VPTE_R, wr = p.flags & VPTE_W, x = p.flags & VPTE_X;
+	return (rd || (r->exec_only && x && !wr)) && p.memtype <= VPTE_MT_DEVICE &&
+	       !(p.raw & ~r->f->raw_mask) && !(p.flags & ~VPTE_PROT_FLAGS);
+}
+
+static struct vpte_prot change_apply(struct vpte_prot set, struct vpte_prot clear,
+				     struct vpte_prot p)
+{
+	p.flags = (p.flags & ~clear.flags) | set.flags;
+	p.memtype = (p.memtype & ~clear.memtype) | set.memtype;
+	p.raw = (p.raw & ~clear.raw) | set.raw;
+	return p;
+}
+
+/* A random attribute change; clearing R (unencodable alone) is rare. */
+static void gen_change(struct run *r, struct vpte_prot *set, struct vpte_prot *clear)
+{
+	static const uint32_t flags[] = { VPTE_R, VPTE_W, VPTE_X, VPTE_U,
+					  VPTE_G, VPTE_A, VPTE_D, VPTE_SPECIAL };
+	*set = *clear = (struct vpte_prot){ 0, 0, 0 };
+	for (unsigned i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		unsigned roll = (unsigned)rnd(r, flags[i] == VPTE_R ? 24 : 6);
+		if (roll == 0)
+			set->flags |= flags[i];
+		else if (roll == 1)
+			clear->flags |= flags[i];
+	}
+	if (!rnd(r, 4)) {
+		clear->memtype = VPTE_MT_MASK;
+		set->memtype = (uint32_t)rnd(r, 3);
+	}
+	if (!rnd(r, 4)) {
+		set->raw = test_rand(&r->rng) & r->f->raw_mask;
+		clear->raw = test_rand(&r->rng) & r->f->raw_mask;
+	}
+}
+
+/* Apply a successful protect to the model. */
+static void model_protect(struct model *m, uint64_t ia, uint64_t size, struct vpte_prot set,
+			  struct vpte_prot clear)
+{
+	struct model parts = { 0 };
+	for (size_t i = model_first(m, ia); i < m->n && m->v[i].ia < ia + size; i++) {
+		struct ext e = m->v[i];
+		uint64_t from = e.ia > ia ? e.ia : ia, to = ext_end(&e) < ia + size ? ext_end(&e) : ia + size;
+		struct ext part = { from, to - from, e.pa + (from - e.ia), change_apply(set, clear, e.prot) };
+		model_insert_at(&parts, parts.n, part);
+	}
+	model_remove(m, ia, size);
+	for (size_t i = 0; i < parts.n; i++)
+		model_add(m, parts.v[i].ia, parts.v[i].size, parts.v[i].pa, parts.v[i].prot);
+	free(parts.v);
+}
+
+static void do_protect(struct run *r, const char *what, uint64_t ia, uint64_t size)
+{
+	struct vpte_gather g;
+	struct vpte_prot set, clear;
+	int want = 0;
+	uint64_t lo = ~0ull, hi = 0; /* the pages whose attributes change */
+
+	gen_change(r, &set, &clear);
+	for (size_t i = model_first(&r->m, ia); i < r->m.n && r->m.v[i].ia < ia + size; i++) {
+		const struct ext *e = &r->m.v[i];
+		struct vpte_prot now = change_apply(set, clear, e->prot);
+		if (!model_prot_ok(r, now))
+			want = -VPTE_EINVAL;
+		if (!prot_same(now, e->prot, VPTE_A)) {
+			uint64_t from = e->ia > ia ? e->ia : ia;
+			uint64_t to = ext_end(e) < ia + size ? ext_end(e) : ia + size;
+			lo = from < lo ? from : lo;
+			hi = to > hi ? to : hi;
+		}
+	}
+	struct vpte_gather *gp = gather_begin(r, &g);
+	snprintf(r->op, sizeof(r->op),
+		 "%s va 0x%" PRIx64 " size 0x%" PRIx64 " set {0x%x, %u, 0x%" PRIx64
+		 "} clear {0x%x, 0x%x, 0x%" PRIx64 "} gather %d",
+		 what, ia_to_va(r, ia), size, set.flags, set.memtype, set.raw, clear.flags,
+		 clear.memtype, clear.raw, gp != NULL);
+	uint64_t before = want ? table_digest(r) : 0, live = r->mem.live;
+	int err = vpte_protect(&r->t, vpte_va(ia_to_va(r, ia)), size, set, clear, gp);
+	r->protects++;
+	r->protects_einval += err == -VPTE_EINVAL;
+	if (err != want)
+		fail(r, "vpte_protect returned %d (%s), the model expects %d", err, vpte_strerror(err),
+		     want);
+	if (!err && !want) {
+		model_protect(&r->m, ia, size, set, clear);
+		check_boundary(r, ia);
+		check_boundary(r, ia + size);
+	}
+	if (err && (table_digest(r) != before || r->mem.live != live))
+		fail(r, "a failed protect changed the table");
+	gather_check(r, gp, err ? 0 : lo, err ? 0 : hi, "changed");
 }
 
 /* A granule-aligned piece of extent @e: [*ia, *ia + *size). */
@@ -805,6 +934,13 @@ static void step_once(struct run *r)
 		/* Clean up: unmap a whole half, or the space. */
 		bool upper = r->f->sign_extend && rnd(r, 2);
 		do_unmap(r, "unmap half", upper ? r->half : 0, upper ? r->space - r->half : r->half);
+	} else if (roll < 45 && roll >= 38) {
+		if (e && rnd(r, 2))
+			sub_range(r, e, &ia, &size);
+		else
+			while (!gen_range(r, &ia, &size, &shift))
+				;
+		do_protect(r, "protect", ia, size);
 	} else if (roll < 45) {
 		unsigned max_shift = gen_max_shift(r);
 		for (;;)
@@ -896,9 +1032,10 @@ static void random_run(const struct vpte_format *f, uint64_t seed, unsigned long
 	snprintf(r->op, sizeof(r->op), "vpte_table_destroy");
 	table_close(r);
 	printf("  %-13s %lu steps%s: maps %lu ok (%lu fresh) %lu EEXIST, unmaps %lu (%lu split),"
-	       " <= %" PRIu64 " leaves, shifts",
+	       " protects %lu (%lu EINVAL), <= %" PRIu64 " leaves, shifts",
 	       f->name, r->step, r->failed ? " FAILED" : "", r->maps_ok, r->fresh_checked,
-	       r->maps_eexist, r->unmaps, r->unmap_splits, max_leaves);
+	       r->maps_eexist, r->unmaps, r->unmap_splits, r->protects, r->protects_einval,
+	       max_leaves);
 	for (unsigned s = 0; s < 64; s++)
 		if (r->shifts_seen & (1ull << s))
 			printf(" %u", s);

@@ -8,6 +8,7 @@
 #define VPTE_TESTLIB_H
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,52 @@ static inline void test_table_done(struct vpte_table *t, struct test_mem *m)
 {
 	CHECK_EQ(vpte_table_destroy(t), 0);
 	CHECK_EQ(m->live, 0);
+}
+
+/* One leaf as iteration reports it. */
+struct test_leaf {
+	uint64_t va, pa;
+	unsigned level, shift;
+	bool cont;
+	struct vpte_prot prot;
+};
+
+/*
+ * test_leaves - the leaves meeting [va, va + size), in address order: the
+ * first @max into @out.  Returns how many there are, or an iteration error.
+ */
+static inline long test_leaves(const struct vpte_table *t, uint64_t va, uint64_t size,
+			       struct test_leaf *out, long max)
+{
+	struct vpte_walk w;
+	long n = 0;
+	vpte_for_each_leaf(&w, t, vpte_va(va), size)
+	{
+		if (n < max)
+			out[n] = (struct test_leaf){ w.va.addr, w.pa.addr, w.level, w.shift, w.cont,
+						     w.prot };
+		n++;
+	}
+	return w.error ? w.error : n;
+}
+
+/*
+ * test_maps_linear - [va, va + size) is mapped without a hole, each page to
+ * pa + its offset (what an edit that keeps translations must leave).
+ */
+static inline bool test_maps_linear(const struct vpte_table *t, uint64_t va, uint64_t size,
+				    uint64_t pa)
+{
+	struct vpte_walk w;
+	uint64_t next = va;
+	bool ok = true;
+	vpte_for_each_leaf(&w, t, vpte_va(va), size)
+	{
+		uint64_t from = w.va.addr > va ? w.va.addr : va;
+		ok &= from == next && w.pa.addr + (from - w.va.addr) == pa + (from - va);
+		next = w.va.addr + (1ull << w.shift);
+	}
+	return ok && !w.error && next - va >= size;
 }
 
 /* A small, fast, seedable generator (splitmix64). */

@@ -365,12 +365,17 @@ int vpte_iter_next(struct vpte_walk *w);
 
 /*
  * struct vpte_gather - collects, across one or more edits:
- * @start, @last:   the VA range (inclusive last) whose translations changed,
- *                  valid when @leaves_changed.
- * @min_shift:      the smallest leaf shift among those changes: the stride
- *                  a ranged TLB invalidation may use.
- * @leaves_changed: some translation was removed or changed.
- * @tables_changed: some table entry changed (flush walk caches too).
+ * @start, @last:   the VA range (inclusive last) holding every change:
+ *                  leaves removed, changed, split or merged, table pages
+ *                  unhooked; valid when @leaves_changed.
+ * @min_shift:      the smallest span among those changes (a leaf's
+ *                  effective shift, the span an unhooked table held): the
+ *                  stride a ranged TLB invalidation may use.
+ * @leaves_changed: some translation was removed or changed, or some TLB
+ *                  entry may hold a leaf of the old size or a table
+ *                  unhooked.
+ * @tables_changed: some table entry changed: flush walk caches too, over
+ *                  [start, last] (all of them when !@leaves_changed).
  * @pages:          table pages to free once the invalidation is done.
  *
  * Set up with vpte_gather_init(); finish with vpte_gather_finish(), which
@@ -455,6 +460,41 @@ int vpte_map(struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
  * a table), -VPTE_EFAULT, -VPTE_EROFS.
  */
 int vpte_unmap(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_gather *gather);
+
+/* In a clear.memtype of vpte_protect(): replace the memory type. */
+#define VPTE_MT_MASK 0xffffffffu
+
+/*
+ * vpte_protect - change the attributes of every leaf in [va, va + size).
+ * @set, @clear: the change: each leaf's flags become
+ *               (flags & ~clear.flags) | set.flags, its raw bits likewise.
+ *               The memory type is a value, not a set of bits: it is kept
+ *               with clear.memtype = 0 (set.memtype must then be 0) and
+ *               replaced by set.memtype with clear.memtype = VPTE_MT_MASK.
+ *               A flag in both is set.
+ * @gather:      collects the leaves changed (and the tables of edge
+ *               splits); NULL to free at once, as for vpte_unmap().
+ *
+ * Exactly the range changes: a huge leaf or contiguous run that the range
+ * cuts is split first, as vpte_unmap() splits it (the run loses its flag;
+ * members outside the range keep their attributes).  A run wholly inside
+ * the range stays a run: its members change alike.  Each entry keeps its
+ * own PA and, unless @set or @clear names them, accessed and dirty; an
+ * entry is replaced by compare-and-swap, so flags the hardware sets
+ * meanwhile are kept.  An entry the change leaves as it was is not written
+ * (nor gathered).  Holes stay holes.
+ *
+ * Validated first: every leaf's new attributes must be encodable by the
+ * format (clearing VPTE_R is -VPTE_EINVAL on x86-64 and arm64, whose
+ * pages are always readable), and a leaf the range cuts must be
+ * re-encodable as it is.  Returns 0, or: -VPTE_EINVAL (as vpte_unmap(),
+ * flags or raw bits outside VPTE_PROT_FLAGS / the format's raw_mask in
+ * @set or @clear, a bad memory-type change, a result the format cannot
+ * encode, a gather of another table), -VPTE_ERANGE, -VPTE_ENOMEM (an edge
+ * split needed a table), -VPTE_EFAULT, -VPTE_EROFS.
+ */
+int vpte_protect(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_prot set,
+		 struct vpte_prot clear, struct vpte_gather *gather);
 
 /* ------------------------------------------------------------------------
  * Statistics

@@ -144,3 +144,9 @@ int vpte_unmap(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_ga
 {
 	return t->fmt->ops->unmap(t, va, size, gather);
 }
+
+int vpte_protect(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_prot set,
+		 struct vpte_prot clear, struct vpte_gather *gather)
+{
+	return t->fmt->ops->protect(t, va, size, set, clear, gather);
+}

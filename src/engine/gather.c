@@ -53,8 +53,9 @@ void vpte_gather_table(struct vpte_gather *g)
 	g->tables_changed = true;
 }
 
-void vpte_gather_page(struct vpte_gather *g, vpte_pa_t pa)
+void vpte_gather_page(struct vpte_gather *g, vpte_pa_t pa, uint64_t va, unsigned shift)
 {
+	vpte_gather_leaf(g, va, shift);
 	g->tables_changed = true;
 	g->pages[g->nr_pages++] = pa;
 	/* A full batch: the table is consistent here, so finish early. */

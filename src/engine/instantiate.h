@@ -13,6 +13,7 @@
 #define VPTE_ENGINE_INSTANTIATE_H
 
 #include "engine/map.h"
+#include "engine/protect.h"
 #include "engine/table.h"
 #include "engine/unmap.h"
 #include "engine/walk.h"
@@ -42,6 +43,12 @@
 	{                                                                                       \
 		return eng_unmap(&ident##_desc, &codec, t, va, size, g);                        \
 	}                                                                                       \
+	static int ident##_protect(struct vpte_table *t, vpte_va_t va, uint64_t size,           \
+				   struct vpte_prot set, struct vpte_prot clear,                \
+				   struct vpte_gather *g)                                       \
+	{                                                                                       \
+		return eng_protect(&ident##_desc, &codec, t, va, size, set, clear, g);          \
+	}                                                                                       \
 	static int ident##_destroy(struct vpte_table *t)                                        \
 	{                                                                                       \
 		return eng_destroy(&ident##_desc, &codec, t);                                   \
@@ -52,6 +59,7 @@
 		.iter_next = ident##_iter_next,                                                 \
 		.map = ident##_map,                                                             \
 		.unmap = ident##_unmap,                                                         \
+		.protect = ident##_protect,                                                     \
 		.destroy = ident##_destroy,                                                     \
 	};                                                                                      \
 	static const struct vpte_format ident##_desc = { __VA_ARGS__, .ops = &ident##_ops };    \

@@ -17,6 +17,8 @@ struct vpte_format_ops {
 	int (*map)(struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
 		   struct vpte_prot prot, const struct vpte_map_opts *opts);
 	int (*unmap)(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_gather *g);
+	int (*protect)(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_prot set,
+		       struct vpte_prot clear, struct vpte_gather *g);
 	int (*destroy)(struct vpte_table *t);
 };
 
@@ -44,8 +46,27 @@ void vpte_pool_drain(struct vpte_pool *pool, const struct vpte_table *t);
 void vpte_gather_leaf(struct vpte_gather *g, uint64_t va, unsigned shift);
 /* Record a changed table entry (walk caches must be flushed). */
 void vpte_gather_table(struct vpte_gather *g);
-/* Record a table page that became unreachable: freed after invalidation. */
-void vpte_gather_page(struct vpte_gather *g, vpte_pa_t pa);
+/* Record a table page that became unreachable, freed after invalidation;
+ * it held the translations of [va, va + 2^shift), whose walk-cache entries
+ * go too, so that range is recorded as changed. */
+void vpte_gather_page(struct vpte_gather *g, vpte_pa_t pa, uint64_t va, unsigned shift);
+
+/* The gather an edit records into: the caller's, or @local, set up here,
+ * when the caller passed none.  edit_gather_end() then finishes @local. */
+static inline struct vpte_gather *edit_gather(const struct vpte_table *t,
+					      struct vpte_gather *caller, struct vpte_gather *local)
+{
+	if (caller)
+		return caller;
+	vpte_gather_init(local, t, NULL, NULL);
+	return local;
+}
+
+static inline void edit_gather_end(struct vpte_gather *g, struct vpte_gather *local)
+{
+	if (g == local)
+		vpte_gather_finish(local);
+}
 
 /* Does the @len-byte table page at @table hold only zero entries? */
 bool vpte_page_is_zero(const void *table, uint64_t len);

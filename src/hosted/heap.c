@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* heap.c - table pages from the C heap; PA = host address. */
+/*
+ * heap.c - table pages from the C heap; PA = host address.  Safe for edits
+ * running concurrently on disjoint ranges (DESIGN "Concurrency"): the C
+ * heap is thread-safe and live_pages is counted atomically.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +16,7 @@ static int heap_alloc(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 	if (!page)
 		return -VPTE_ENOMEM;
 	memset(page, 0, size);
-	heap->live_pages++;
+	__atomic_fetch_add(&heap->live_pages, 1, __ATOMIC_RELAXED);
 	*pa = vpte_pa((uintptr_t)page);
 	return 0;
 }
@@ -21,7 +25,7 @@ static void heap_free(void *ctx, vpte_pa_t pa, uint64_t size)
 {
 	struct vpte_heap *heap = ctx;
 	(void)size;
-	heap->live_pages--;
+	__atomic_fetch_sub(&heap->live_pages, 1, __ATOMIC_RELAXED);
 	free((void *)(uintptr_t)pa.addr);
 }
 

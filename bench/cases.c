@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/* cases.c - the states, the timed operations and the case table. */
+#define _POSIX_C_SOURCE 200809L
+#include "cases.h"
+
+#include <pthread.h>
+
+#define RANGE_ENTRIES 256u /* the "256 x 4 KiB" case */
+#define SEEK_SEED 0x2545f4914f6cdd1dull
+
+/* ---- geometry ---- */
+
+void env_init(struct bench_env *e, const struct vpte_format *fmt, bool quick)
+{
+	*e = (struct bench_env){ 0 };
+	e->fmt = fmt;
+	e->handwritten = fmt == vpte_format_by_name("x86_64");
+	e->gshift = fmt->granule_shift;
+	e->l1shift = vpte_level_shift(fmt, 1);
+	e->per_table = 1u << fmt->level_bits[0];
+	e->region = 1ull << 30;
+	e->va = 4ull << 30;
+	e->pa = 8ull << 30;
+	e->seeks = quick ? 1u << 20 : 1u << 22;
+	e->ring_tables = 64;
+	e->ring_rounds = quick ? 16 : 64;
+	e->prot = (struct vpte_prot){ VPTE_R | VPTE_W, VPTE_MT_WB, 0 };
+}
+
+static uint64_t gran(const struct bench_env *e)
+{
+	return 1ull << e->gshift;
+}
+
+/* Offset of the single map number @i in ST_SLOTS: table i / (per_table - 1),
+ * entry i % (per_table - 1); the last entry holds the resident leaf. */
+static uint64_t slot_tables(const struct bench_env *e, uint64_t maps)
+{
+	return (maps + e->per_table - 2) / (e->per_table - 1);
+}
+
+static uint64_t entries_region(const struct bench_env *e)
+{
+	return e->region >> e->gshift;
+}
+
+static uint64_t entries_region_l1(const struct bench_env *e)
+{
+	return e->region >> e->l1shift;
+}
+
+static uint64_t entries_two_regions(const struct bench_env *e)
+{
+	return 2 * (e->region >> e->gshift);
+}
+
+static uint64_t entries_seeks(const struct bench_env *e)
+{
+	return e->seeks;
+}
+
+static uint64_t entries_ring(const struct bench_env *e)
+{
+	return (uint64_t)e->ring_rounds * e->ring_tables * RANGE_ENTRIES;
+}
+
+/* The limit of a lookup: a random read among the region's leaf entries. */
+static uint64_t bytes_region_leaves(const struct bench_env *e)
+{
+	return entries_region(e) * 8;
+}
+
+/* The limit of a 256-entry call: the 2 KiB its entries occupy. */
+static uint64_t bytes_range(const struct bench_env *e)
+{
+	(void)e;
+	return RANGE_ENTRIES * 8;
+}
+
+/* ---- states ---- */
+
+static int map_gran(struct bench_env *e, uint64_t off, uint64_t size)
+{
+	struct vpte_map_opts opts = { e->gshift, 0 };
+	return vpte_map(&e->t, vpte_va(e->va + off), vpte_pa(e->pa + off), size, e->prot, &opts);
+}
+
+static uint64_t resident_off(const struct bench_env *e, uint64_t table)
+{
+	return (table << e->l1shift) + ((uint64_t)(e->per_table - 1) << e->gshift);
+}
+
+int state_setup(struct bench_env *e, enum bench_state st)
+{
+	e->heap = (struct vpte_heap){ 0 };
+	int err = vpte_table_init(&e->t, e->fmt, vpte_heap_mem(&e->heap));
+	uint64_t tables = st == ST_RING ? e->ring_tables : slot_tables(e, entries_region(e));
+	if (err)
+		return err;
+	switch (st) {
+	case ST_FULL:
+		return map_gran(e, 0, e->region);
+	case ST_HUGE:
+		return vpte_map(&e->t, vpte_va(e->va), vpte_pa(e->pa), e->region, e->prot, NULL);
+	case ST_SLOTS:
+	case ST_RING:
+		for (uint64_t k = 0; k < tables && !err; k++)
+			err = map_gran(e, resident_off(e, k), gran(e));
+		return err;
+	default:
+		return 0;
+	}
+}
+
+int state_teardown(struct bench_env *e)
+{
+	int err = vpte_table_destroy(&e->t);
+	if (!err && e->heap.live_pages)
+		err = -VPTE_EFAULT; /* leaked pages */
+	return err;
+}
+
+int hw_state_setup(struct bench_env *e, enum bench_state st)
+{
+	e->heap = (struct vpte_heap){ 0 };
+	int err = hw_init(&e->hw, vpte_heap_mem(&e->heap));
+	uint64_t tables = st == ST_RING ? e->ring_tables : slot_tables(e, entries_region(e));
+	if (err)
+		return err;
+	switch (st) {
+	case ST_FULL:
+		return hw_map_range(&e->hw, e->va, e->pa, e->region, HW_PGPROT_RW, 12);
+	case ST_SLOTS:
+	case ST_RING:
+		for (uint64_t k = 0; k < tables && !err; k++)
+			err = hw_map_4k(&e->hw, e->va + resident_off(e, k), e->pa + resident_off(e, k),
+					HW_PGPROT_RW);
+		return err;
+	default:
+		return 0;
+	}
+}
+
+void hw_state_teardown(struct bench_env *e)
+{
+	hw_destroy(&e->hw);
+}
+
+/* ---- checks (after the warm-up repetition) ---- */
+
+static int expect_leaves(struct bench_env *e, unsigned shift, uint64_t count)
+{
+	struct vpte_stats st;
+	int err = vpte_stats_table(&e->t, &st);
+	if (err)
+		return err;
+	return st.leaves[shift] == count && st.tlb_entries == count ? 0 : -VPTE_EFAULT;
+}
+
+static int check_full(struct bench_env *e)
+{
+	return expect_leaves(e, e->gshift, entries_region(e));
+}
+
+static int check_full_l1(struct bench_env *e)
+{
+	return expect_leaves(e, e->l1shift, entries_region_l1(e));
+}
+
+static int check_slots_full(struct bench_env *e)
+{
+	uint64_t n = entries_region(e);
+	return expect_leaves(e, e->gshift, n + slot_tables(e, n));
+}
+
+static int check_ring_residents(struct bench_env *e)
+{
+	return expect_leaves(e, e->gshift, e->ring_tables);
+}
+
+static int check_two_regions(struct bench_env *e)
+{
+	return expect_leaves(e, e->gshift, entries_two_regions(e));
+}
+
+static int check_empty(struct bench_env *e)
+{
+	struct vpte_stats st;
+	int err = vpte_stats_table(&e->t, &st);
+	if (err)
+		return err;
+	uint64_t pages = 0;
+	for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++)
+		pages += st.table_pages[l];
+	return st.tlb_entries == 0 && pages == 1 ? 0 : -VPTE_EFAULT;
+}
+
+/* ---- the operations ---- */
+
+static int call_map_region(struct bench_env *e)
+{
+	return map_gran(e, 0, e->region);
+}
+
+static int call_map_region_l1(struct bench_env *e)
+{
+	struct vpte_map_opts opts = { e->l1shift, 0 };
+	return vpte_map(&e->t, vpte_va(e->va), vpte_pa(e->pa), e->region, e->prot, &opts);
+}
+
+static int hw_map_region(struct bench_env *e)
+{
+	timer_start(&e->timer);
+	int err = hw_map_range(&e->hw, e->va, e->pa, e->region, HW_PGPROT_RW, 12);
+	timer_stop(&e->timer);
+	return err;
+}
+
+static int hw_map_region_l1(struct bench_env *e)
+{
+	timer_start(&e->timer);
+	int err = hw_map_range(&e->hw, e->va, e->pa, e->region, HW_PGPROT_RW, 21);
+	timer_stop(&e->timer);
+	return err;
+}
+
+static int run_map_single(struct bench_env *e)
+{
+	uint64_t n = entries_region(e), done = 0, size = gran(e);
+	int err = 0;
+	timer_start(&e->timer);
+	for (uint64_t k = 0; done < n && !err; k++) {
+		uint64_t off = k << e->l1shift;
+		for (unsigned s = 0; s < e->per_table - 1 && done < n && !err; s++, done++) {
+			err = vpte_map(&e->t, vpte_va(e->va + off), vpte_pa(e->pa + off), size, e->prot,
+				       NULL);
+			off += size;
+		}
+	}
+	timer_stop(&e->timer);
+	return err;
+}
+
+static int hw_map_single(struct bench_env *e)
+{
+	uint64_t n = entries_region(e), done = 0, size = gran(e);
+	int err = 0;
+	timer_start(&e->timer);
+	for (uint64_t k = 0; done < n && !err; k++) {
+		uint64_t off = k << e->l1shift;
+		for (unsigned s = 0; s < e->per_table - 1 && done < n && !err; s++, done++) {
+			err = hw_map_4k(&e->hw, e->va + off, e->pa + off, HW_PGPROT_RW);
+			off += size;
+		}
+	}
+	timer_stop(&e->timer);
+	return err;
+}
+
+/* 256 x 4 KiB: map into each ring table (timed), unmap (untimed); rounds. */
+static int ring_pass(struct bench_env *e, bool map, bool timed)
+{
+	struct vpte_map_opts opts = { e->gshift, 0 };
+	uint64_t size = RANGE_ENTRIES * gran(e);
+	int err = 0;
+	if (timed)
+		timer_start(&e->timer);
+	for (unsigned k = 0; k < e->ring_tables && !err; k++) {
+		uint64_t off = (uint64_t)k << e->l1shift;
+		err = map ? vpte_map(&e->t, vpte_va(e->va + off), vpte_pa(e->pa + off), size, e->prot,
+				     &opts)
+			  : vpte_unmap(&e->t, vpte_va(e->va + off), size, NULL);
+	}
+	if (timed)
+		timer_stop(&e->timer);
+	return err;
+}
+
+static int run_map_range(struct bench_env *e)
+{
+	int err = 0;
+	for (unsigned r = 0; r < e->ring_rounds && !err; r++)
+		if (!(err = ring_pass(e, true, true)))
+			err = ring_pass(e, false, false);
+	return err;
+}
+
+static int run_unmap_range(struct bench_env *e)
+{
+	int err = 0;
+	for (unsigned r = 0; r < e->ring_rounds && !err; r++)
+		if (!(err = ring_pass(e, true, false)))
+			err = ring_pass(e, false, true);
+	return err;
+}
+
+static int hw_ring_pass(struct bench_env *e, bool map, bool timed)
+{
+	uint64_t size = RANGE_ENTRIES * gran(e);
+	int err = 0;
+	if (timed)
+		timer_start(&e->timer);
+	for (unsigned k = 0; k < e->ring_tables && !err; k++) {
+		uint64_t off = (uint64_t)k << e->l1shift;
+		if (map)
+			err = hw_map_range(&e->hw, e->va + off, e->pa + off, size, HW_PGPROT_RW, 12);
+		else
+			hw_unmap_range(&e->hw, e->va + off, size);
+	}
+	if (timed)
+		timer_stop(&e->timer);
+	return err;
+}
+
+static int hw_map_ring(struct bench_env *e)
+{
+	int err = 0;
+	for (unsigned r = 0; r < e->ring_rounds && !err; r++)
+		if (!(err = hw_ring_pass(e, true, true)))
+			err = hw_ring_pass(e, false, false);
+	return err;
+}
+
+static int hw_unmap_ring(struct bench_env *e)
+{
+	int err = 0;
+	for (unsigned r = 0; r < e->ring_rounds && !err; r++)
+		if (!(err = hw_ring_pass(e, true, false)))
+			err = hw_ring_pass(e, false, true);
+	return err;
+}
+
+static inline uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static int run_seek(struct bench_env *e)
+{
+	struct vpte_walk w;
+	uint64_t x = SEEK_SEED, sum = 0, mask = e->region - 1, bad = 0;
+	timer_start(&e->timer);
+	for (unsigned i = 0; i < e->seeks; i++) {
+		uint64_t va = e->va + ((xorshift(&x) >> 11) & mask);
+		bad |= (uint64_t)vpte_seek(&w, &e->t, vpte_va(va));
+		sum += w.pa.addr + w.shift + w.prot.flags;
+		bad |= w.kind ^ VPTE_LEAF;
+	}
+	timer_stop(&e->timer);
+	bench_keep(sum);
+	return bad ? -VPTE_EFAULT : 0;
+}
+
+static int hw_seek(struct bench_env *e)
+{
+	struct hw_leaf leaf;
+	uint64_t x = SEEK_SEED, sum = 0, mask = e->region - 1, bad = 0;
+	timer_start(&e->timer);
+	for (unsigned i = 0; i < e->seeks; i++) {
+		uint64_t va = e->va + ((xorshift(&x) >> 11) & mask);
+		bad |= (uint64_t)hw_lookup(&e->hw, va, &leaf) ^ 1;
+		sum += leaf.pa + leaf.shift + leaf.flags;
+	}
+	timer_stop(&e->timer);
+	bench_keep(sum);
+	return bad ? -VPTE_EFAULT : 0;
+}
+
+static int call_iterate(struct bench_env *e)
+{
+	struct vpte_walk w;
+	uint64_t sum = 0;
+	vpte_for_each_leaf(&w, &e->t, vpte_va(e->va), e->region)
+		sum += w.pa.addr;
+	bench_keep(sum);
+	return w.error;
+}
+
+static int call_stats(struct bench_env *e)
+{
+	struct vpte_stats st;
+	int err = vpte_stats(&e->t, vpte_va(e->va), e->region, &st);
+	bench_keep(st.tlb_entries);
+	return err;
+}
+
+static int call_unmap_region(struct bench_env *e)
+{
+	return vpte_unmap(&e->t, vpte_va(e->va), e->region, NULL);
+}
+
+/* Two threads each map one 1 GiB-aligned region (they share the tables
+ * above), against one thread mapping both. */
+struct map_thread {
+	struct bench_env *e;
+	pthread_barrier_t *start;
+	uint64_t off, t0, t1;
+	int err;
+};
+
+static void *map_thread_main(void *arg)
+{
+	struct map_thread *m = arg;
+	pthread_barrier_wait(m->start);
+	m->t0 = bench_now_ns();
+	m->err = map_gran(m->e, m->off, m->e->region);
+	m->t1 = bench_now_ns();
+	return NULL;
+}
+
+static int run_map_two_threads(struct bench_env *e)
+{
+	pthread_barrier_t start;
+	pthread_t th[2];
+	struct map_thread m[2];
+	int err = 0;
+	if (pthread_barrier_init(&start, NULL, 3))
+		return -VPTE_ENOMEM;
+	for (unsigned i = 0; i < 2; i++) {
+		m[i] = (struct map_thread){ e, &start, i * e->region, 0, 0, 0 };
+		if (pthread_create(&th[i], NULL, map_thread_main, &m[i])) {
+			/* cannot happen on a sane system; the barrier would hang */
+			return -VPTE_ENOMEM;
+		}
+	}
+	pthread_barrier_wait(&start);
+	for (unsigned i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		if (!err)
+			err = m[i].err;
+	}
+	pthread_barrier_destroy(&start);
+	uint64_t t0 = m[0].t0 < m[1].t0 ? m[0].t0 : m[1].t0;
+	uint64_t t1 = m[0].t1 > m[1].t1 ? m[0].t1 : m[1].t1;
+	e->timer.total += t1 - t0;
+	return err;
+}
+
+static int call_map_two_regions(struct bench_env *e)
+{
+	int err = map_gran(e, 0, e->region);
+	return err ? err : map_gran(e, e->region, e->region);
+}
+
+/* ---- the table ---- */
+
+#define TARGET(k, b) { (k), (b), NULL }
+#define PENDING_ISSUE4 "not yet available (issue 4)"
+
+const struct bench_case bench_cases[] = {
+	{ .op = "map-1g-4k", .what = "map 1 GiB with 4 KiB leaves, one call (max_shift 12)",
+	  .state = ST_EMPTY, .entries = entries_region, .limit = LIMIT_MEMSET,
+	  .call = call_map_region, .hw_run = hw_map_region, .check = check_full,
+	  .targets = { TARGET(T_LIMIT, 1.5) } },
+	{ .op = "map-1g-2m", .what = "map 1 GiB with 2 MiB leaves, one call (max_shift 21)",
+	  .state = ST_EMPTY, .entries = entries_region_l1, .limit = LIMIT_MEMSET,
+	  .call = call_map_region_l1, .hw_run = hw_map_region_l1, .check = check_full_l1,
+	  .targets = { TARGET(T_LIMIT, 1.5) } },
+	{ .op = "map-single-4k", .what = "262,144 single 4 KiB maps into existing tables, one call each",
+	  .state = ST_SLOTS, .entries = entries_region, .limit = LIMIT_MEMSET,
+	  .run = run_map_single, .hw_run = hw_map_single, .check = check_slots_full,
+	  .targets = { TARGET(T_HW, 1.1), TARGET(T_NS, 3.0) } },
+	{ .op = "map-256x4k", .what = "map 256 x 4 KiB, one call (into an existing leaf table)",
+	  .state = ST_RING, .entries = entries_ring, .limit = LIMIT_MEMSET,
+	  .limit_bytes = bytes_range, .run = run_map_range, .hw_run = hw_map_ring,
+	  .check = check_ring_residents, .targets = { TARGET(T_NS, 0.5) } },
+	{ .op = "unmap-256x4k", .what = "unmap 256 x 4 KiB, one call (the leaf table stays)",
+	  .state = ST_RING, .entries = entries_ring, .limit = LIMIT_MEMSET,
+	  .limit_bytes = bytes_range, .run = run_unmap_range, .hw_run = hw_unmap_ring,
+	  .check = check_ring_residents, .targets = { TARGET(T_NS, 1.0) } },
+	{ .op = "seek-random", .what = "vpte_seek at random addresses over 1 GiB of 4 KiB leaves",
+	  .state = ST_FULL, .entries = entries_seeks, .limit = LIMIT_READ_RANDOM,
+	  .limit_bytes = bytes_region_leaves, .run = run_seek, .hw_run = hw_seek,
+	  .targets = { TARGET(T_HW, 1.1), TARGET(T_NS, 4.0) } },
+	{ .op = "iterate-1g-4k", .what = "vpte_for_each_leaf over 1 GiB of 4 KiB leaves",
+	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_READ,
+	  .call = call_iterate },
+	{ .op = "stats-1g-4k", .what = "vpte_stats over 1 GiB of 4 KiB leaves",
+	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_READ, .call = call_stats },
+	{ .op = "unmap-1g-4k", .what = "unmap 1 GiB of 4 KiB leaves, one call (tables freed)",
+	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_MEMSET,
+	  .call = call_unmap_region, .check = check_empty, .targets = { TARGET(T_NS, 1.0) } },
+	{ .op = "protect-1g-4k", .what = "vpte_protect 1 GiB of 4 KiB leaves (clear W)",
+	  .pending = PENDING_ISSUE4, .state = ST_FULL, .entries = entries_region,
+	  .limit = LIMIT_MEMCPY, .targets = { TARGET(T_NS, 1.0) } },
+	{ .op = "split-1g-to-4k", .what = "vpte_split a 1 GiB leaf to 4 KiB leaves",
+	  .pending = PENDING_ISSUE4, .state = ST_HUGE, .entries = entries_region,
+	  .limit = LIMIT_MEMSET },
+	{ .op = "collapse-1g-4k-to-2m", .what = "vpte_collapse 1 GiB of 4 KiB leaves to 2 MiB",
+	  .pending = PENDING_ISSUE4, .state = ST_FULL, .entries = entries_region,
+	  .limit = LIMIT_READ },
+	{ .op = "copy-1g-4k", .what = "vpte_copy 1 GiB of 4 KiB leaves to an empty table, same format",
+	  .pending = PENDING_ISSUE4, .state = ST_FULL, .entries = entries_region,
+	  .limit = LIMIT_MEMCPY, .targets = { TARGET(T_NS, 1.0) } },
+	{ .op = "copy-1g-4k-other", .what = "vpte_copy 1 GiB of 4 KiB leaves to another format",
+	  .pending = PENDING_ISSUE4, .state = ST_FULL, .entries = entries_region,
+	  .limit = LIMIT_MEMCPY, .targets = { TARGET(T_NS, 1.0) } },
+	{ .op = "harvest-1g-4k", .what = "vpte_harvest dirty bits of 1 GiB of 4 KiB leaves",
+	  .pending = PENDING_ISSUE4, .state = ST_FULL, .entries = entries_region,
+	  .limit = LIMIT_READ },
+	{ .op = "map-2g-4k-1thread", .what = "one thread maps two 1 GiB regions (4 KiB leaves)",
+	  .state = ST_EMPTY, .entries = entries_two_regions, .limit = LIMIT_MEMSET,
+	  .call = call_map_two_regions, .check = check_two_regions },
+	{ .op = "map-2g-4k-2threads", .what = "two threads map one 1 GiB region each, concurrently",
+	  .state = ST_EMPTY, .entries = entries_two_regions, .limit = LIMIT_MEMSET,
+	  .run = run_map_two_threads, .check = check_two_regions,
+	  .targets = { { T_SPEEDUP, 1.8, "map-2g-4k-1thread" } } },
+};
+
+const unsigned bench_case_count = sizeof(bench_cases) / sizeof(bench_cases[0]);

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+#include "limits.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LIMIT_MIN_BYTES (8ull << 20) /* each sample moves at least this much */
+#define LIMIT_RANDOM_LOADS (1u << 20)
+#define LIMIT_MEMO 32
+
+static uint8_t *buf_a, *buf_b;
+static uint64_t buf_bytes;
+
+static struct {
+	enum bench_limit kind;
+	uint64_t bytes;
+	struct bench_summary s;
+} memo[LIMIT_MEMO];
+static unsigned memo_count;
+
+const char *limit_name(enum bench_limit kind)
+{
+	switch (kind) {
+	case LIMIT_MEMSET:
+		return "memset";
+	case LIMIT_MEMCPY:
+		return "memcpy";
+	case LIMIT_READ:
+		return "read";
+	case LIMIT_READ_RANDOM:
+		return "read-random";
+	default:
+		return "none";
+	}
+}
+
+/* Two buffers of at least @bytes, touched so that no page fault is timed. */
+static int buffers(uint64_t bytes)
+{
+	if (bytes <= buf_bytes)
+		return 0;
+	free(buf_a);
+	free(buf_b);
+	buf_a = aligned_alloc(4096, bytes);
+	buf_b = aligned_alloc(4096, bytes);
+	if (!buf_a || !buf_b)
+		return -1;
+	memset(buf_a, 1, bytes);
+	memset(buf_b, 2, bytes);
+	buf_bytes = bytes;
+	return 0;
+}
+
+typedef uint64_t v2u64 __attribute__((vector_size(16)));
+
+/* Sum the buffer with four independent vector accumulators. */
+static uint64_t read_all(const uint8_t *p, uint64_t bytes)
+{
+	v2u64 a = { 0, 0 }, b = a, c = a, d = a;
+	for (uint64_t i = 0; i + 64 <= bytes; i += 64) {
+		v2u64 x, y, z, w;
+		memcpy(&x, p + i, 16);
+		memcpy(&y, p + i + 16, 16);
+		memcpy(&z, p + i + 32, 16);
+		memcpy(&w, p + i + 48, 16);
+		a += x;
+		b += y;
+		c += z;
+		d += w;
+	}
+	a += b + c + d;
+	return a[0] + a[1];
+}
+
+static uint64_t read_random(const uint8_t *p, uint64_t bytes, unsigned loads)
+{
+	const uint64_t *e = (const uint64_t *)(const void *)p;
+	uint64_t mask = bytes / 8 - 1, x = 0x9e3779b97f4a7c15ull, sum = 0;
+	for (unsigned i = 0; i < loads; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		sum += e[(x >> 11) & mask];
+	}
+	return sum;
+}
+
+/* One sample: ns per entry. */
+static double sample(enum bench_limit kind, uint64_t bytes)
+{
+	uint64_t entries = bytes / 8, inner, done = 0;
+	uint64_t start = bench_now_ns();
+	if (kind == LIMIT_READ_RANDOM) {
+		bench_keep(read_random(buf_a, bytes, LIMIT_RANDOM_LOADS));
+		return (double)(bench_now_ns() - start) / LIMIT_RANDOM_LOADS;
+	}
+	inner = (LIMIT_MIN_BYTES + bytes - 1) / bytes;
+	for (uint64_t i = 0; i < inner; i++) {
+		switch (kind) {
+		case LIMIT_MEMSET:
+			memset(buf_a, (int)(i & 0xff), bytes);
+			break;
+		case LIMIT_MEMCPY:
+			memcpy(buf_b, buf_a, bytes);
+			break;
+		default:
+			done += read_all(buf_a, bytes);
+			break;
+		}
+		bench_keep((uint64_t)(uintptr_t)buf_a + (uint64_t)(uintptr_t)buf_b);
+	}
+	bench_keep(done);
+	return (double)(bench_now_ns() - start) / (double)(inner * entries);
+}
+
+struct bench_summary limit_measure(enum bench_limit kind, uint64_t bytes, unsigned reps)
+{
+	struct bench_summary none = { 0, 0, 0 };
+	double samples[64];
+	if (kind == LIMIT_NONE || bytes < 64 || reps == 0)
+		return none;
+	for (unsigned i = 0; i < memo_count; i++)
+		if (memo[i].kind == kind && memo[i].bytes == bytes)
+			return memo[i].s;
+	if (buffers(bytes))
+		return none;
+	if (reps > 64)
+		reps = 64;
+	sample(kind, bytes); /* warm-up */
+	for (unsigned r = 0; r < reps; r++)
+		samples[r] = sample(kind, bytes);
+	struct bench_summary s = bench_summarize(samples, reps);
+	if (memo_count < LIMIT_MEMO) {
+		memo[memo_count].kind = kind;
+		memo[memo_count].bytes = bytes;
+		memo[memo_count].s = s;
+		memo_count++;
+	}
+	return s;
+}
+
+void limit_release(void)
+{
+	free(buf_a);
+	free(buf_b);
+	buf_a = buf_b = NULL;
+	buf_bytes = 0;
+	memo_count = 0;
+}

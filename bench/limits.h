@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * limits.h - the physical limit: what it costs just to write, copy or read
+ * the bytes an operation's entries occupy (8 bytes an entry), measured in
+ * the same process as the operation.
+ */
+#ifndef VPTE_BENCH_LIMITS_H
+#define VPTE_BENCH_LIMITS_H
+
+#include <stdint.h>
+
+#include "measure.h"
+
+enum bench_limit {
+	LIMIT_NONE,
+	LIMIT_MEMSET,      /* memset() of the entries' bytes */
+	LIMIT_MEMCPY,      /* memcpy() of them to another buffer */
+	LIMIT_READ,        /* a plain sequential read (sum) of them */
+	LIMIT_READ_RANDOM, /* one 8-byte load at a random entry, per lookup */
+};
+
+const char *limit_name(enum bench_limit kind);
+
+/*
+ * limit_measure - nanoseconds per 8-byte entry of @kind over a buffer of
+ * @bytes (a power of two), median/min/max of @reps samples.  Each sample
+ * repeats the operation until it has moved at least 8 MiB.  Results are
+ * remembered: asking again for the same kind and size measures nothing.
+ */
+struct bench_summary limit_measure(enum bench_limit kind, uint64_t bytes, unsigned reps);
+
+/* Free the buffers and forget the results. */
+void limit_release(void);
+
+#endif

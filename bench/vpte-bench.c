@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vpte-bench - every operation as nanoseconds per entry, against the
+ * physical limit (memset/memcpy/read of the same bytes) and, for x86_64,
+ * against a hand-written pgd/pud/pmd/pte walker, all in one process.
+ *
+ * usage: vpte-bench [--quick] [--json] [--format NAME]... [--case OP]...
+ *                   [--reps N] [--list]
+ *
+ * Each case is the median of N repetitions (default 11, --quick 5) with
+ * min and max; a warm-up repetition before them is not counted.  The
+ * targets are printed with their verdicts; none is asserted (the exit
+ * status is 0 unless a case failed).  See docs/performance.md.
+ */
+#define _DEFAULT_SOURCE
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "cases.h"
+#include "report.h"
+
+#define MAX_FORMATS 16
+#define MAX_FILTERS 16
+#define MAX_REPS 64
+
+static const char *default_formats[] = { "x86_64", "arm64-4k-48", "riscv-sv48" };
+
+struct options {
+	bool quick, json, list;
+	unsigned reps;
+	unsigned nformats, ncases;
+	const struct vpte_format *formats[MAX_FORMATS];
+	const char *cases[MAX_FILTERS];
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: vpte-bench [--quick] [--json] [--format NAME]... [--case OP]... [--reps N] [--list]\n"
+		"  --quick        smaller loops and 5 repetitions (well under a minute)\n"
+		"  --json         JSON instead of the table\n"
+		"  --format NAME  a format to measure (repeatable; default: x86_64, arm64-4k-48,\n"
+		"                 riscv-sv48; 'all' for every format)\n"
+		"  --case OP      only the case OP; shell patterns work: 'map-*' (repeatable)\n"
+		"  --reps N       repetitions per case (default 11, quick 5; fewer than 5 only\n"
+		"                 for profiling)\n"
+		"  --list         list the cases and exit\n");
+}
+
+static int add_format(struct options *o, const char *name)
+{
+	if (!strcmp(name, "all")) {
+		size_t n;
+		const struct vpte_format *const *all = vpte_formats(&n);
+		for (size_t i = 0; i < n && o->nformats < MAX_FORMATS; i++)
+			o->formats[o->nformats++] = all[i];
+		return 0;
+	}
+	const struct vpte_format *f = vpte_format_by_name(name);
+	if (!f) {
+		fprintf(stderr, "vpte-bench: unknown format '%s' (see 'vpte formats')\n", name);
+		return -1;
+	}
+	if (o->nformats < MAX_FORMATS)
+		o->formats[o->nformats++] = f;
+	return 0;
+}
+
+static int parse(struct options *o, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--quick")) {
+			o->quick = true;
+		} else if (!strcmp(a, "--json")) {
+			o->json = true;
+		} else if (!strcmp(a, "--list")) {
+			o->list = true;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "--format") && v) {
+			if (add_format(o, v))
+				return -1;
+			i++;
+		} else if (!strcmp(a, "--case") && v) {
+			if (o->ncases < MAX_FILTERS)
+				o->cases[o->ncases++] = v;
+			i++;
+		} else if (!strcmp(a, "--reps") && v) {
+			char *end;
+			unsigned long n = strtoul(v, &end, 10);
+			if (*end || n < 1 || n > MAX_REPS) {
+				fprintf(stderr, "vpte-bench: --reps takes 1 to %d\n", MAX_REPS);
+				return -1;
+			}
+			o->reps = (unsigned)n;
+			i++;
+		} else {
+			fprintf(stderr, "vpte-bench: bad argument '%s'\n", a);
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (!o->nformats)
+		for (unsigned i = 0; i < sizeof(default_formats) / sizeof(*default_formats); i++)
+			add_format(o, default_formats[i]);
+	if (!o->reps)
+		o->reps = o->quick ? 5 : 11;
+	return 0;
+}
+
+static bool selected(const struct options *o, const struct bench_case *c)
+{
+	if (!o->ncases)
+		return true;
+	for (unsigned i = 0; i < o->ncases; i++)
+		if (!fnmatch(o->cases[i], c->op, 0))
+			return true;
+	return false;
+}
+
+/* One repetition: build the state, time the case, check, tear down.
+ * Stores the timed nanoseconds in *ns. */
+static int run_once(struct bench_env *e, const struct bench_case *c, bool hw, bool check,
+		    double *ns)
+{
+	int err = hw ? hw_state_setup(e, c->state) : state_setup(e, c->state);
+	e->timer.total = 0;
+	if (!err) {
+		if (hw) {
+			err = c->hw_run(e);
+		} else if (c->call) {
+			timer_start(&e->timer);
+			err = c->call(e);
+			timer_stop(&e->timer);
+		} else {
+			err = c->run(e);
+		}
+	}
+	if (!err && check && !hw && c->check)
+		err = c->check(e);
+	*ns = (double)e->timer.total;
+	if (hw) {
+		hw_state_teardown(e);
+		return err;
+	}
+	int terr = state_teardown(e);
+	return err ? err : terr;
+}
+
+static void run_case(const struct options *o, const struct vpte_format *f,
+		     const struct bench_case *c, struct bench_result *r)
+{
+	struct bench_env e;
+	double ns[MAX_REPS], hw_ns[MAX_REPS];
+	env_init(&e, f, o->quick);
+	*r = (struct bench_result){ .c = c, .format = f->name };
+	if (c->pending)
+		return;
+	r->entries = c->entries(&e);
+	r->has_hw = e.handwritten && c->hw_run;
+	/* warm-up (and the correctness check), then the repetitions, the
+	 * hand-written walker interleaved with vpte */
+	r->error = run_once(&e, c, false, true, &ns[0]);
+	if (r->has_hw)
+		r->hw_error = run_once(&e, c, true, false, &hw_ns[0]);
+	for (unsigned i = 0; i < o->reps && !r->error; i++) {
+		r->error = run_once(&e, c, false, false, &ns[i]);
+		ns[i] /= (double)r->entries;
+		if (r->has_hw && !r->hw_error) {
+			r->hw_error = run_once(&e, c, true, false, &hw_ns[i]);
+			hw_ns[i] /= (double)r->entries;
+		}
+	}
+	if (r->error)
+		return;
+	r->ns = bench_summarize(ns, o->reps);
+	if (r->has_hw && !r->hw_error)
+		r->hw = bench_summarize(hw_ns, o->reps);
+	r->limit_bytes = c->limit_bytes ? c->limit_bytes(&e) : r->entries * 8;
+	r->limit = limit_measure(c->limit, r->limit_bytes, o->reps);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	if (parse(&o, argc, argv))
+		return 2;
+	if (o.list) {
+		for (unsigned i = 0; i < bench_case_count; i++)
+			printf("%-22s %s%s%s\n", bench_cases[i].op, bench_cases[i].what,
+			       bench_cases[i].pending ? ": " : "",
+			       bench_cases[i].pending ? bench_cases[i].pending : "");
+		return 0;
+	}
+#ifdef __GLIBC__
+	/* Keep freed table pages in the process: every repetition then reuses
+	 * memory that is already faulted in, for vpte and the hand-written
+	 * walker alike, instead of timing the kernel's page faults. */
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
+	mallopt(M_TOP_PAD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+#endif
+	struct bench_result *results = calloc((size_t)o.nformats * bench_case_count, sizeof(*results));
+	unsigned n = 0;
+	int failed = 0;
+	if (!results)
+		return 1;
+	for (unsigned fi = 0; fi < o.nformats; fi++) {
+		for (unsigned ci = 0; ci < bench_case_count; ci++) {
+			if (!selected(&o, &bench_cases[ci]))
+				continue;
+			run_case(&o, o.formats[fi], &bench_cases[ci], &results[n]);
+			failed |= results[n].error || results[n].hw_error;
+			n++;
+		}
+	}
+	struct bench_machine m;
+	machine_describe(&m, o.quick, o.reps);
+	if (o.json)
+		report_json(stdout, &m, results, n);
+	else
+		report_table(stdout, &m, results, n);
+	limit_release();
+	free(results);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * edges.h - splitting leaves: the one mechanism behind vpte_split and the
+ * edges of vpte_unmap and vpte_protect.
+ *
+ * split_range() makes every leaf that meets a range no larger than a given
+ * shift: a contiguous run that is too large loses its flag, a huge leaf
+ * that is too large becomes a table of smaller leaves, level by level,
+ * splitting only the pieces that meet the range.  An edit whose range ends
+ * inside a leaf (unmap, protect) makes each end a leaf boundary the same
+ * way: "x is a boundary" is "the leaf holding the address next to x, on the
+ * range's side, is no larger than x's alignment" (cut_edges()).
+ *
+ * Order of work, so that a failure changes nothing: a read-only pass
+ * checks the range and counts the tables the splits need (plan_edges(), or
+ * vpte_split's own count); the caller fills a pool with that many pages;
+ * only then is anything written, and the writing cannot fail.
+ */
+#ifndef VPTE_ENGINE_EDGES_H
+#define VPTE_ENGINE_EDGES_H
+
+#include "engine/walk.h"
+
+/* An attribute change (vpte_protect): each field is cleared, then set. */
+struct prot_change {
+	struct vpte_prot set, clear;
+};
+
+VPTE_INLINE struct vpte_prot prot_apply(const struct prot_change *ch, struct vpte_prot p)
+{
+	p.flags = (p.flags & ~ch->clear.flags) | ch->set.flags;
+	p.memtype = (p.memtype & ~ch->clear.memtype) | ch->set.memtype;
+	p.raw = (p.raw & ~ch->clear.raw) | ch->set.raw;
+	return p;
+}
+
+/*
+ * edit_check - the checks every edit of [va, va + size) starts with: the
+ * table is writable, a gather is one of this table, the range is valid.
+ * Sets the range in index addresses, *@last inclusive.
+ */
+VPTE_INLINE int edit_check(const struct vpte_format *f, const struct vpte_table *t, vpte_va_t va,
+			   uint64_t size, const struct vpte_gather *gather, uint64_t *first,
+			   uint64_t *last)
+{
+	if (t->flags & VPTE_TABLE_READONLY)
+		return -VPTE_EROFS;
+	if (gather && gather->table != t)
+		return -VPTE_EINVAL;
+	return check_va_range(f, va.addr, size, true, first, last);
+}
+
+/* The tables that splitting at the range's edges will create, each named by
+ * its level and the index address it starts at. */
+struct edge_plan {
+	unsigned count;
+	struct {
+		unsigned level;
+		uint64_t ia;
+	} tables[2 * VPTE_MAX_LEVELS];
+};
+
+/* Plan the split that makes @x a boundary inside the leaf entry at @level. */
+VPTE_INLINE void plan_edge(const struct vpte_format *f, struct edge_plan *plan, unsigned level,
+			   uint64_t x)
+{
+	for (; level > 0 && (x & mask_below(g_shift(f, level))); level--) {
+		uint64_t start = x & ~mask_below(g_shift(f, level));
+		bool known = false;
+		for (unsigned i = 0; i < plan->count; i++)
+			known |= plan->tables[i].level == level - 1u && plan->tables[i].ia == start;
+		if (!known) {
+			plan->tables[plan->count].level = level - 1u;
+			plan->tables[plan->count].ia = start;
+			plan->count++;
+		}
+	}
+}
+
+/*
+ * plan_edges - check every entry in [first, last] and plan the splits at
+ * both edges.  A straddling leaf must be re-encodable at a smaller size.
+ * @change: the attribute change the edit makes to every leaf in the range
+ * (vpte_protect), whose result must be encodable too; NULL when the
+ * leaves go (vpte_unmap).
+ */
+VPTE_INLINE int plan_edges(const struct vpte_format *f, const struct vpte_codec *c,
+			   const struct vpte_table *t, uint64_t first, uint64_t last,
+			   const struct prot_change *change, struct edge_plan *plan)
+{
+	struct vpte_walk w;
+	int ret;
+	plan->count = 0;
+	for (ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, first)), last - first + 1u,
+				  VPTE_ITER_LEAVES);
+	     ret > 0; ret = eng_iter_next(f, c, &w)) {
+		uint64_t end = w.index_addr + mask_below(w.shift);
+		bool straddles = w.index_addr < first || end > last;
+		if ((straddles && !c->prot_ok(f, w.prot)) ||
+		    (change && !c->prot_ok(f, prot_apply(change, w.prot))))
+			return -VPTE_EINVAL;
+		if (w.index_addr < first)
+			plan_edge(f, plan, w.level, first);
+		if (end > last)
+			plan_edge(f, plan, w.level, last + 1u);
+	}
+	return ret;
+}
+
+/*
+ * rewrite_leaf - re-encode the @members entries of one leaf or run at
+ * @level, from @first (the entry mapping @span_ia) on: each keeps its own
+ * PA and accessed/dirty state, gets @change applied to its attributes
+ * (NULL: none) and @cont as its run flag.  Each entry is replaced by
+ * compare-and-swap, so an accessed or dirty flag the hardware sets
+ * meanwhile is kept.  Returns whether any entry changed.
+ */
+VPTE_INLINE bool rewrite_leaf(const struct vpte_format *f, const struct vpte_codec *c,
+			      vpte_slot_t *first, unsigned members, unsigned level,
+			      uint64_t span_ia, const struct prot_change *change, bool cont)
+{
+	bool changed = false;
+	for (unsigned i = 0; i < members; i++) {
+		uint64_t member_ia = span_ia + ((uint64_t)i << g_shift(f, level));
+		uint64_t e = slot_load(first + i), next;
+		do {
+			struct vpte_prot prot = c->leaf_prot(f, e, level);
+			if (change)
+				prot = prot_apply(change, prot);
+			next = c->make_leaf(f, c->leaf_pa(f, e, level, member_ia), level, prot, cont);
+		} while (next != e &&
+			 !atomic_compare_exchange_weak_explicit(first + i, &e, next,
+								memory_order_release,
+								memory_order_acquire));
+		changed |= next != e;
+	}
+	return changed;
+}
+
+/*
+ * split_table - a new table, one level below @level, of leaves mapping
+ * what the single leaf @e (its span at @span_ia) maps, with its attributes.
+ * They form contiguous runs where the format has them, except runs that
+ * meet [plain_first, plain_last] (empty when plain_first > plain_last):
+ * those are written as single leaves, so a run the caller would cut at
+ * once never exists.  Returns the table's PA; the caller publishes it.
+ */
+VPTE_INLINE uint64_t split_table(const struct vpte_format *f, const struct vpte_codec *c,
+				 const struct vpte_table *t, struct vpte_pool *pool, uint64_t e,
+				 unsigned level, uint64_t span_ia, uint64_t plain_first,
+				 uint64_t plain_last)
+{
+	unsigned lower = level - 1u, lower_shift = g_shift(f, lower);
+	unsigned run_shift = lower_shift + f->cont_bits[lower];
+	unsigned members = 1u << f->cont_bits[lower];
+	uint64_t pa = c->leaf_pa(f, e, level, span_ia);
+	struct vpte_prot prot = c->leaf_prot(f, e, level);
+	vpte_pa_t table_pa = vpte_pool_take(pool, t);
+	vpte_slot_t *table = tab_ptr(f, t, table_pa.addr);
+
+	for (unsigned run = 0; run < g_entries(f, lower); run += members) {
+		uint64_t run_ia = span_ia + ((uint64_t)run << lower_shift);
+		uint64_t run_pa = pa + ((uint64_t)run << lower_shift);
+		bool cont = members > 1u &&
+			    (run_ia > plain_last || run_ia + mask_below(run_shift) < plain_first);
+		for (unsigned i = 0; i < members; i++)
+			slot_store(table + run + i,
+				   c->make_leaf(f, run_pa + ((uint64_t)i << lower_shift), lower, prot,
+						cont));
+	}
+	return table_pa.addr;
+}
+
+/* What split_range() does: leaves meeting [first, last] become no larger
+ * than 2^shift; @report: record the leaves split in the gather. */
+struct split_req {
+	uint64_t first, last;
+	unsigned shift;
+	bool report;
+};
+
+/*
+ * split_range - split every leaf that meets [r->first, r->last] and is
+ * larger than 2^r->shift, using the pool's pages (planned: cannot fail).
+ *
+ * A leaf larger than the shift becomes a table one level down whose runs
+ * meeting the range are written plain when they are too large, and the
+ * walk goes on into it: pieces that still meet the range and are too large
+ * are split in turn, the others stay as large as they are.  The new tables
+ * under one split leaf are filled in before the topmost is published by
+ * one store, once the walk leaves its span: a concurrent walker sees the
+ * old leaf or the finished tables, both translating alike.  A run larger
+ * than the shift loses its flag in place (each member keeps translating
+ * its own part).
+ *
+ * With @r->report, each split leaf and broken run goes into the gather
+ * (TLB entries of the old size must go); edits that change the range
+ * afterwards record that change instead.  Reads only entries that meet the
+ * range.
+ */
+VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_codec *c,
+			     const struct vpte_table *t, struct vpte_pool *pool,
+			     struct vpte_gather *g, const struct split_req *r)
+{
+	void *path[VPTE_MAX_LEVELS];
+	unsigned level = g_top(f);
+	uint64_t ia = r->first;
+	/* The topmost new table not yet published: its entry, slot and level. */
+	vpte_slot_t *pending_slot = NULL;
+	uint64_t pending_entry = 0;
+	unsigned pending_level = 0;
+
+	path[level] = tab_ptr(f, t, t->root.addr);
+	for (;;) {
+		vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
+		uint64_t e = slot_load(slot);
+		int kind = c->kind(f, e, level);
+		unsigned entry_shift = g_shift(f, level), step = entry_shift;
+		if (kind == VPTE_TABLE) {
+			path[level - 1u] = tab_ptr(f, t, c->table_pa(f, e));
+			level--;
+			continue;
+		}
+		if (kind == VPTE_LEAF)
+			step = leaf_shift(f, c, e, level);
+		if (kind == VPTE_LEAF && step > r->shift) {
+			uint64_t span_ia = ia & ~mask_below(step);
+			/* Leaves in a new table were never seen: nothing to report. */
+			if (r->report && !pending_slot)
+				vpte_gather_leaf(g, ia_to_va(f, span_ia), step);
+			if (step != entry_shift) {
+				rewrite_leaf(f, c, slot_at(path[level], g_index(f, span_ia, level)),
+					     1u << (step - entry_shift), level, span_ia, NULL, false);
+				continue;
+			}
+			bool plain = g_shift(f, level - 1u) + f->cont_bits[level - 1u] > r->shift;
+			uint64_t table_pa = split_table(f, c, t, pool, e, level, span_ia,
+							plain ? r->first : 1u, plain ? r->last : 0u);
+			uint64_t table_entry = c->make_table(f, table_pa);
+			if (pending_slot) {
+				slot_store(slot, table_entry);
+			} else {
+				pending_slot = slot;
+				pending_entry = table_entry;
+				pending_level = level;
+			}
+			path[level - 1u] = tab_ptr(f, t, table_pa);
+			level--;
+			continue;
+		}
+
+		uint64_t next = (ia & ~mask_below(step)) + (1ull << step);
+		bool done = next > r->last || next > g_ia_mask(f);
+		ia = next;
+		/* Leave each table this step finishes; publish a finished split. */
+		while (level < g_top(f) && (done || !(ia & mask_below(g_shift(f, level + 1u))))) {
+			level++;
+			if (pending_slot && level == pending_level) {
+				slot_store(pending_slot, pending_entry);
+				vpte_gather_table(g);
+				pending_slot = NULL;
+			}
+		}
+		if (done)
+			return;
+	}
+}
+
+/*
+ * cut_edges - make the ends of [first, last] leaf boundaries, with the
+ * pages plan_edges() counted.  The end at x is cut through its side inside
+ * the range, so that an entry that merely starts at last + 1 is never read:
+ * it lies outside the range and may be anything, even corrupt.
+ */
+VPTE_INLINE void cut_edges(const struct vpte_format *f, const struct vpte_codec *c,
+			   const struct vpte_table *t, struct vpte_pool *pool,
+			   struct vpte_gather *g, uint64_t first, uint64_t last)
+{
+	/* Alignment of the boundary: leaves up to that size cannot straddle it. */
+	struct split_req start = { first, first, first ? (unsigned)__builtin_ctzll(first) : 63u,
+				   false };
+	split_range(f, c, t, pool, g, &start);
+	if (last < g_ia_mask(f)) {
+		struct split_req end = { last, last, (unsigned)__builtin_ctzll(last + 1u), false };
+		split_range(f, c, t, pool, g, &end);
+	}
+}
+
+/*
+ * edges_prepare - the read-only start of an edit that cuts its range's
+ * edges: edit_check(), plan_edges() (with @change), and @pool filled with
+ * the pages the cuts need.  On error nothing was changed or kept.
+ */
+VPTE_INLINE int edges_prepare(const struct vpte_format *f, const struct vpte_codec *c,
+			      const struct vpte_table *t, vpte_va_t va, uint64_t size,
+			      const struct prot_change *change, const struct vpte_gather *gather,
+			      uint64_t *first, uint64_t *last, struct vpte_pool *pool)
+{
+	struct edge_plan plan;
+	int err = edit_check(f, t, va, size, gather, first, last);
+	if (!err)
+		err = plan_edges(f, c, t, *first, *last, change, &plan);
+	return err ? err : vpte_pool_fill(pool, t, plan.count);
+}
+
+#endif
