@@ -193,6 +193,7 @@ struct test_leaf {
 	unsigned level, shift;
 	bool cont;
 	struct vpte_prot prot;
+	uint64_t entry;
 };
 
 /*
@@ -208,7 +209,7 @@ static inline long test_leaves(const struct vpte_table *t, uint64_t va, uint64_t
 	{
 		if (n < max)
 			out[n] = (struct test_leaf){ w.va.addr, w.pa.addr, w.level, w.shift, w.cont,
-						     w.prot };
+						     w.prot, w.entry };
 		n++;
 	}
 	return w.error ? w.error : n;
@@ -231,6 +232,63 @@ static inline bool test_maps_linear(const struct vpte_table *t, uint64_t va, uin
 		next = w.va.addr + (1ull << w.shift);
 	}
 	return ok && !w.error && next - va >= size;
+}
+
+/*
+ * test_entry_at - the level-0 entry that maps @va in a table on the test
+ * allocator (where a PA is the host address), for tests that play the
+ * hardware and set bits in it.  @va must be mapped by a level-0 leaf.
+ */
+static inline uint64_t *test_entry_at(const struct vpte_table *t, uint64_t va)
+{
+	struct vpte_walk w;
+	uint64_t *table = NULL;
+	vpte_for_each_entry(&w, t, vpte_va(va), 1, VPTE_ITER_TABLES)
+		if (w.kind == VPTE_TABLE && w.level == 1)
+			table = (uint64_t *)(uintptr_t)w.pa.addr;
+	return table + ((va >> t->fmt->granule_shift) & ((1u << t->fmt->level_bits[0]) - 1));
+}
+
+/*
+ * test_flag_bits - the bits that encode accessed (*@a) and dirty (*@d) in
+ * a level-0 entry of @t's format, so that tests need no encodings: a
+ * page's entry as mapped at @va (a free spot), then as harvesting clears
+ * each flag.
+ */
+static inline void test_flag_bits(struct vpte_table *t, uint64_t va, uint64_t *a, uint64_t *d)
+{
+	struct vpte_walk w;
+	struct vpte_prot p = { VPTE_R | VPTE_D, VPTE_MT_WB, 0 };
+	struct vpte_harvest_opts h = { VPTE_A, 0, VPTE_HARVEST_CLEAR, NULL };
+	struct vpte_map_opts page = { t->fmt->granule_shift, 0 };
+	uint64_t e[3];
+	CHECK_EQ(vpte_map(t, vpte_va(va), vpte_pa(0), 1ull << t->fmt->granule_shift, p, &page), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		CHECK_EQ(vpte_seek(&w, t, vpte_va(va)), 0);
+		e[i] = w.entry;
+		CHECK_EQ(vpte_harvest(t, vpte_va(va), 1ull << t->fmt->granule_shift, NULL, &h), 0);
+		h.flag = VPTE_D;
+	}
+	CHECK_EQ(vpte_unmap(t, vpte_va(va), 1ull << t->fmt->granule_shift, NULL), 0);
+	*a = e[0] ^ e[1];
+	*d = e[1] ^ e[2];
+}
+
+/* What a gather's invalidate callback was last called with, and how often
+ * (vpte_gather_init(&g, t, test_note_inval, &inval)). */
+struct test_inval {
+	unsigned calls;
+	uint64_t start, last;
+	unsigned min_shift;
+};
+
+static inline void test_note_inval(void *ctx, const struct vpte_gather *g)
+{
+	struct test_inval *n = ctx;
+	n->calls++;
+	n->start = g->start;
+	n->last = g->last;
+	n->min_shift = g->min_shift;
 }
 
 /* A small, fast, seedable generator (splitmix64). */

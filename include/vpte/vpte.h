@@ -497,6 +497,115 @@ int vpte_protect(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_
 		 struct vpte_prot clear, struct vpte_gather *gather);
 
 /* ------------------------------------------------------------------------
+ * Copying a range between tables (fork), possibly across formats
+ * ------------------------------------------------------------------------ */
+#define VPTE_COPY_WRPROTECT (1u << 0) /* copy-on-write: clear W on both sides */
+
+/*
+ * struct vpte_copy_opts - options for vpte_copy().
+ * @flags:  VPTE_COPY_WRPROTECT.
+ * @gather: with VPTE_COPY_WRPROTECT, collects the source translations that
+ *          lost W (a gather of @src); NULL when nothing caches them.
+ */
+struct vpte_copy_opts {
+	unsigned flags;
+	struct vpte_gather *gather;
+};
+
+/*
+ * vpte_copy - copy the mappings of @src in [va, va + size) into @dst, which
+ * may be of another format (fork's copy_pt_range; converting an address
+ * space between architectures).
+ * @dst:  the destination; nothing may be mapped in the range.
+ * @src:  the source; may be attached read-only unless write-protecting.
+ * @opts: NULL for defaults.
+ *
+ * One walk of @src: each leaf (a leaf partly inside the range: its part
+ * inside) is mapped into @dst at the same VA and PA with the same
+ * attributes, accessed and dirty included (a contiguous run's accessed and
+ * dirty are those of any of its members), with the largest leaves and runs
+ * of @dst's format that alignment allows, but none larger than the source
+ * leaf: a copy into the same format has the source's leaf structure; into
+ * another format a leaf is split where @dst lacks its size (a 1 GiB x86-64
+ * leaf becomes a run of 32 x 32 MiB on arm64 with a 16 KiB granule, a
+ * 64 KiB run sixteen 4 KiB pages on x86-64).  Holes stay holes.
+ *
+ * With VPTE_COPY_WRPROTECT, W is cleared on the source leaves in the range
+ * (atomically, keeping accessed/dirty updates the hardware makes meanwhile;
+ * each change is recorded in @opts->gather) and on their copies.  The range
+ * must then not cut a source leaf or run.
+ *
+ * The caller holds the range of both tables exclusively (the hardware may
+ * still set accessed and dirty).  All or nothing: on an error neither table
+ * changed.  Returns 0, or: -VPTE_EINVAL (VA or size not a multiple of
+ * @dst's granule, non-canonical VA in either format, bad option, a gather
+ * of another table, a piece of a source leaf that is not a whole number of
+ * @dst's pages, attributes or raw bits @dst cannot encode, with
+ * VPTE_COPY_WRPROTECT a source leaf the range cuts), -VPTE_ERANGE (the range
+ * is beyond either format's VA space, a PA beyond @dst's pa_bits),
+ * -VPTE_EEXIST (something is mapped in @dst's range), -VPTE_ENOMEM,
+ * -VPTE_EFAULT (either table is corrupt in the range), -VPTE_EROFS (@dst,
+ * or with VPTE_COPY_WRPROTECT @src, is read-only).
+ */
+int vpte_copy(struct vpte_table *dst, struct vpte_table *src, vpte_va_t va, uint64_t size,
+	      const struct vpte_copy_opts *opts);
+
+/* ------------------------------------------------------------------------
+ * Accessed and dirty harvesting (live migration, VFIO dirty tracking)
+ * ------------------------------------------------------------------------ */
+#define VPTE_HARVEST_CLEAR (1u << 0) /* test and clear */
+
+/*
+ * struct vpte_harvest_opts - what vpte_harvest() reports.
+ * @flag:         VPTE_A (accessed) or VPTE_D (dirty).
+ * @bitmap_shift: bit i of the bitmap covers [va + i * 2^bitmap_shift,
+ *                va + (i + 1) * 2^bitmap_shift); at least the format's
+ *                granule shift, at most 63; 0 means the granule shift.
+ * @flags:        VPTE_HARVEST_CLEAR: clear the flag in the leaves found
+ *                with it (test and clear).
+ * @gather:       with VPTE_HARVEST_CLEAR, collects the leaves cleared, which
+ *                the caller must invalidate (a TLB entry that holds the
+ *                flag set would not set it again); NULL when nothing caches
+ *                translations.
+ */
+struct vpte_harvest_opts {
+	uint32_t flag;
+	unsigned bitmap_shift;
+	unsigned flags;
+	struct vpte_gather *gather;
+};
+
+/*
+ * vpte_harvest - report, and optionally clear, the accessed or dirty flag
+ * of every leaf in [va, va + size) as a bitmap.
+ * @bitmap: ceil(size / 2^bitmap_shift) bits, 64 to a uint64_t, bit i in
+ *          word i / 64 at position i % 64; NULL to clear without reporting.
+ * @opts:   required: which flag, the bitmap's granule, clearing.
+ *
+ * Sets bit i when a leaf with the flag overlaps the span of bit i (a dirty
+ * 2 MiB leaf sets all 512 bits of a 4 KiB bitmap); never clears a bit, so
+ * zero the bitmap first, or keep it to accumulate several calls or tables.
+ * A contiguous run is one TLB entry that the hardware may update through any
+ * member: the run has the flag when any member has it, and clearing clears
+ * every member.  On arm64, dirty is software bit 55 (see docs/harvest.md).
+ *
+ * With VPTE_HARVEST_CLEAR, each entry is cleared with an atomic
+ * compare-and-swap, so accessed/dirty updates the hardware makes meanwhile
+ * are not lost, and each cleared leaf is added to @opts->gather.  A leaf or
+ * run that the range cuts is reported but not cleared: its part outside the
+ * range would lose its flag; align the range or split the leaf.
+ *
+ * Returns 0, or: -VPTE_EINVAL (VA or size not a multiple of the granule,
+ * non-canonical VA, wrapping range, NULL @opts, a flag other than VPTE_A or
+ * VPTE_D, a bad bitmap_shift or option, a gather of another table),
+ * -VPTE_ERANGE (beyond the VA space), -VPTE_EFAULT (corrupt table; when
+ * clearing, found before anything is cleared), -VPTE_EROFS (clearing a
+ * read-only table).
+ */
+int vpte_harvest(struct vpte_table *t, vpte_va_t va, uint64_t size, uint64_t *bitmap,
+		 const struct vpte_harvest_opts *opts);
+
+/* ------------------------------------------------------------------------
  * Statistics
  * ------------------------------------------------------------------------ */
 /*

@@ -150,3 +150,17 @@ int vpte_protect(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_
 {
 	return t->fmt->ops->protect(t, va, size, set, clear, gather);
 }
+
+/* The source's engine walks the source inline and reaches the destination
+ * through its format's map_piece entry point. */
+int vpte_copy(struct vpte_table *dst, struct vpte_table *src, vpte_va_t va, uint64_t size,
+	      const struct vpte_copy_opts *opts)
+{
+	return src->fmt->ops->copy(dst, src, va, size, opts);
+}
+
+int vpte_harvest(struct vpte_table *t, vpte_va_t va, uint64_t size, uint64_t *bitmap,
+		 const struct vpte_harvest_opts *opts)
+{
+	return t->fmt->ops->harvest(t, va, size, bitmap, opts);
+}

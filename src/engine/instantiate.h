@@ -12,6 +12,8 @@
 #ifndef VPTE_ENGINE_INSTANTIATE_H
 #define VPTE_ENGINE_INSTANTIATE_H
 
+#include "engine/copy.h"
+#include "engine/harvest.h"
 #include "engine/map.h"
 #include "engine/protect.h"
 #include "engine/table.h"
@@ -53,6 +55,21 @@
 	{                                                                                       \
 		return eng_destroy(&ident##_desc, &codec, t);                                   \
 	}                                                                                       \
+	static int64_t ident##_map_piece(const struct vpte_table *t, const struct vpte_piece *p, \
+					 struct vpte_pool *pool, struct map_cursor *cur)        \
+	{                                                                                       \
+		return eng_map_piece(&ident##_desc, &codec, t, p, pool, cur);                   \
+	}                                                                                       \
+	static int ident##_copy(struct vpte_table *dst, struct vpte_table *src, vpte_va_t va,   \
+				uint64_t size, const struct vpte_copy_opts *opts)               \
+	{                                                                                       \
+		return eng_copy(&ident##_desc, &codec, dst, src, va, size, opts);               \
+	}                                                                                       \
+	static int ident##_harvest(struct vpte_table *t, vpte_va_t va, uint64_t size,           \
+				   uint64_t *bitmap, const struct vpte_harvest_opts *opts)      \
+	{                                                                                       \
+		return eng_harvest(&ident##_desc, &codec, t, va, size, bitmap, opts);           \
+	}                                                                                       \
 	static const struct vpte_format_ops ident##_ops = {                                     \
 		.seek = ident##_seek,                                                           \
 		.iter_start = ident##_iter_start,                                               \
@@ -61,6 +78,9 @@
 		.unmap = ident##_unmap,                                                         \
 		.protect = ident##_protect,                                                     \
 		.destroy = ident##_destroy,                                                     \
+		.map_piece = ident##_map_piece,                                                 \
+		.copy = ident##_copy,                                                           \
+		.harvest = ident##_harvest,                                                     \
 	};                                                                                      \
 	static const struct vpte_format ident##_desc = { __VA_ARGS__, .ops = &ident##_ops };    \
 	const struct vpte_format vpte_format_##ident = { __VA_ARGS__, .ops = &ident##_ops }

@@ -9,6 +9,33 @@
 
 #include "vpte/vpte.h"
 
+/*
+ * struct map_cursor - where a map walk stands: the table at each level of
+ * the path down to @level (NULL for a table the plan would create) and the
+ * index address @ia it dealt with last.  A batch of requests in ascending
+ * address order (vpte_copy) shares one cursor, so each request goes down
+ * only from the table its path shares with the previous one, and the plan
+ * counts a table it would create once, not once per request.
+ */
+struct map_cursor {
+	void *path[VPTE_MAX_LEVELS];
+	unsigned level;
+	uint64_t ia;
+};
+
+/*
+ * struct vpte_piece - one map of a batch: [va, va + size) to pa with @prot
+ * exactly (accessed is not forced on).
+ */
+struct vpte_piece {
+	vpte_va_t va;
+	vpte_pa_t pa;
+	uint64_t size;
+	struct vpte_prot prot;
+};
+
+struct vpte_pool;
+
 struct vpte_format_ops {
 	int (*seek)(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va);
 	int (*iter_start)(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va,
@@ -20,6 +47,16 @@ struct vpte_format_ops {
 	int (*protect)(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_prot set,
 		       struct vpte_prot clear, struct vpte_gather *g);
 	int (*destroy)(struct vpte_table *t);
+	/* Plan (@pool NULL) or apply one piece of a batch of maps into @t, the
+	 * pieces in ascending order sharing @cur: vpte_copy's destination side,
+	 * called by the source format's engine (map.h, eng_map_piece). */
+	int64_t (*map_piece)(const struct vpte_table *t, const struct vpte_piece *p,
+			     struct vpte_pool *pool, struct map_cursor *cur);
+	/* The source format's copy (copy.h). */
+	int (*copy)(struct vpte_table *dst, struct vpte_table *src, vpte_va_t va, uint64_t size,
+		    const struct vpte_copy_opts *opts);
+	int (*harvest)(struct vpte_table *t, vpte_va_t va, uint64_t size, uint64_t *bitmap,
+		       const struct vpte_harvest_opts *opts);
 };
 
 /*

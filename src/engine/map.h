@@ -78,22 +78,33 @@ VPTE_INLINE void *install_table(const struct vpte_format *f, const struct vpte_c
 	return tab_ptr(f, t, c->table_pa(f, expected));
 }
 
+/* Start @cur at the root (struct map_cursor: internal.h). */
+VPTE_INLINE int map_cursor_start(const struct vpte_format *f, const struct vpte_table *t,
+				 struct map_cursor *cur)
+{
+	cur->level = g_top(f);
+	cur->ia = 0;
+	cur->path[cur->level] = tab_ptr(f, t, t->root.addr);
+	return cur->path[cur->level] ? 0 : -VPTE_EFAULT;
+}
+
 /*
  * map_walk - plan (@pool NULL: returns the number of tables to create, or
- * an error) or apply (returns 0).
+ * an error) or apply (returns 0) one request, from @cur onward; @r must
+ * lie above every request the cursor has seen.
  */
 VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_codec *c,
 			     const struct vpte_table *t, const struct map_req *r,
-			     struct vpte_pool *pool)
+			     struct vpte_pool *pool, struct map_cursor *cur)
 {
-	void *path[VPTE_MAX_LEVELS];
-	unsigned level = g_top(f);
+	void **path = cur->path;
+	unsigned level = cur->level;
 	int64_t created = 0;
 	uint64_t ia = r->first;
 
-	path[level] = tab_ptr(f, t, t->root.addr);
-	if (!path[level])
-		return -VPTE_EFAULT;
+	/* Up to the lowest table on the path whose span holds @ia too. */
+	while (level < g_top(f) && ((cur->ia ^ ia) >> g_shift(f, level + 1u)))
+		level++;
 	for (;;) {
 		uint64_t pa = r->pa + (ia - r->first);
 		unsigned target = pick_level(f, r, ia, pa, level);
@@ -149,8 +160,11 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 		}
 
 		uint64_t next = (ia & ~mask_below(step)) + (1ull << step);
-		if (next > r->last || next > g_ia_mask(f))
+		if (next > r->last || next > g_ia_mask(f)) {
+			cur->level = level;
+			cur->ia = ia;
 			return created;
+		}
 		ia = next;
 		while (level < g_top(f) && !(ia & mask_below(g_shift(f, level + 1u))))
 			level++;
@@ -165,21 +179,46 @@ VPTE_INLINE int check_prot(const struct vpte_format *f, const struct vpte_codec 
 	return 0;
 }
 
-VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
-			struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
-			struct vpte_prot prot, const struct vpte_map_opts *opts)
+/* Validate a map of [va, va + size) to pa with @prot; fill @r without options. */
+VPTE_INLINE int map_req_init(const struct vpte_format *f, const struct vpte_codec *c,
+			     struct map_req *r, vpte_va_t va, vpte_pa_t pa, uint64_t size,
+			     struct vpte_prot prot)
 {
-	struct map_req r = { .pa = pa.addr, .prot = prot, .max_shift = 63 };
-	if (t->flags & VPTE_TABLE_READONLY)
-		return -VPTE_EROFS;
-	int err = check_va_range(f, va.addr, size, true, &r.first, &r.last);
+	*r = (struct map_req){ .pa = pa.addr, .prot = prot, .max_shift = 63 };
+	int err = check_va_range(f, va.addr, size, true, &r->first, &r->last);
 	if (err)
 		return err;
 	if (pa.addr & mask_below(f->granule_shift) || pa.addr + (size - 1u) < pa.addr)
 		return -VPTE_EINVAL;
 	if ((pa.addr + (size - 1u)) >> f->pa_bits)
 		return -VPTE_ERANGE;
-	if ((err = check_prot(f, c, prot)))
+	return check_prot(f, c, prot);
+}
+
+/*
+ * eng_map_piece - plan (@pool NULL: returns the tables to create) or apply
+ * one piece of a batch (struct vpte_piece); the batch's pieces come in
+ * ascending address order and share @cur.  Validated like vpte_map(), with
+ * the attributes exactly as given (a copy keeps accessed clear).
+ */
+VPTE_INLINE int64_t eng_map_piece(const struct vpte_format *f, const struct vpte_codec *c,
+				  const struct vpte_table *t, const struct vpte_piece *p,
+				  struct vpte_pool *pool, struct map_cursor *cur)
+{
+	struct map_req r;
+	int err = map_req_init(f, c, &r, p->va, p->pa, p->size, p->prot);
+	return err ? err : map_walk(f, c, t, &r, pool, cur);
+}
+
+VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
+			struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
+			struct vpte_prot prot, const struct vpte_map_opts *opts)
+{
+	struct map_req r;
+	if (t->flags & VPTE_TABLE_READONLY)
+		return -VPTE_EROFS;
+	int err = map_req_init(f, c, &r, va, pa, size, prot);
+	if (err)
 		return err;
 	if (opts) {
 		if ((opts->flags & ~VPTE_MAP_INSERT) ||
@@ -191,13 +230,17 @@ VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
 	}
 	r.prot.flags |= VPTE_A;
 
-	int64_t tables = map_walk(f, c, t, &r, NULL);
+	struct map_cursor cur;
+	if ((err = map_cursor_start(f, t, &cur)))
+		return err;
+	int64_t tables = map_walk(f, c, t, &r, NULL, &cur);
 	if (tables < 0)
 		return (int)tables;
 	struct vpte_pool pool = { vpte_pa(0), 0 };
 	if ((err = vpte_pool_fill(&pool, t, (uint64_t)tables)))
 		return err;
-	map_walk(f, c, t, &r, &pool);
+	map_cursor_start(f, t, &cur);
+	map_walk(f, c, t, &r, &pool, &cur);
 	vpte_pool_drain(&pool, t);
 	return 0;
 }
