@@ -304,6 +304,94 @@ for name in $("$vpte" formats | awk '{print $1}'); do
 done
 checks=$((checks + 1))
 
+# ---- convert: an image's address space in other formats ----
+# convert FROM TO IMAGE BASE ROOT OUT [OPTIONS]: convert and check what it
+# prints (like build); the new root is then in $root.
+convert() {
+	local out size base=$4
+	out=$("$vpte" convert --from "$1" --to "$2" --image "$3" --base "$4" --root "$5" -o "$6" \
+		"${@:7}") || fail "convert $1 -> $2 exited $?"
+	[[ ${*:7} =~ --out-base\ ([0-9a-fx]+) ]] && base=${BASH_REMATCH[1]}
+	root=$(sed -n 's/^root //p' <<<"$out")
+	size=$(wc -c <"$6")
+	[[ "$(sed 1d <<<"$out")" == "$(printf 'base 0x%x\nsize %d' "$base" "$size")" ]] ||
+		fail "convert $1 -> $2 printed: $out"
+	checks=$((checks + 1))
+}
+
+# coalesced FORMAT IMAGE BASE ROOT: the dump's ranges with leaf sizes
+# dropped and neighbours merged (same PROT, contiguous VA and PA).
+coalesced() {
+	local range pa prot start end cur_start= cur_end= cur_pa= cur_prot=
+	while read -r range _ pa _ prot; do
+		start=${range%-*} end=${range#*-}
+		if [[ $start == "$cur_end" && $prot == "$cur_prot" ]] &&
+			((pa == cur_pa + (start - cur_start))); then
+			cur_end=$end
+			continue
+		fi
+		[[ -z $cur_start ]] || echo "$cur_start-$cur_end -> $cur_pa $cur_prot"
+		cur_start=$start cur_end=$end cur_pa=$pa cur_prot=$prot
+	done < <("$vpte" dump --format "$1" --image "$2" --base "$3" --root "$4")
+	[[ -z $cur_start ]] || echo "$cur_start-$cur_end -> $cur_pa $cur_prot"
+}
+
+build x86_64 0x1000000 "$tmp/cv.img" <<'EOF'
+map 0x400000 0x10400000 0x2a5000 r-xu    # a 2M leaf, then 4K pages
+map 1G 2G 4M rw-u
+unmap 0x40101000 8K
+map 8G 8G 3G rw-g,device                 # 1G leaves
+map 0x10000 0x80010000 64K rwx-d,nc      # dirty pages
+map 0x7fffffe00000 0x5000000 2M rw-u     # the top 2M of the lower half
+EOF
+cv_root=$root
+coalesced x86_64 "$tmp/cv.img" 0x1000000 "$cv_root" >"$tmp/cv.ranges"
+(($(wc -l <"$tmp/cv.ranges") == 6)) || fail "convert: source ranges: $(cat "$tmp/cv.ranges")"
+for to in arm64-4k-48 riscv-sv48; do
+	convert x86_64 "$to" "$tmp/cv.img" 0x1000000 "$cv_root" "$tmp/cv-$to.img"
+	expect_output "$(cat "$tmp/cv.ranges")" coalesced "$to" "$tmp/cv-$to.img" 0x1000000 "$root"
+done
+# The same leaf sizes there and back: the round trip dumps the same, shifts too.
+convert arm64-4k-48 x86_64 "$tmp/cv-arm64-4k-48.img" 0x1000000 "$root" "$tmp/cv-back.img" \
+	--out-base 0x40000000
+expect_output "$("$vpte" dump --format x86_64 --image "$tmp/cv.img" --base 0x1000000 \
+	--root "$cv_root")" \
+	"$vpte" dump --format x86_64 --image "$tmp/cv-back.img" --base 0x40000000 --root "$root"
+# Leaves split where the new format lacks the size: 1G becomes 2 x 512M on
+# arm64 64K, a 2M leaf a run of 32 x 64K; a Svnapot run becomes a 64K page.
+build riscv-sv48 0 "$tmp/cv-rv.img" <<'EOF'
+map 1G 1G 1G rw
+map 2M 6M 2M r-x
+map 64K 64K 64K rw-d
+EOF
+convert riscv-sv48 arm64-64k-48 "$tmp/cv-rv.img" 0 "$root" "$tmp/cv-64k.img"
+expect_output "0x10000-0x20000 -> 0x10000 shift=16 rw---ad-
+0x200000-0x400000 -> 0x600000 shift=21 r-x--a--
+0x40000000-0x80000000 -> 0x40000000 shift=29 rw---a--" \
+	"$vpte" dump --format arm64-64k-48 --image "$tmp/cv-64k.img" --base 0 --root "$root"
+# What cannot be converted: an error, and no image.
+rm -f "$tmp/cv-bad.img"
+expect_status 1 'convert: the leaf at VA 0xffff888000000000 \(shift 30\) is outside arm64-4k-48' \
+	"$vpte" convert --from x86_64 --to arm64-4k-48 --image "$tmp/x86.img" --base 0x1000000 \
+	--root 0x1000000 -o "$tmp/cv-bad.img"
+expect_status 1 'convert: \[0x0, 0x7fffffffffff\]: EINVAL: .*smaller than the new format' \
+	"$vpte" convert --from x86_64 --to arm64-16k-48 --image "$tmp/cv.img" --base 0x1000000 \
+	--root "$cv_root" -o "$tmp/cv-bad.img"
+[[ ! -e "$tmp/cv-bad.img" ]] || fail "convert wrote an image despite an error"
+# Hostile images: the walk and the tables it may build are bounded.
+expect_status 1 'convert: more than 100000 entries \(--max-entries\)' \
+	"$vpte" convert --from x86_64-la57 --to riscv-sv57 --image "$tmp/fan.img" --base 0 --root 0 \
+	-o "$tmp/cv-bad.img" --max-entries 100000
+expect_status 1 'convert: riscv-sv48 needs more than --limit 65536 bytes of tables' \
+	"$vpte" convert --from x86_64 --to riscv-sv48 --image "$tmp/self.img" --base 0 --root 0 \
+	-o "$tmp/cv-bad.img" --limit 64K
+expect_status 1 'convert: EFAULT' "$vpte" convert --from x86_64 --to riscv-sv48 \
+	--image "$tmp/truncated.img" --base 0x1000000 --root 0x1000000 -o "$tmp/cv-bad.img"
+expect_status 2 'convert: missing --to' "$vpte" convert --from x86_64 --image "$tmp/cv.img" \
+	--base 0 --root 0 -o "$tmp/cv-bad.img"
+expect_status 2 "convert: bad --to 'arm'" "$vpte" convert --from x86_64 --to arm \
+	--image "$tmp/cv.img" --base 0 --root 0 -o "$tmp/cv-bad.img"
+
 # ---- usage ----
 expect_status 2 'usage: vpte' "$vpte"
 expect_output "$("$vpte" --help)" "$vpte" dump --help

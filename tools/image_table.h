@@ -12,6 +12,11 @@
 #include "vpte/hosted.h"
 #include "vpte/vpte.h"
 
+/* The most entries (leaves, holes and table entries) a verb visits in an
+ * image unless told (--max-entries): well under a second's walk, and a
+ * bound on a hostile image's tables of tables. */
+#define IMAGE_MAX_ENTRIES (1ull << 26)
+
 struct image_args {
 	const struct vpte_format *fmt;
 	const char *path;

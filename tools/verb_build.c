@@ -10,9 +10,6 @@
 #include "verbs.h"
 #include "vpte/hosted.h"
 
-/* Enough for any sane script, small enough that a typo cannot eat the host. */
-#define DEFAULT_LIMIT (1ull << 30)
-
 /* Runs the script and writes the image; the arena is the caller's to release. */
 static int build_image(struct vpte_arena *arena, const struct vpte_format *fmt,
 		       const char *script, const char *output)
@@ -48,7 +45,7 @@ static int build_image(struct vpte_arena *arena, const struct vpte_format *fmt,
 int verb_build(int argc, char **argv)
 {
 	const struct vpte_format *fmt = NULL;
-	uint64_t base = 0, limit = DEFAULT_LIMIT;
+	uint64_t base = 0, limit = DEFAULT_ARENA_LIMIT;
 	const char *output = NULL;
 	struct opt opts[] = {
 		{ "--format", OPT_FORMAT, true, &fmt, false },

@@ -13,8 +13,6 @@
 #include "verbs.h"
 
 #define DEFAULT_MAX_RANGES 100000u
-/* Entries visited (leaves, holes and table entries): well under a second's walk. */
-#define DEFAULT_MAX_ENTRIES (1ull << 26)
 
 /* Leaves merged so far: [va, va + size) -> pa. */
 struct range {
@@ -106,7 +104,7 @@ static int dump_table(const struct vpte_table *t, uint64_t max_ranges, uint64_t 
 int verb_dump(int argc, char **argv)
 {
 	struct image_args args = { 0 };
-	uint64_t max_ranges = DEFAULT_MAX_RANGES, max_entries = DEFAULT_MAX_ENTRIES;
+	uint64_t max_ranges = DEFAULT_MAX_RANGES, max_entries = IMAGE_MAX_ENTRIES;
 	struct opt opts[] = {
 		IMAGE_OPTIONS(&args),
 		{ "--max-ranges", OPT_NUMBER, false, &max_ranges, false },

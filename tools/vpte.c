@@ -24,6 +24,12 @@ static const char usage[] =
 	"      leaves of one size, attributes and contiguous physical memory.\n"
 	"      Stops after N ranges (default 100000) or N visited entries\n"
 	"      (default 67108864), printing '# truncated'.\n"
+	"  vpte convert --from F --to G --image IMAGE --base PA --root PA -o OUT\n"
+	"           [--out-base PA] [--limit BYTES] [--max-entries N]\n"
+	"      Re-encode the address space of an image of format F as an image of\n"
+	"      format G with tables placed from PA (default: --base) upward; print\n"
+	"      the root, base and size like build.  Every mapping must fit G's VA\n"
+	"      space; at most N entries are read (default 67108864).\n"
 	"  vpte demo\n"
 	"      Build a kernel-and-process address space in every format and\n"
 	"      compare table memory, leaf sizes, contiguous runs and TLB entries.\n"
@@ -45,7 +51,7 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ "formats", verb_formats },     { "build", verb_build }, { "translate", verb_translate },
-	{ "dump", verb_dump },           { "demo", verb_demo },
+	{ "dump", verb_dump },           { "demo", verb_demo },   { "convert", verb_convert },
 };
 
 /* True when --help or -h comes before any "--". */
