@@ -83,6 +83,12 @@ static int protect(struct fx *x, uint64_t va, uint64_t size)
 	return vpte_protect(&x->t, vpte_va(va), size, no_prot, write_prot, NULL);
 }
 
+/* ... split it to pages. */
+static int split(struct fx *x, uint64_t va, uint64_t size)
+{
+	return vpte_split(&x->t, vpte_va(va), size, x->f->granule_shift, NULL);
+}
+
 static void fx_open(struct fx *x, const struct vpte_format *f)
 {
 	memset(x, 0, sizeof(*x));
@@ -181,12 +187,14 @@ static void test_einval(struct fx *x)
 	EXPECT(x, map(x, h, pa, 0, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, unmap(x, h, 0), -VPTE_EINVAL);
 	EXPECT(x, protect(x, h, 0), -VPTE_EINVAL);
+	EXPECT(x, split(x, h, 0), -VPTE_EINVAL);
 	EXPECT(x, iter(x, h, 0, VPTE_ITER_LEAVES), -VPTE_EINVAL);
 	/* misaligned VA */
 	EXPECT(x, map(x, h + 8, pa, g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, map(x, h + g / 2, pa, g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, unmap(x, x->huge_va + g / 2, g), -VPTE_EINVAL);
 	EXPECT(x, protect(x, x->huge_va + g / 2, g), -VPTE_EINVAL);
+	EXPECT(x, split(x, x->huge_va + g / 2, g), -VPTE_EINVAL);
 	/* misaligned PA */
 	EXPECT(x, map(x, h, pa + 8, g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, map(x, h, pa + g / 2, 4 * g, p, NULL), -VPTE_EINVAL);
@@ -195,6 +203,7 @@ static void test_einval(struct fx *x)
 	EXPECT(x, map(x, h, pa, g / 2, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, unmap(x, x->huge_va, g + g / 2), -VPTE_EINVAL);
 	EXPECT(x, protect(x, x->huge_va, g + g / 2), -VPTE_EINVAL);
+	EXPECT(x, split(x, x->huge_va, g + g / 2), -VPTE_EINVAL);
 	/* non-canonical VA: bits above va_bits - 1 not all equal to it */
 	if (f->sign_extend) {
 		uint64_t nc[] = { 1ull << (f->va_bits - 1), ~0ull << f->va_bits, 1ull << 63,
@@ -203,6 +212,7 @@ static void test_einval(struct fx *x)
 			EXPECT(x, map(x, nc[i], pa, g, p, NULL), -VPTE_EINVAL);
 			EXPECT(x, unmap(x, nc[i], g), -VPTE_EINVAL);
 			EXPECT(x, protect(x, nc[i], g), -VPTE_EINVAL);
+			EXPECT(x, split(x, nc[i], g), -VPTE_EINVAL);
 			EXPECT(x, seek(x, nc[i]), -VPTE_EINVAL);
 			EXPECT(x, iter(x, nc[i], g, VPTE_ITER_ALL), -VPTE_EINVAL);
 		}
@@ -211,9 +221,11 @@ static void test_einval(struct fx *x)
 	EXPECT(x, map(x, 0 - g, pa, 2 * g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, unmap(x, 0 - g, 2 * g), -VPTE_EINVAL);
 	EXPECT(x, protect(x, 0 - g, 2 * g), -VPTE_EINVAL);
+	EXPECT(x, split(x, 0 - g, 2 * g), -VPTE_EINVAL);
 	EXPECT(x, map(x, 2 * g, pa, 0 - g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, unmap(x, 2 * g, 0 - g), -VPTE_EINVAL);
 	EXPECT(x, protect(x, 2 * g, 0 - g), -VPTE_EINVAL);
+	EXPECT(x, split(x, 2 * g, 0 - g), -VPTE_EINVAL);
 	EXPECT(x, iter(x, 0 - g, 2 * g, VPTE_ITER_LEAVES), -VPTE_EINVAL);
 	/* a PA range wrapping past 2^64 */
 	EXPECT(x, map(x, h, 0 - g, 2 * g, p, NULL), -VPTE_EINVAL);
@@ -308,12 +320,14 @@ static void test_erange(struct fx *x)
 			EXPECT(x, map(x, far[i], pa, g, p, NULL), -VPTE_ERANGE);
 			EXPECT(x, unmap(x, far[i], g), -VPTE_ERANGE);
 			EXPECT(x, protect(x, far[i], g), -VPTE_ERANGE);
+			EXPECT(x, split(x, far[i], g), -VPTE_ERANGE);
 			EXPECT(x, seek(x, far[i]), -VPTE_ERANGE);
 			EXPECT(x, iter(x, far[i], g, VPTE_ITER_ALL), -VPTE_ERANGE);
 		}
 		EXPECT(x, map(x, space - g, pa, 2 * g, p, NULL), -VPTE_ERANGE);
 		EXPECT(x, unmap(x, space - g, 2 * g), -VPTE_ERANGE);
 		EXPECT(x, protect(x, space - g, 2 * g), -VPTE_ERANGE);
+		EXPECT(x, split(x, space - g, 2 * g), -VPTE_ERANGE);
 		EXPECT(x, iter(x, space - g, 2 * g, VPTE_ITER_LEAVES), -VPTE_ERANGE);
 		EXPECT(x, iter(x, 0, space + g, VPTE_ITER_LEAVES), -VPTE_ERANGE);
 	} else {
@@ -323,6 +337,7 @@ static void test_erange(struct fx *x)
 		EXPECT(x, unmap(x, top - g, 2 * g), -VPTE_ERANGE);
 		EXPECT(x, unmap(x, 0, top + g), -VPTE_ERANGE);
 		EXPECT(x, protect(x, 0, top + g), -VPTE_ERANGE);
+		EXPECT(x, split(x, 0, top + g), -VPTE_ERANGE);
 		EXPECT(x, iter(x, top - g, 2 * g, VPTE_ITER_LEAVES), -VPTE_ERANGE);
 		EXPECT(x, iter(x, 0, 1ull << 63, VPTE_ITER_ALL), -VPTE_ERANGE);
 	}
@@ -432,6 +447,27 @@ static void test_enomem(struct fx *x)
 	EXPECT(x, unmap(x, x->huge_va + (1ull << x->s1) - x->g, 2 * x->g), -VPTE_ENOMEM);
 	x->mem.fail_at = x->mem.attempts + 1;
 	EXPECT(x, protect(x, x->huge_va + x->g, x->g), -VPTE_ENOMEM);
+	x->mem.fail_at = x->mem.attempts + 1;
+	EXPECT(x, split(x, x->huge_va + x->g, x->g), -VPTE_ENOMEM);
+	/* a split needing many tables, failing at the last one */
+	if (f->levels > 2) {
+		uint64_t s2 = 1ull << vpte_level_shift(f, 2), big = 14 * s2;
+		struct vpte_map_opts one = { vpte_level_shift(f, 2), 0 };
+		if (f->leaf_levels & (1u << 2)) {
+			CHECK_EQ(map(x, big, 1ull << (f->pa_bits - 3), s2, x->prot, &one), 0);
+			snapshot_free(&x->snap);
+			snapshot_take(&x->snap, &x->t);
+			x->live = x->mem.live;
+			uint64_t tables = 1 + (s2 >> x->s1);
+			x->mem.fail_at = x->mem.attempts + tables;
+			EXPECT(x, split(x, big, s2), -VPTE_ENOMEM);
+			x->mem.fail_at = 0;
+			CHECK_EQ(unmap(x, big, s2), 0);
+			snapshot_free(&x->snap);
+			snapshot_take(&x->snap, &x->t);
+			x->live = x->mem.live;
+		}
+	}
 	x->mem.fail_at = 0;
 }
 
@@ -443,12 +479,14 @@ static void test_erofs(struct fx *x)
 	struct vpte_table ro;
 	struct vpte_walk w;
 	CHECK_EQ(vpte_table_attach(&ro, x->f, x->t.mem, x->t.root, VPTE_TABLE_READONLY), 0);
-	x->cases += 7;
+	x->cases += 9;
 	CHECK_EQ(vpte_map(&ro, vpte_va(x->hole), vpte_pa(x->pa), x->g, x->prot, NULL), -VPTE_EROFS);
 	CHECK_EQ(vpte_protect(&ro, vpte_va(x->huge_va), 1ull << x->s1, no_prot, write_prot, NULL),
 		 -VPTE_EROFS);
 	CHECK_EQ(vpte_protect(&ro, vpte_va(x->huge_va + x->g), x->g, no_prot, write_prot, NULL),
 		 -VPTE_EROFS);
+	CHECK_EQ(vpte_split(&ro, vpte_va(x->huge_va), x->g, x->f->granule_shift, NULL), -VPTE_EROFS);
+	CHECK_EQ(vpte_split(&ro, vpte_va(x->hole), x->g, x->f->granule_shift, NULL), -VPTE_EROFS);
 	CHECK_EQ(vpte_unmap(&ro, vpte_va(x->huge_va), 1ull << x->s1, NULL), -VPTE_EROFS);
 	CHECK_EQ(vpte_unmap(&ro, vpte_va(x->huge_va + x->g), x->g, NULL), -VPTE_EROFS);
 	/* reading works, destroying frees nothing */
@@ -575,6 +613,8 @@ static void expect_efault(struct crafted *c, uint64_t base, uint64_t va, const c
 	EXPECT_EFAULT(vpte_unmap(&m.rw, start[h], size[h], NULL));
 	EXPECT_EFAULT(vpte_protect(&m.rw, vpte_va(va & ~(c->g - 1)), c->g, no_prot, write_prot, NULL));
 	EXPECT_EFAULT(vpte_protect(&m.rw, start[h], size[h], no_prot, write_prot, NULL));
+	EXPECT_EFAULT(vpte_split(&m.rw, vpte_va(va & ~(c->g - 1)), c->g, f->granule_shift, NULL));
+	EXPECT_EFAULT(vpte_split(&m.rw, start[h], size[h], f->granule_shift, NULL));
 	EXPECT_EFAULT(vpte_map(&m.rw, vpte_va(va), vpte_pa(0), c->g, p, NULL));
 	struct vpte_map_opts ins = { 0, VPTE_MAP_INSERT };
 	EXPECT_EFAULT(vpte_map(&m.rw, vpte_va(va & ~(c->g - 1)), vpte_pa(0), c->g, p, &ins));
@@ -685,6 +725,7 @@ static void test_corrupt_neighbour(const struct vpte_format *f)
 
 	CHECK_EQ(vpte_protect(&c.t, vpte_va(huge + c.g), s1 - c.g, no_prot, write_prot, NULL), 0);
 	CHECK_EQ(vpte_protect(&c.t, vpte_va(huge), c.g, no_prot, write_prot, NULL), 0);
+	CHECK_EQ(vpte_split(&c.t, vpte_va(huge + s1 - c.g), c.g, f->granule_shift, NULL), 0);
 	CHECK_EQ(vpte_unmap(&c.t, vpte_va(huge + c.g), s1 - c.g, NULL), 0);
 	CHECK_EQ(vpte_unmap(&c.t, vpte_va(huge), c.g, NULL), 0);
 	CHECK_EQ(vpte_seek(&w, &c.t, vpte_va(huge)), 0);

@@ -4,8 +4,8 @@
  *
  * For random operations of several shapes (maps that need tables at many
  * levels, into empty and populated tables, insert-mode maps, unmaps and
- * protects that split huge leaves and contiguous runs at both edges, at the
- * ends of the address space) in every format: count the operation's allocations k on
+ * protects that split huge leaves and contiguous runs at both edges, splits
+ * of huge leaves and runs, at the ends of the address space) in every format: count the operation's allocations k on
  * one build of its starting table, then for each i in 1..k rebuild the
  * same table, make the i-th allocation fail, and check that the operation
  * returns -VPTE_ENOMEM, that the table is exactly as before (snapshot) and
@@ -22,8 +22,8 @@
 #define DEFAULT_ROUNDS 12 /* scenarios of each shape per format */
 #define MAX_SETUP 4
 
-enum op_kind { OP_MAP, OP_UNMAP, OP_PROTECT };
-static const char *const op_names[] = { "map", "unmap", "protect" };
+enum op_kind { OP_MAP, OP_UNMAP, OP_PROTECT, OP_SPLIT };
+static const char *const op_names[] = { "map", "unmap", "protect", "split" };
 
 struct op {
 	enum op_kind kind;
@@ -31,6 +31,7 @@ struct op {
 	uint64_t va, size, pa;
 	struct vpte_prot prot;
 	struct vpte_map_opts opts;
+	unsigned shift; /* split */
 };
 
 struct scenario {
@@ -133,23 +134,25 @@ static struct vpte_prot some_prot(struct fmt *x)
 
 static struct op map_op(uint64_t ia, uint64_t size, uint64_t pa, struct vpte_prot prot)
 {
-	struct op o = { OP_MAP, false, ia, size, pa, prot, { 0, 0 } };
+	struct op o = { OP_MAP, false, ia, size, pa, prot, { 0, 0 }, 0 };
 	return o;
 }
 
-/* An edit of a range alone: unmap, protect (write-protect, set dirty). */
-static struct op range_op(enum op_kind kind, uint64_t ia, uint64_t size, bool gather)
+/* An edit of a range alone: unmap, protect (write-protect, set dirty),
+ * split (to @shift). */
+static struct op range_op(enum op_kind kind, uint64_t ia, uint64_t size, bool gather,
+			  unsigned shift)
 {
-	struct op o = { kind, gather, ia, size, 0, { 0, 0, 0 }, { 0, 0 } };
+	struct op o = { kind, gather, ia, size, 0, { 0, 0, 0 }, { 0, 0 }, shift };
 	return o;
 }
 
 static struct op unmap_op(uint64_t ia, uint64_t size, bool gather)
 {
-	return range_op(OP_UNMAP, ia, size, gather);
+	return range_op(OP_UNMAP, ia, size, gather, 0);
 }
 
-#define SHAPES 10
+#define SHAPES 12
 
 /* Build scenario number @n of shape n % SHAPES. */
 static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
@@ -210,7 +213,7 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->shape = "protect inside huge";
 		s->setup[s->nsetup++] = map_op(b, unit, pa, prot);
 		s->op = range_op(OP_PROTECT, b + lo, lo + hi < unit ? unit - lo - hi : x->gran,
-				 rnd(x, 2));
+				 rnd(x, 2), 0);
 		break;
 	case 9: { /* protect across two runs or huge leaves: an edge in each */
 		unsigned rs = run_shift(x);
@@ -220,7 +223,25 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->shape = "protect across runs";
 		s->setup[s->nsetup++] = map_op(b, 2 * run, pa, prot);
 		s->setup[s->nsetup - 1].opts.max_shift = rs;
-		s->op = range_op(OP_PROTECT, b + run - ragged(x, rs), 2 * x->gran, rnd(x, 2));
+		s->op = range_op(OP_PROTECT, b + run - ragged(x, rs), 2 * x->gran, rnd(x, 2), 0);
+		break;
+	}
+	case 10: /* split a huge leaf, in part, to a random smaller piece */
+		s->shape = "split huge";
+		s->setup[s->nsetup++] = map_op(b, 2 * unit, pa, prot);
+		s->setup[s->nsetup - 1].opts.max_shift = shift;
+		s->op = range_op(OP_SPLIT, b + unit - lo, lo + hi, rnd(x, 2),
+				 x->shifts[rnd(x, x->nshifts)]);
+		break;
+	case 11: { /* split inside contiguous runs, to pages */
+		unsigned rs = run_shift(x);
+		uint64_t run = 1ull << rs;
+		b = base_for(x, rs, (unsigned)rnd(x, 3));
+		pa = pa_for(x, rs);
+		s->shape = "split inside run";
+		s->setup[s->nsetup++] = map_op(b, 2 * run, pa, prot);
+		s->setup[s->nsetup - 1].opts.max_shift = rs;
+		s->op = range_op(OP_SPLIT, b + run - ragged(x, rs), 2 * x->gran, rnd(x, 2), x->gshift);
 		break;
 	}
 	default: /* the last pages of the space, or the first of the upper half */
@@ -245,6 +266,7 @@ static int run_op(struct fmt *x, struct vpte_table *t, const struct op *o)
 	case OP_MAP: err = vpte_map(t, va, vpte_pa(o->pa), o->size, o->prot, &o->opts); break;
 	case OP_UNMAP: err = vpte_unmap(t, va, o->size, gp); break;
 	case OP_PROTECT: err = vpte_protect(t, va, o->size, set_dirty, clear_w, gp); break;
+	case OP_SPLIT: err = vpte_split(t, va, o->size, o->shift, gp); break;
 	}
 	/* A failed edit gathers nothing. */
 	if (gp && err && (g.nr_pages || g.leaves_changed || g.tables_changed)) {
@@ -314,9 +336,9 @@ static bool run_scenario(struct fmt *x, unsigned n, const struct scenario *s)
 	uint64_t attempts = mem.attempts, live = mem.live;
 	int err = run_op(x, &t, &s->op);
 	uint64_t k = mem.attempts - attempts, want = leaf_digest(&t);
-	/* A map allocates exactly the tables it keeps. */
-	if (!err && s->op.kind == OP_MAP && mem.live - live != k)
-		report(x, s, n, "a map allocated other than the tables it kept", 0, k);
+	/* A map, protect or split allocates exactly the tables it keeps. */
+	if (!err && s->op.kind != OP_UNMAP && mem.live - live != k)
+		report(x, s, n, "allocated other than the tables it kept", 0, k);
 	vpte_table_destroy(&t);
 	if (mem.live)
 		report(x, s, n, "pages live after destroy", 0, k);

@@ -244,7 +244,7 @@ struct run {
 
 	/* coverage: outcomes per kind, leaf shifts seen */
 	unsigned long maps_ok, maps_eexist, fresh_checked, unmaps, unmap_splits;
-	unsigned long protects, protects_einval;
+	unsigned long protects, protects_einval, splits, split_tables;
 	uint64_t shifts_seen;
 
 	/* union of what the gather reported (invalidate callback) */
@@ -896,6 +896,58 @@ static void do_protect(struct run *r, const char *what, uint64_t ia, uint64_t si
 	gather_check(r, gp, err ? 0 : lo, err ? 0 : hi, "changed");
 }
 
+/* A random shift for a split of @size bytes that leaves no more than a
+ * thousand or so leaves in the range. */
+static unsigned split_shift(struct run *r, uint64_t size)
+{
+	unsigned s = r->gshift + (unsigned)rnd(r, 64 - r->gshift);
+	if (rnd(r, 2))
+		s = rnd_shift(r) - (unsigned)rnd(r, 2);
+	if (s < r->gshift)
+		s = r->gshift;
+	for (;;) {
+		unsigned piece = r->gshift; /* the largest piece no larger than 2^s */
+		for (unsigned i = 0; i < r->nshifts; i++)
+			if (r->shifts[i] <= s)
+				piece = r->shifts[i];
+		if ((size >> piece) <= 1024)
+			return s;
+		s++;
+	}
+}
+
+static void do_split(struct run *r, const char *what, uint64_t ia, uint64_t size)
+{
+	struct vpte_gather g;
+	struct vpte_walk w;
+	unsigned shift = split_shift(r, size);
+	uint64_t lo = ~0ull, hi = 0; /* the leaves to split */
+	vpte_for_each_leaf(&w, &r->t, vpte_va(ia_to_va(r, ia)), size)
+	{
+		if (w.shift <= shift)
+			continue;
+		uint64_t wia = va_to_ia(r, w.va.addr);
+		lo = wia < lo ? wia : lo;
+		hi = wia + (1ull << w.shift);
+	}
+	struct vpte_gather *gp = gather_begin(r, &g);
+	snprintf(r->op, sizeof(r->op), "%s va 0x%" PRIx64 " size 0x%" PRIx64 " shift %u gather %d",
+		 what, ia_to_va(r, ia), size, shift, gp != NULL);
+	uint64_t allocs = r->mem.allocs;
+	int err = vpte_split(&r->t, vpte_va(ia_to_va(r, ia)), size, shift, gp);
+	r->splits++;
+	r->split_tables += r->mem.allocs - allocs;
+	if (err)
+		fail(r, "vpte_split: %s", vpte_strerror(err));
+	gather_check(r, gp, lo, hi, "split");
+	vpte_for_each_leaf(&w, &r->t, vpte_va(ia_to_va(r, ia)), size)
+		if (w.shift > shift) {
+			fail(r, "leaf at va 0x%" PRIx64 " shift %u after a split to %u", w.va.addr,
+			     w.shift, shift);
+			break;
+		}
+}
+
 /* A granule-aligned piece of extent @e: [*ia, *ia + *size). */
 static void sub_range(struct run *r, const struct ext *e, uint64_t *ia, uint64_t *size)
 {
@@ -934,6 +986,13 @@ static void step_once(struct run *r)
 		/* Clean up: unmap a whole half, or the space. */
 		bool upper = r->f->sign_extend && rnd(r, 2);
 		do_unmap(r, "unmap half", upper ? r->half : 0, upper ? r->space - r->half : r->half);
+	} else if (roll < 38 && roll >= 31) {
+		if (e && rnd(r, 2))
+			sub_range(r, e, &ia, &size);
+		else
+			while (!gen_range(r, &ia, &size, &shift))
+				;
+		do_split(r, "split", ia, size);
 	} else if (roll < 45 && roll >= 38) {
 		if (e && rnd(r, 2))
 			sub_range(r, e, &ia, &size);
@@ -1032,10 +1091,10 @@ static void random_run(const struct vpte_format *f, uint64_t seed, unsigned long
 	snprintf(r->op, sizeof(r->op), "vpte_table_destroy");
 	table_close(r);
 	printf("  %-13s %lu steps%s: maps %lu ok (%lu fresh) %lu EEXIST, unmaps %lu (%lu split),"
-	       " protects %lu (%lu EINVAL), <= %" PRIu64 " leaves, shifts",
+	       " protects %lu (%lu EINVAL), splits %lu (%lu tables), <= %" PRIu64 " leaves, shifts",
 	       f->name, r->step, r->failed ? " FAILED" : "", r->maps_ok, r->fresh_checked,
 	       r->maps_eexist, r->unmaps, r->unmap_splits, r->protects, r->protects_einval,
-	       max_leaves);
+	       r->splits, r->split_tables, max_leaves);
 	for (unsigned s = 0; s < 64; s++)
 		if (r->shifts_seen & (1ull << s))
 			printf(" %u", s);

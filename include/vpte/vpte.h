@@ -496,6 +496,34 @@ int vpte_unmap(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_ga
 int vpte_protect(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_prot set,
 		 struct vpte_prot clear, struct vpte_gather *gather);
 
+/*
+ * vpte_split - re-express the leaves in [va, va + size) with leaves no
+ * larger than 2^shift, translations unchanged (HugeTLB high-granularity
+ * mapping: a 1 GiB leaf becomes 2 MiB leaves, or 4 KiB leaves, or a mix
+ * after later edits).
+ * @shift:  from the granule shift to 63; need not be a leaf size (the
+ *          leaves become the largest that are no larger).
+ * @gather: collects the leaves split, which TLB entries of the old size may
+ *          still hold; NULL when nothing caches translations.
+ *
+ * Every leaf that meets the range and is larger than 2^shift is split, and
+ * only as far as that needs: its pieces outside the range stay as large as
+ * they are one level down, as contiguous runs where the format has them.
+ * A contiguous run larger than 2^shift loses its flag (all of it, even
+ * members outside the range).  A split leaf's new tables are complete
+ * before one store publishes the topmost, so a concurrent walker sees the
+ * old leaf or the new leaves.  Attributes, accessed and dirty included, are
+ * copied to every piece.  Holes stay holes; a split that has nothing to do
+ * succeeds.  The caller holds the range exclusively.
+ *
+ * All or nothing: the tables are counted and allocated before anything is
+ * written.  Returns 0, or: -VPTE_EINVAL (as vpte_unmap(), a shift out of
+ * range, a leaf to split whose attributes cannot be re-encoded, a gather
+ * of another table), -VPTE_ERANGE, -VPTE_ENOMEM, -VPTE_EFAULT, -VPTE_EROFS.
+ */
+int vpte_split(struct vpte_table *t, vpte_va_t va, uint64_t size, unsigned shift,
+	       struct vpte_gather *gather);
+
 /* ------------------------------------------------------------------------
  * Copying a range between tables (fork), possibly across formats
  * ------------------------------------------------------------------------ */

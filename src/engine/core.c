@@ -151,6 +151,12 @@ int vpte_protect(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_
 	return t->fmt->ops->protect(t, va, size, set, clear, gather);
 }
 
+int vpte_split(struct vpte_table *t, vpte_va_t va, uint64_t size, unsigned shift,
+	       struct vpte_gather *gather)
+{
+	return t->fmt->ops->split(t, va, size, shift, gather);
+}
+
 /* The source's engine walks the source inline and reaches the destination
  * through its format's map_piece entry point. */
 int vpte_copy(struct vpte_table *dst, struct vpte_table *src, vpte_va_t va, uint64_t size,

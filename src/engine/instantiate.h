@@ -16,6 +16,7 @@
 #include "engine/harvest.h"
 #include "engine/map.h"
 #include "engine/protect.h"
+#include "engine/split.h"
 #include "engine/table.h"
 #include "engine/unmap.h"
 #include "engine/walk.h"
@@ -51,6 +52,11 @@
 	{                                                                                       \
 		return eng_protect(&ident##_desc, &codec, t, va, size, set, clear, g);          \
 	}                                                                                       \
+	static int ident##_split(struct vpte_table *t, vpte_va_t va, uint64_t size,             \
+				 unsigned shift, struct vpte_gather *g)                         \
+	{                                                                                       \
+		return eng_split(&ident##_desc, &codec, t, va, size, shift, g);                 \
+	}                                                                                       \
 	static int ident##_destroy(struct vpte_table *t)                                        \
 	{                                                                                       \
 		return eng_destroy(&ident##_desc, &codec, t);                                   \
@@ -77,6 +83,7 @@
 		.map = ident##_map,                                                             \
 		.unmap = ident##_unmap,                                                         \
 		.protect = ident##_protect,                                                     \
+		.split = ident##_split,                                                         \
 		.destroy = ident##_destroy,                                                     \
 		.map_piece = ident##_map_piece,                                                 \
 		.copy = ident##_copy,                                                           \

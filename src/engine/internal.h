@@ -46,6 +46,8 @@ struct vpte_format_ops {
 	int (*unmap)(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_gather *g);
 	int (*protect)(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_prot set,
 		       struct vpte_prot clear, struct vpte_gather *g);
+	int (*split)(struct vpte_table *t, vpte_va_t va, uint64_t size, unsigned shift,
+		     struct vpte_gather *g);
 	int (*destroy)(struct vpte_table *t);
 	/* Plan (@pool NULL) or apply one piece of a batch of maps into @t, the
 	 * pieces in ascending order sharing @cur: vpte_copy's destination side,
