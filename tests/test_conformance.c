@@ -1,0 +1,1276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_conformance.c - vpte's tables translated by QEMU's MMU emulation.
+ *
+ * For every format: build a randomized address space with vpte in an arena
+ * placed at a guest-RAM address (every leaf size, contiguous runs and
+ * Svnapot, ragged ends, holes punched out of huge leaves, both halves of a
+ * sign-extended space, the last page of the VA space), boot QEMU with that
+ * image, a parameter block and a stub of our own (tests/conformance/) that
+ * turns the MMU on at the root and parks, then ask QEMU's monitor over QMP
+ * to translate thousands of addresses (`gva2gpa`: each leaf's first and last
+ * byte, inner addresses, holes, non-canonical addresses) and compare every
+ * answer with vpte_seek().  Where the monitor reports attributes, compare
+ * those too: x86 `info tlb` (every leaf: address, PA, NX, G, PS, D, A, PCD,
+ * PWT, U/S, R/W) and RISC-V `info mem` (r w x u g a d at each address).
+ *
+ * Output: one line per format, "conformance FMT: N addresses agree, M
+ * disagree", then the verdict.  A disagreement prints the VA, both answers
+ * and the command that reproduces it.  Exit status 0 only when everything
+ * agrees; a missing QEMU or a boot that never reaches the stub fails too.
+ *
+ * usage: test_conformance [--seed N] [--format NAME] [--boots N]
+ *                         [--stubs DIR] [--keep] [--verbose]
+ * Boot b of a run with --seed S uses layout seed S + b, so a failure is
+ * reproduced by --format FMT --seed S+b --boots 1.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vpte/hosted.h"
+#include "vpte/vpte.h"
+
+#ifndef VPTE_STUB_DIR
+#define VPTE_STUB_DIR "conformance"
+#endif
+
+#define DEFAULT_SEED 0xc0f0c0f0ull
+#define DEFAULT_BOOTS 2
+#define BIG_LEAF_SAMPLES 800 /* leaves above the granule (and runs) probed per boot */
+#define LEAF_SAMPLES 600     /* granule-sized leaves probed per boot */
+#define HOLE_SAMPLES 300     /* holes probed per boot */
+#define RANDOM_SAMPLES 400  /* uniformly random addresses, mostly holes */
+#define MAX_REPORTS 10      /* disagreements printed per boot */
+#define BOOT_TIMEOUT_MS 20000
+#define IO_TIMEOUT_MS 120000
+
+/* ------------------------------------------------------------------------
+ * Small helpers
+ * ------------------------------------------------------------------------ */
+static bool verbose, keep;
+static const char *stub_dir = VPTE_STUB_DIR;
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64 */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* A value in [0, n); n = 0 stands for 2^64. */
+static uint64_t rnd_below(uint64_t n)
+{
+	return n ? rnd() % n : rnd();
+}
+
+static bool chance(unsigned one_in)
+{
+	return rnd_below(one_in) == 0;
+}
+
+static uint64_t bit(unsigned s)
+{
+	return s >= 64 ? 0 : 1ull << s;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p) {
+		fprintf(stderr, "test_conformance: out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+/* ------------------------------------------------------------------------
+ * Architectures: the machine QEMU emulates and where things go in its RAM
+ * ------------------------------------------------------------------------ */
+enum arch_kind { ARCH_X86, ARCH_ARM64, ARCH_RISCV };
+
+struct arch {
+	enum arch_kind kind;
+	const char *qemu;      /* the QEMU binary */
+	const char *stub;      /* stub file name in stub_dir */
+	uint64_t code_pa;      /* the stub's page, mapped to itself */
+	uint64_t params_pa;    /* the parameter block the stub reads */
+	uint64_t arena_pa;     /* where the tables go */
+	uint64_t arena_limit;  /* bytes of RAM the tables may use */
+	uint64_t pa_limit;     /* leaves map PAs below this */
+	const char *info;      /* monitor command reporting attributes, or NULL */
+};
+
+static const struct arch arch_x86 = {
+	.kind = ARCH_X86, .qemu = "qemu-system-x86_64", .stub = "stub-x86_64.bin",
+	/* -bios: 64 KiB ending at 4 GiB; the code is in its last page. */
+	.code_pa = 0xfffff000u, .params_pa = 0x1000, .arena_pa = 0x100000,
+	.arena_limit = 200u << 20, .pa_limit = 1ull << 52, .info = "info tlb",
+};
+static const struct arch arch_arm64 = {
+	.kind = ARCH_ARM64, .qemu = "qemu-system-aarch64", .stub = "stub-arm64.bin",
+	/* virt: RAM from 1 GiB; its first MiB holds the device tree. */
+	.code_pa = 0x41000000u, .params_pa = 0x41010000u, .arena_pa = 0x41100000u,
+	.arena_limit = 200u << 20, .pa_limit = 1ull << 48, .info = NULL,
+};
+static const struct arch arch_riscv = {
+	.kind = ARCH_RISCV, .qemu = "qemu-system-riscv64", .stub = "stub-riscv64.bin",
+	/* virt: RAM from 2 GiB; -bios none jumps there. */
+	.code_pa = 0x80000000u, .params_pa = 0x80010000u, .arena_pa = 0x80100000u,
+	.arena_limit = 200u << 20, .pa_limit = 1ull << 56, .info = "info mem",
+};
+
+static const struct arch *arch_of(const struct vpte_format *f)
+{
+	if (!strncmp(f->name, "x86", 3))
+		return &arch_x86;
+	if (!strncmp(f->name, "arm64", 5))
+		return &arch_arm64;
+	if (!strncmp(f->name, "riscv", 5))
+		return &arch_riscv;
+	return NULL;
+}
+
+/*
+ * Why QEMU 7.2 cannot model a format, or NULL when it can.  Every format
+ * vpte has today is modelled; a new one QEMU lacks gets its reason here,
+ * and is then named in the output, never skipped silently.
+ */
+static const char *not_modelled(const struct vpte_format *f)
+{
+	if (!arch_of(f))
+		return "no QEMU machine is set up for this family (tests/test_conformance.c arch_of)";
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Building a randomized address space
+ * ------------------------------------------------------------------------ */
+struct space {
+	const struct vpte_format *f;
+	const struct arch *arch;
+	struct vpte_arena arena;
+	struct vpte_table t;
+	unsigned nshifts;
+	unsigned shifts[2 * VPTE_MAX_LEVELS]; /* leaf and run shifts, ascending */
+	unsigned nhalves;
+	vpte_va_t half[2];
+	uint64_t half_size[2];
+	uint64_t maps, maps_refused, unmaps;
+};
+
+static uint64_t granule(const struct space *s)
+{
+	return 1ull << s->f->granule_shift;
+}
+
+static struct vpte_prot random_prot(const struct space *s)
+{
+	struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
+	if (chance(2))
+		p.flags |= VPTE_W;
+	if (chance(3))
+		p.flags |= VPTE_X;
+	if (chance(2))
+		p.flags |= VPTE_U;
+	if (chance(3))
+		p.flags |= VPTE_G;
+	if (chance(4))
+		p.flags |= VPTE_D;
+	if (chance(6))
+		p.flags |= VPTE_SPECIAL;
+	/* RISC-V alone can express execute-only. */
+	if (s->arch->kind == ARCH_RISCV && chance(8))
+		p.flags = (p.flags & ~(VPTE_R | VPTE_W)) | VPTE_X;
+	unsigned mt = (unsigned)rnd_below(4);
+	p.memtype = mt == 3 ? VPTE_MT_WB : mt;
+	if (chance(4))
+		p.raw = rnd() & s->f->raw_mask;
+	return p;
+}
+
+static int try_map(struct space *s, uint64_t va, uint64_t pa, uint64_t size, struct vpte_prot prot)
+{
+	struct vpte_map_opts opts = { 0, 0 };
+	/* Sometimes cap the leaf size, so aligned middles get smaller leaves
+	 * too; never so low that the range needs thousands of leaves. */
+	if (chance(6)) {
+		unsigned i = (unsigned)rnd_below(s->nshifts);
+		while (i + 1 < s->nshifts && (size >> s->shifts[i]) > 2048)
+			i++;
+		opts.max_shift = s->shifts[i];
+	}
+	int err = vpte_map(&s->t, vpte_va(va), vpte_pa(pa), size, prot, &opts);
+	if (err == -VPTE_EINVAL && prot.raw) {
+		prot.raw = 0;
+		err = vpte_map(&s->t, vpte_va(va), vpte_pa(pa), size, prot, &opts);
+	}
+	if (err)
+		s->maps_refused++;
+	else
+		s->maps++;
+	if (verbose)
+		fprintf(stderr, "  map 0x%" PRIx64 "+0x%" PRIx64 " -> 0x%" PRIx64 ": %d, %" PRIu64 " table bytes\n",
+			va, size, pa, err, s->arena.used);
+	if (err && err != -VPTE_EEXIST && verbose)
+		fprintf(stderr, "  map 0x%" PRIx64 "+0x%" PRIx64 " -> 0x%" PRIx64 ": %s\n", va, size,
+			pa, vpte_strerror(err));
+	return err;
+}
+
+/* A ragged edge for a region built around 2^shift pieces: 0, or some granules. */
+static uint64_t ragged(const struct space *s, unsigned shift)
+{
+	if (chance(3))
+		return 0;
+	unsigned g = s->f->granule_shift;
+	unsigned bits = g + (unsigned)rnd_below(shift - g + 1u);
+	return rnd_below(bit(bits)) & ~(granule(s) - 1u) & (bit(shift) - 1u);
+}
+
+/*
+ * Map n aligned 2^shift pieces with ragged edges r1 below and r2 above,
+ * somewhere in half h: the middle gets the large leaves, the edges smaller
+ * ones.  VA and PA are congruent modulo 2^shift.
+ */
+static void region_around(struct space *s, unsigned shift, unsigned h)
+{
+	uint64_t n = 1 + rnd_below(3), r1 = ragged(s, shift), r2 = ragged(s, shift);
+	uint64_t core = n << shift, span = core + r1 + r2 + (1ull << shift);
+	if (span > s->half_size[h] || core + r1 + r2 + (1ull << shift) > s->arch->pa_limit)
+		return;
+	/* Aligned VA with room for the edges inside the half. */
+	uint64_t slots = (s->half_size[h] - span) >> shift;
+	uint64_t va = s->half[h].addr + ((rnd_below(slots + 1u) + 1u) << shift);
+	uint64_t pslots = (s->arch->pa_limit - span) >> shift;
+	uint64_t pa = (rnd_below(pslots + 1u) + 1u) << shift;
+	try_map(s, va - r1, pa - r1, core + r1 + r2, random_prot(s));
+}
+
+/* A small region of random size and alignment anywhere. */
+static void region_small(struct space *s)
+{
+	unsigned h = (unsigned)rnd_below(s->nhalves);
+	unsigned g = s->f->granule_shift;
+	uint64_t size = (1 + rnd_below(bit((unsigned)rnd_below(10)))) << g;
+	if (size >= s->half_size[h])
+		return;
+	uint64_t va = s->half[h].addr + (rnd_below((s->half_size[h] - size) >> g) << g);
+	uint64_t pa = rnd_below((s->arch->pa_limit - size) >> g) << g;
+	if (chance(2)) /* congruent to the VA modulo 2 MiB or so: larger leaves */
+		pa = (pa & ~(bit(g + 9) - 1u)) | (va & (bit(g + 9) - 1u));
+	if (pa + size > s->arch->pa_limit)
+		return;
+	try_map(s, va, pa, size, random_prot(s));
+}
+
+/* [va, va + size) at a given place, PA random but congruent modulo the largest shift. */
+static void region_at(struct space *s, uint64_t va, uint64_t size)
+{
+	unsigned top = s->shifts[s->nshifts - 1];
+	uint64_t mask = bit(top) - 1u;
+	if (size > s->arch->pa_limit / 2)
+		return;
+	uint64_t pa = rnd_below((s->arch->pa_limit / 2) >> top) << top;
+	try_map(s, va, pa + (va & mask), size, random_prot(s));
+}
+
+/* Collect every leaf with a shift above @min_shift (and a run flag if asked). */
+static size_t collect_leaves(struct space *s, unsigned min_shift, struct vpte_walk **out)
+{
+	size_t n = 0, cap = 0;
+	struct vpte_walk *v = NULL, w;
+	for (unsigned h = 0; h < s->nhalves; h++) {
+		vpte_for_each_leaf(&w, &s->t, s->half[h], s->half_size[h]) {
+			if (w.shift <= min_shift)
+				continue;
+			if (n == cap)
+				v = xrealloc(v, (cap = cap ? 2 * cap : 64) * sizeof(*v));
+			v[n++] = w;
+		}
+	}
+	*out = v;
+	return n;
+}
+
+/* Unmap a random granule-aligned piece from inside a random large leaf or run. */
+static void punch_hole(struct space *s, bool across)
+{
+	struct vpte_walk *v;
+	size_t n = collect_leaves(s, s->f->granule_shift, &v);
+	if (n) {
+		struct vpte_walk *w = &v[rnd_below(n)];
+		unsigned g = s->f->granule_shift;
+		uint64_t pages = 1ull << (w->shift - g);
+		uint64_t first = rnd_below(pages);
+		uint64_t count = 1 + rnd_below(bit((unsigned)rnd_below(w->shift - g + 1u)));
+		if (!across && first + count > pages)
+			count = pages - first;
+		uint64_t va = w->va.addr + (first << g), size = count << g;
+		/* Stay inside the half. */
+		unsigned h = w->va.addr >= s->half[s->nhalves - 1].addr ? s->nhalves - 1 : 0;
+		uint64_t end_off = va - s->half[h].addr;
+		if (size > s->half_size[h] - end_off)
+			size = s->half_size[h] - end_off;
+		if (size) {
+			int err = vpte_unmap(&s->t, vpte_va(va), size, NULL);
+			if (err && verbose)
+				fprintf(stderr, "  unmap 0x%" PRIx64 "+0x%" PRIx64 ": %s\n", va, size,
+					vpte_strerror(err));
+			if (!err)
+				s->unmaps++;
+			if (verbose)
+				fprintf(stderr, "  unmap 0x%" PRIx64 "+0x%" PRIx64 ": %d, %" PRIu64 " table bytes\n",
+					va, size, err, s->arena.used);
+		}
+	}
+	free(v);
+}
+
+static int build_space(struct space *s, const struct vpte_format *f, uint64_t seed)
+{
+	memset(s, 0, sizeof(*s));
+	s->f = f;
+	s->arch = arch_of(f);
+	rng_state = seed;
+	for (unsigned l = 0; l < f->levels; l++) {
+		if (!(f->leaf_levels & (1u << l)))
+			continue;
+		s->shifts[s->nshifts++] = vpte_level_shift(f, l);
+	}
+	for (unsigned l = 0; l < f->levels; l++)
+		if (f->cont_bits[l])
+			s->shifts[s->nshifts++] = vpte_level_shift(f, l) + f->cont_bits[l];
+	for (unsigned i = 1; i < s->nshifts; i++) /* insertion sort */
+		for (unsigned j = i; j > 0 && s->shifts[j - 1] > s->shifts[j]; j--) {
+			unsigned x = s->shifts[j];
+			s->shifts[j] = s->shifts[j - 1];
+			s->shifts[j - 1] = x;
+		}
+	s->nhalves = vpte_va_space(f, s->half, s->half_size);
+
+	int err = vpte_arena_init(&s->arena, vpte_pa(s->arch->arena_pa), s->arch->arena_limit);
+	if (!err)
+		err = vpte_table_init(&s->t, f, vpte_arena_mem(&s->arena));
+	if (err) {
+		fprintf(stderr, "%s: table: %s\n", f->name, vpte_strerror(err));
+		return err;
+	}
+
+	/* The stub's page, to itself, so it runs on after the MMU is on. */
+	struct vpte_prot code = { VPTE_R | VPTE_X | VPTE_G, VPTE_MT_WB, 0 };
+	uint64_t code_pa = s->arch->code_pa & ~(granule(s) - 1u);
+	err = vpte_map(&s->t, vpte_va(code_pa), vpte_pa(code_pa), granule(s), code, NULL);
+	if (err) {
+		fprintf(stderr, "%s: mapping the stub: %s\n", f->name, vpte_strerror(err));
+		return err;
+	}
+
+	/* Every leaf and run size, in each half, with ragged edges. */
+	for (unsigned i = 0; i < s->nshifts; i++)
+		for (unsigned h = 0; h < s->nhalves; h++)
+			for (unsigned k = 0; k < 2; k++)
+				region_around(s, s->shifts[i], h);
+	for (unsigned i = 0; i < 16; i++)
+		region_small(s);
+
+	/* The edges of the VA space: the last page (and a large piece ending
+	 * there), the first page, and the edges of both halves. */
+	uint64_t g = granule(s);
+	unsigned last = s->nhalves - 1;
+	uint64_t top = s->half[last].addr + s->half_size[last]; /* 0 = 2^64 */
+	unsigned sh = s->shifts[rnd_below(s->nshifts)];
+	uint64_t tail = bit(sh) + g * rnd_below(4);
+	if (tail < s->half_size[last] / 2)
+		region_at(s, top - tail, tail);
+	region_at(s, top - g, g);
+	region_at(s, s->half[0].addr, g * (1 + rnd_below(3)));
+	if (s->nhalves == 2) {
+		region_at(s, s->half[0].addr + s->half_size[0] - g, g);
+		region_at(s, s->half[1].addr, g * (1 + rnd_below(20)));
+	}
+
+	/* Holes out of huge leaves and runs, some spilling over their ends. */
+	for (unsigned i = 0; i < 12; i++)
+		punch_hole(s, i % 3 == 2);
+	return 0;
+}
+
+static void free_space(struct space *s)
+{
+	vpte_table_destroy(&s->t);
+	vpte_arena_release(&s->arena);
+}
+
+/* ------------------------------------------------------------------------
+ * Addresses to ask about
+ * ------------------------------------------------------------------------ */
+struct samples {
+	uint64_t *va;
+	size_t n, cap;
+};
+
+static void add(struct samples *sm, uint64_t va)
+{
+	if (sm->n == sm->cap)
+		sm->va = xrealloc(sm->va, (sm->cap = sm->cap ? 2 * sm->cap : 1024) * sizeof(uint64_t));
+	sm->va[sm->n++] = va;
+}
+
+/* Keep an entry with probability budget / count. */
+static bool keep_one(size_t count, size_t budget)
+{
+	return count <= budget || rnd_below(count) < budget;
+}
+
+static void pick_samples(struct space *s, struct samples *sm)
+{
+	size_t big = 0, small = 0, holes = 0;
+	struct vpte_walk w;
+	for (unsigned h = 0; h < s->nhalves; h++)
+		vpte_for_each_entry(&w, &s->t, s->half[h], s->half_size[h], VPTE_ITER_HOLES) {
+			if (w.kind != VPTE_LEAF)
+				holes++;
+			else if (w.shift > s->f->granule_shift)
+				big++;
+			else
+				small++;
+		}
+	/* Each kept leaf or hole: its first byte, its last byte, one inside. */
+	for (unsigned h = 0; h < s->nhalves; h++)
+		vpte_for_each_entry(&w, &s->t, s->half[h], s->half_size[h], VPTE_ITER_HOLES) {
+			size_t count = w.kind != VPTE_LEAF ? holes : w.shift > s->f->granule_shift ? big : small;
+			size_t budget = w.kind != VPTE_LEAF ? HOLE_SAMPLES
+				      : w.shift > s->f->granule_shift ? BIG_LEAF_SAMPLES : LEAF_SAMPLES;
+			if (!keep_one(count, budget))
+				continue;
+			add(sm, w.va.addr);
+			add(sm, w.va.addr + (bit(w.shift) - 1u));
+			add(sm, w.va.addr + rnd_below(bit(w.shift)));
+		}
+	for (unsigned i = 0; i < RANDOM_SAMPLES; i++) {
+		uint64_t va = rnd();
+		if (i % 4 != 0) { /* mostly translatable addresses */
+			unsigned h = (unsigned)rnd_below(s->nhalves);
+			va = s->half[h].addr + rnd_below(s->half_size[h]);
+		}
+		add(sm, va);
+	}
+	/* Just outside the translatable ranges. */
+	for (unsigned h = 0; h < s->nhalves; h++) {
+		add(sm, s->half[h].addr + s->half_size[h]);
+		if (s->half[h].addr)
+			add(sm, s->half[h].addr - 1u);
+	}
+	add(sm, UINT64_MAX);
+}
+
+/* ------------------------------------------------------------------------
+ * QEMU over QMP
+ * ------------------------------------------------------------------------ */
+struct qemu {
+	pid_t pid;
+	int in, out;  /* its stdin (we write) and stdout (we read) */
+	char *buf;    /* unread output */
+	size_t len, cap;
+	char log[256]; /* its stderr */
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int qemu_start(struct qemu *q, char *const argv[], const char *dir)
+{
+	int to[2], from[2];
+	memset(q, 0, sizeof(*q));
+	snprintf(q->log, sizeof(q->log), "%s/qemu.log", dir);
+	if (pipe(to) || pipe(from))
+		return -1;
+	q->pid = fork();
+	if (q->pid < 0)
+		return -1;
+	if (q->pid == 0) {
+		int log = open(q->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(to[0], 0);
+		dup2(from[1], 1);
+		if (log >= 0)
+			dup2(log, 2);
+		close(to[0]);
+		close(to[1]);
+		close(from[0]);
+		close(from[1]);
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(to[0]);
+	close(from[1]);
+	q->in = to[1];
+	q->out = from[0];
+	fcntl(q->in, F_SETFL, fcntl(q->in, F_GETFL) | O_NONBLOCK);
+	fcntl(q->out, F_SETFL, fcntl(q->out, F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
+static void qemu_print_log(const struct qemu *q)
+{
+	FILE *f = fopen(q->log, "r");
+	char line[512];
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "  qemu: %s", line);
+	fclose(f);
+}
+
+static void qemu_stop(struct qemu *q)
+{
+	if (q->pid <= 0)
+		return;
+	/* Ask it to quit; closing its stdin alone leaves it running. */
+	const char *quit = "{\"execute\": \"quit\"}\n";
+	if (write(q->in, quit, strlen(quit)) < 0 && verbose)
+		perror("qemu quit");
+	close(q->in);
+	close(q->out);
+	long long end = now_ms() + 3000;
+	int status;
+	while (waitpid(q->pid, &status, WNOHANG) == 0) {
+		if (now_ms() > end) {
+			kill(q->pid, SIGKILL);
+			waitpid(q->pid, &status, 0);
+			break;
+		}
+		struct timespec ts = { 0, 10 * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	q->pid = 0;
+	free(q->buf);
+}
+
+/*
+ * Pump: write what is left of @out (may be NULL) while reading QEMU's
+ * output, until a whole line is available or @deadline passes.  Returns the
+ * line (NUL-terminated, owned by the caller) or NULL on timeout or EOF.
+ */
+static char *qemu_line(struct qemu *q, const char **out, size_t *out_len, long long deadline)
+{
+	for (;;) {
+		char *nl = q->len ? memchr(q->buf, '\n', q->len) : NULL;
+		if (nl) {
+			size_t n = (size_t)(nl - q->buf);
+			char *line = xrealloc(NULL, n + 1);
+			memcpy(line, q->buf, n);
+			line[n] = 0;
+			if (n && line[n - 1] == '\r')
+				line[n - 1] = 0;
+			memmove(q->buf, nl + 1, q->len - n - 1);
+			q->len -= n + 1;
+			return line;
+		}
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return NULL;
+		struct pollfd p[2] = { { q->out, POLLIN, 0 }, { q->in, POLLOUT, 0 } };
+		bool writing = out && *out_len;
+		if (poll(p, writing ? 2 : 1, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
+			return NULL;
+		if (writing && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			ssize_t w = write(q->in, *out, *out_len);
+			if (w > 0) {
+				*out += w;
+				*out_len -= (size_t)w;
+			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				return NULL;
+			}
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (q->cap - q->len < 65536)
+				q->buf = xrealloc(q->buf, q->cap = q->cap * 2 + 65536);
+			ssize_t r = read(q->out, q->buf + q->len, q->cap - q->len);
+			if (r == 0)
+				return NULL;
+			if (r > 0)
+				q->len += (size_t)r;
+			else if (errno != EAGAIN && errno != EINTR)
+				return NULL;
+		}
+	}
+}
+
+/* The string value of "key" in a one-line JSON object, unescaped; NULL if absent. */
+static char *json_string(const char *line, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
+	const char *p = strstr(line, pat);
+	if (!p)
+		return NULL;
+	p += strlen(pat);
+	char *out = xrealloc(NULL, strlen(p) + 1), *o = out;
+	for (; *p && *p != '"'; p++) {
+		if (*p != '\\') {
+			*o++ = *p;
+			continue;
+		}
+		switch (*++p) {
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'b': case 'f': break;
+		case 'u':
+			if (strlen(p) >= 5) {
+				char hex[5] = { p[1], p[2], p[3], p[4], 0 };
+				unsigned long c = strtoul(hex, NULL, 16);
+				*o++ = c < 128 ? (char)c : '?';
+				p += 4;
+			}
+			break;
+		case 0: p--; break;
+		default: *o++ = *p; break;
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+/* The numeric "id" of a response, or -1. */
+static long json_id(const char *line)
+{
+	const char *p = strstr(line, "\"id\": ");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+/* One command and its answer (the "return" string, or the error). */
+static char *qmp_hmp(struct qemu *q, const char *cmd, long long deadline)
+{
+	char req[256];
+	int n = snprintf(req, sizeof(req),
+			 "{\"execute\": \"human-monitor-command\", \"arguments\": "
+			 "{\"command-line\": \"%s\"}, \"id\": 0}\n",
+			 cmd);
+	const char *out = req;
+	size_t len = (size_t)n;
+	for (;;) {
+		char *line = qemu_line(q, &out, &len, deadline);
+		if (!line)
+			return NULL;
+		if (json_id(line) == 0) {
+			char *r = json_string(line, "return");
+			if (!r)
+				r = json_string(line, "desc");
+			free(line);
+			return r ? r : xrealloc(NULL, 1);
+		}
+		free(line);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Comparing
+ * ------------------------------------------------------------------------ */
+struct result {
+	uint64_t agree, disagree;      /* gva2gpa */
+	uint64_t info_agree, info_disagree; /* info tlb / info mem */
+	unsigned errors;               /* boots that did not get as far as comparing */
+	unsigned reports;
+};
+
+static void prot_str(const struct vpte_prot *p, char out[32])
+{
+	static const char letters[] = "rwxugads";
+	unsigned i;
+	for (i = 0; i < 8; i++)
+		out[i] = (p->flags & (1u << i)) ? letters[i] : '-';
+	out[i] = 0;
+	static const char *const mt[] = { "", ",nc", ",device", ",other" };
+	strcat(out, mt[p->memtype & 3]);
+}
+
+/* What vpte says about @va: true and *pa when it translates. */
+static bool vpte_answer(const struct space *s, uint64_t va, uint64_t *pa, struct vpte_walk *w,
+			int *err)
+{
+	*err = vpte_seek(w, &s->t, vpte_va(va));
+	if (*err || w->kind != VPTE_LEAF)
+		return false;
+	*pa = w->pa.addr + (va - w->va.addr);
+	return true;
+}
+
+static void describe_vpte(const struct space *s, uint64_t va, char *out, size_t n)
+{
+	struct vpte_walk w;
+	uint64_t pa;
+	int err;
+	char prot[32];
+	if (vpte_answer(s, va, &pa, &w, &err)) {
+		prot_str(&w.prot, prot);
+		snprintf(out, n, "0x%" PRIx64 " (leaf 0x%" PRIx64 " shift %u level %u %s%s, entry 0x%016" PRIx64 ")",
+			 pa, w.va.addr, w.shift, w.level, prot, w.cont ? " run" : "", w.entry);
+	} else if (err) {
+		snprintf(out, n, "not translatable (%s)", vpte_strerror(err));
+	} else {
+		snprintf(out, n, "hole (level %u, shift %u)", w.level, w.shift);
+	}
+}
+
+static void report(struct result *r, const struct space *s, uint64_t seed, uint64_t va,
+		   const char *what, const char *qemu_said)
+{
+	if (r->reports++ >= MAX_REPORTS) {
+		if (r->reports == MAX_REPORTS + 1)
+			printf("  ... (more disagreements not shown)\n");
+		return;
+	}
+	char v[256];
+	describe_vpte(s, va, v, sizeof(v));
+	printf("  DISAGREE %s VA 0x%016" PRIx64 ": vpte %s; qemu %s\n"
+	       "    reproduce: test_conformance --format %s --seed 0x%" PRIx64 " --boots 1\n",
+	       what, va, v, qemu_said, s->f->name, seed);
+}
+
+/* x86 `info tlb`: "VA: PA XGPDACTUW" for every leaf. */
+struct tlb_line {
+	uint64_t va, pa;
+	char flags[10];
+};
+
+static int cmp_tlb(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tlb_line *)a)->va, y = ((const struct tlb_line *)b)->va;
+	return x < y ? -1 : x > y;
+}
+
+static void x86_flags(const struct vpte_walk *w, char out[10])
+{
+	const struct vpte_prot *p = &w->prot;
+	snprintf(out, 10, "%c%c%c%c%c%c%c%c%c", (p->flags & VPTE_X) ? '-' : 'X',
+		 (p->flags & VPTE_G) ? 'G' : '-', w->shift > 12 ? 'P' : '-',
+		 (p->flags & VPTE_D) ? 'D' : '-', (p->flags & VPTE_A) ? 'A' : '-',
+		 p->memtype == VPTE_MT_NC || p->memtype == VPTE_MT_DEVICE ? 'C' : '-',
+		 p->memtype == VPTE_MT_DEVICE ? 'T' : '-', (p->flags & VPTE_U) ? 'U' : '-',
+		 (p->flags & VPTE_W) ? 'W' : '-');
+}
+
+/*
+ * Every leaf vpte iterates must be one `info tlb` line with the same VA, PA
+ * and flags, and every line one leaf.  QEMU prints the PA masked to bits
+ * 49:12 (monitor.c's mask 0x3fffffffff000), so the PA is compared there.
+ */
+static void compare_info_tlb(struct result *r, const struct space *s, uint64_t seed, char *text)
+{
+	struct tlb_line *v = NULL;
+	size_t n = 0, cap = 0;
+	for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+		struct tlb_line l;
+		char *end;
+		l.va = strtoull(line, &end, 16);
+		if (end == line || *end != ':')
+			continue;
+		l.pa = strtoull(end + 1, &end, 16);
+		while (*end == ' ')
+			end++;
+		if (strlen(end) != 9)
+			continue;
+		memcpy(l.flags, end, 10);
+		if (n == cap)
+			v = xrealloc(v, (cap = cap ? 2 * cap : 1024) * sizeof(*v));
+		v[n++] = l;
+	}
+	qsort(v, n, sizeof(*v), cmp_tlb);
+	const uint64_t mask = 0x3fffffffff000ull;
+	size_t i = 0;
+	struct vpte_walk w;
+	for (unsigned h = 0; h < s->nhalves; h++) {
+		vpte_for_each_leaf(&w, &s->t, s->half[h], s->half_size[h]) {
+			char want[10], said[96];
+			x86_flags(&w, want);
+			while (i < n && v[i].va < w.va.addr) {
+				snprintf(said, sizeof(said), "info tlb line 0x%" PRIx64 ": 0x%" PRIx64 " %s",
+					 v[i].va, v[i].pa, v[i].flags);
+				report(r, s, seed, v[i].va, "info tlb (extra line)", said);
+				r->info_disagree++;
+				i++;
+			}
+			if (i < n && v[i].va == w.va.addr && v[i].pa == (w.pa.addr & mask) &&
+			    !strcmp(v[i].flags, want)) {
+				r->info_agree++;
+				i++;
+				continue;
+			}
+			if (i < n && v[i].va == w.va.addr) {
+				snprintf(said, sizeof(said), "info tlb 0x%" PRIx64 " %s, expected 0x%" PRIx64 " %s",
+					 v[i].pa, v[i].flags, w.pa.addr & mask, want);
+				i++;
+			} else {
+				snprintf(said, sizeof(said), "no info tlb line, expected 0x%" PRIx64 " %s",
+					 w.pa.addr & mask, want);
+			}
+			report(r, s, seed, w.va.addr, "info tlb", said);
+			r->info_disagree++;
+		}
+	}
+	for (; i < n; i++) {
+		char said[96];
+		snprintf(said, sizeof(said), "info tlb line 0x%" PRIx64 ": 0x%" PRIx64 " %s", v[i].va,
+			 v[i].pa, v[i].flags);
+		report(r, s, seed, v[i].va, "info tlb (extra line)", said);
+		r->info_disagree++;
+	}
+	free(v);
+}
+
+/* RISC-V `info mem`: "vaddr paddr size rwxugad" ranges. */
+struct mem_range {
+	uint64_t va, size;
+	char attr[8];
+};
+
+static void compare_info_mem(struct result *r, const struct space *s, uint64_t seed, char *text,
+			     const struct samples *sm)
+{
+	struct mem_range *v = NULL;
+	size_t n = 0, cap = 0;
+	for (char *line = strtok(text, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+		struct mem_range m;
+		char attr[16];
+		uint64_t pa;
+		if (sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNx64 " %15s", &m.va, &pa, &m.size, attr) != 4 ||
+		    strlen(attr) != 7)
+			continue;
+		memcpy(m.attr, attr, 8);
+		if (n == cap)
+			v = xrealloc(v, (cap = cap ? 2 * cap : 1024) * sizeof(*v));
+		v[n++] = m;
+	}
+	qsort(v, n, sizeof(*v), cmp_tlb); /* va is the first member of both */
+	for (size_t k = 0; k < sm->n; k++) {
+		uint64_t va = sm->va[k], pa;
+		struct vpte_walk w;
+		int err;
+		bool mapped = vpte_answer(s, va, &pa, &w, &err);
+		/* The last range starting at or below va. */
+		size_t lo = 0, hi = n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (v[mid].va <= va)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		const struct mem_range *m = lo ? &v[lo - 1] : NULL;
+		if (m && va - m->va >= m->size)
+			m = NULL;
+		char want[8] = "-------";
+		if (mapped) {
+			static const char letters[] = "rwxugad";
+			for (unsigned i = 0; i < 7; i++)
+				if (w.prot.flags & (1u << i))
+					want[i] = letters[i];
+		}
+		if ((!mapped && !m) || (mapped && m && !strcmp(m->attr, want))) {
+			r->info_agree++;
+			continue;
+		}
+		char said[96];
+		if (m)
+			snprintf(said, sizeof(said), "info mem range 0x%" PRIx64 "+0x%" PRIx64 " %s%s%s",
+				 m->va, m->size, m->attr, mapped ? ", expected " : "", mapped ? want : "");
+		else
+			snprintf(said, sizeof(said), "not in info mem, expected %s", want);
+		report(r, s, seed, va, "info mem", said);
+		r->info_disagree++;
+	}
+	free(v);
+}
+
+/* ------------------------------------------------------------------------
+ * One boot
+ * ------------------------------------------------------------------------ */
+static uint64_t arm64_tcr(const struct vpte_format *f)
+{
+	uint64_t tg0 = f->granule_shift == 12 ? 0 : f->granule_shift == 16 ? 1 : 2;
+	return (uint64_t)(64 - f->va_bits) /* T0SZ */
+	       | 1ull << 8 | 1ull << 10       /* IRGN0, ORGN0: write-back walks */
+	       | 3ull << 12                   /* SH0: inner shareable */
+	       | tg0 << 14                    /* TG0: 4K 0b00, 64K 0b01, 16K 0b10 */
+	       | 25ull << 16                  /* T1SZ (unused: EPD1) */
+	       | 1ull << 23                   /* EPD1: no TTBR1 walks */
+	       | 2ull << 30                   /* TG1: 4K */
+	       | 5ull << 32;                  /* IPS: 48-bit PA */
+}
+
+static void loader_data(char *arg, size_t n, uint64_t addr, uint64_t value)
+{
+	snprintf(arg, n, "loader,addr=0x%" PRIx64 ",data=0x%" PRIx64 ",data-len=8", addr, value);
+}
+
+static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
+{
+	const struct arch *a = arch_of(f);
+	struct space s;
+	struct samples sm = { NULL, 0, 0 };
+	struct qemu q = { 0 };
+	char dir[] = "/tmp/vpte-conformance-XXXXXX";
+	char img[300], stub[1024], dev_img[400], dev_stub[1100], p0[128], p1[128], p2[128];
+	int ret = -1;
+
+	if (build_space(&s, f, seed))
+		goto out_space;
+	pick_samples(&s, &sm);
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		goto out_space;
+	}
+	snprintf(img, sizeof(img), "%s/tables.img", dir);
+	if (vpte_arena_write(&s.arena, img)) {
+		fprintf(stderr, "%s: writing %s failed\n", f->name, img);
+		goto out_dir;
+	}
+	snprintf(stub, sizeof(stub), "%s/%s", stub_dir, a->stub);
+	if (access(stub, R_OK)) {
+		fprintf(stderr, "%s: no stub %s: %s\n", f->name, stub, strerror(errno));
+		goto out_dir;
+	}
+	snprintf(dev_img, sizeof(dev_img), "loader,file=%s,addr=0x%" PRIx64 ",force-raw=on", img,
+		 a->arena_pa);
+	uint64_t root = s.t.root.addr;
+
+	/* The probe: a leaf whose PA differs from its VA, so that QEMU's answer
+	 * shows whether the MMU is on yet. */
+	uint64_t probe_va = 0, probe_pa = 0;
+	struct vpte_walk w;
+	for (unsigned h = 0; h < s.nhalves && !probe_va; h++)
+		vpte_for_each_leaf(&w, &s.t, s.half[h], s.half_size[h]) {
+			if ((w.pa.addr & 0xffffffffu) != (w.va.addr & 0xffffffffu)) {
+				probe_va = w.va.addr;
+				probe_pa = w.pa.addr;
+				break;
+			}
+		}
+
+	const char *argv[40];
+	unsigned n = 0;
+	argv[n++] = a->qemu;
+	const char *common[] = { "-nodefaults", "-no-user-config", "-display", "none", "-accel",
+				 "tcg", "-m", "512", "-qmp", "stdio", "-device", dev_img };
+	for (unsigned i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		argv[n++] = common[i];
+	switch (a->kind) {
+	case ARCH_X86:
+		argv[n++] = "-machine";
+		argv[n++] = "pc";
+		argv[n++] = "-cpu";
+		argv[n++] = "max";
+		argv[n++] = "-bios";
+		argv[n++] = stub;
+		loader_data(p0, sizeof(p0), a->params_pa, root);
+		loader_data(p1, sizeof(p1), a->params_pa + 8, f->levels == 5 ? 1u << 12 : 0);
+		argv[n++] = "-device";
+		argv[n++] = p0;
+		argv[n++] = "-device";
+		argv[n++] = p1;
+		break;
+	case ARCH_ARM64:
+		argv[n++] = "-machine";
+		argv[n++] = "virt";
+		argv[n++] = "-cpu";
+		argv[n++] = "max";
+		snprintf(dev_stub, sizeof(dev_stub), "loader,file=%s,addr=0x%" PRIx64 ",cpu-num=0,force-raw=on",
+			 stub, a->code_pa);
+		argv[n++] = "-device";
+		argv[n++] = dev_stub;
+		loader_data(p0, sizeof(p0), a->params_pa, root);
+		loader_data(p1, sizeof(p1), a->params_pa + 8, arm64_tcr(f));
+		loader_data(p2, sizeof(p2), a->params_pa + 16, 0x444ffu);
+		argv[n++] = "-device";
+		argv[n++] = p0;
+		argv[n++] = "-device";
+		argv[n++] = p1;
+		argv[n++] = "-device";
+		argv[n++] = p2;
+		break;
+	case ARCH_RISCV:
+		argv[n++] = "-machine";
+		argv[n++] = "virt";
+		argv[n++] = "-cpu";
+		argv[n++] = "rv64,svnapot=on,svpbmt=on";
+		argv[n++] = "-bios";
+		argv[n++] = "none";
+		snprintf(dev_stub, sizeof(dev_stub), "loader,file=%s,addr=0x%" PRIx64 ",force-raw=on", stub,
+			 a->code_pa);
+		argv[n++] = "-device";
+		argv[n++] = dev_stub;
+		loader_data(p0, sizeof(p0), a->params_pa, (uint64_t)(f->levels + 5u) << 60 | root >> 12);
+		argv[n++] = "-device";
+		argv[n++] = p0;
+		break;
+	}
+	argv[n] = NULL;
+	if (verbose || keep) {
+		fprintf(stderr, "%s seed 0x%" PRIx64 ": %" PRIu64 " maps (%" PRIu64 " refused), %" PRIu64
+			" holes punched, %" PRIu64 " table bytes, %zu addresses; probe 0x%" PRIx64 "\n ",
+			f->name, seed, s.maps, s.maps_refused, s.unmaps, s.arena.used, sm.n, probe_va);
+		for (unsigned i = 0; i < n; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, "\n");
+	}
+	if (!probe_va) {
+		fprintf(stderr, "%s: no leaf to probe the MMU with\n", f->name);
+		goto out_dir;
+	}
+
+	if (qemu_start(&q, (char *const *)argv, dir)) {
+		perror("starting qemu");
+		goto out_dir;
+	}
+	/* Greeting, capabilities. */
+	long long deadline = now_ms() + BOOT_TIMEOUT_MS;
+	const char *caps = "{\"execute\": \"qmp_capabilities\", \"id\": -2}\n";
+	size_t caps_len = strlen(caps);
+	bool ready = false;
+	for (char *line; !ready && (line = qemu_line(&q, &caps, &caps_len, deadline));) {
+		ready = json_id(line) == -2 && strstr(line, "\"return\"");
+		free(line);
+	}
+	if (!ready) {
+		printf("  %s: QEMU did not answer on QMP (%s)\n", f->name, a->qemu);
+		qemu_print_log(&q);
+		goto out_qemu;
+	}
+	/* Wait until the stub has the MMU on: the probe translates. */
+	char cmd[64], want[64];
+	snprintf(cmd, sizeof(cmd), "gva2gpa 0x%" PRIx64, probe_va);
+	snprintf(want, sizeof(want), "gpa: 0x%" PRIx64, probe_pa);
+	ready = false;
+	while (!ready && now_ms() < deadline) {
+		char *ans = qmp_hmp(&q, cmd, deadline);
+		if (!ans)
+			break;
+		ready = !strncmp(ans, want, strlen(want)) && (ans[strlen(want)] == '\r' || ans[strlen(want)] == '\n');
+		free(ans);
+		if (!ready) {
+			struct timespec ts = { 0, 20 * 1000000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (!ready) {
+		printf("  %s: the stub never turned the MMU on (probe 0x%" PRIx64 " never gave 0x%" PRIx64
+		       "); reproduce: test_conformance --format %s --seed 0x%" PRIx64 " --boots 1 --keep\n",
+		       f->name, probe_va, probe_pa, f->name, seed);
+		char *regs = qmp_hmp(&q, "info registers", now_ms() + 2000);
+		if (regs)
+			printf("%s", regs);
+		free(regs);
+		qemu_print_log(&q);
+		goto out_qemu;
+	}
+
+	if (verbose)
+		fprintf(stderr, "  MMU on after %lld ms\n", now_ms() - deadline + BOOT_TIMEOUT_MS);
+	long long asked = now_ms();
+	/* All the questions at once, answered in order. */
+	size_t cap = sm.n * 112 + 1, len = 0;
+	char *batch = xrealloc(NULL, cap);
+	for (size_t i = 0; i < sm.n; i++)
+		len += (size_t)snprintf(batch + len, cap - len,
+					"{\"execute\": \"human-monitor-command\", \"arguments\": "
+					"{\"command-line\": \"gva2gpa 0x%" PRIx64 "\"}, \"id\": %zu}\n",
+					sm.va[i], i + 1);
+	char **answers = calloc(sm.n, sizeof(char *));
+	const char *outp = batch;
+	size_t got = 0;
+	deadline = now_ms() + IO_TIMEOUT_MS;
+	while (got < sm.n) {
+		char *line = qemu_line(&q, &outp, &len, deadline);
+		if (!line)
+			break;
+		long id = json_id(line);
+		if (id >= 1 && (size_t)id <= sm.n && !answers[id - 1]) {
+			answers[id - 1] = json_string(line, "return");
+			if (!answers[id - 1])
+				answers[id - 1] = json_string(line, "desc");
+			if (!answers[id - 1])
+				answers[id - 1] = calloc(1, 1);
+			got++;
+		}
+		free(line);
+	}
+	free(batch);
+	if (got < sm.n) {
+		printf("  %s: QEMU answered %zu of %zu questions\n", f->name, got, sm.n);
+		qemu_print_log(&q);
+		for (size_t i = 0; i < sm.n; i++)
+			free(answers[i]);
+		free(answers);
+		goto out_qemu;
+	}
+
+	for (size_t i = 0; i < sm.n; i++) {
+		uint64_t va = sm.va[i], pa = 0, qpa = 0;
+		struct vpte_walk vw;
+		int err;
+		bool mapped = vpte_answer(&s, va, &pa, &vw, &err);
+		const char *ans = answers[i];
+		bool qmapped = !strncmp(ans, "gpa: ", 5);
+		bool qunmapped = !strncmp(ans, "Unmapped", 8);
+		if (qmapped)
+			qpa = strtoull(ans + 5, NULL, 16);
+		bool ok = err != -VPTE_EFAULT &&
+			  ((mapped && qmapped && pa == qpa) || (!mapped && qunmapped));
+		if (ok) {
+			r->agree++;
+		} else {
+			char said[128];
+			snprintf(said, sizeof(said), "%.*s", (int)strcspn(ans, "\r\n"), ans);
+			report(r, &s, seed, va, "gva2gpa", said);
+			r->disagree++;
+		}
+		free(answers[i]);
+	}
+	free(answers);
+	if (verbose)
+		fprintf(stderr, "  %zu answers in %lld ms\n", sm.n, now_ms() - asked);
+
+	if (a->info) {
+		char *text = qmp_hmp(&q, a->info, now_ms() + IO_TIMEOUT_MS);
+		if (!text) {
+			printf("  %s: no answer to %s\n", f->name, a->info);
+			goto out_qemu;
+		}
+		if (a->kind == ARCH_X86)
+			compare_info_tlb(r, &s, seed, text);
+		else
+			compare_info_mem(r, &s, seed, text, &sm);
+		free(text);
+	}
+	ret = 0;
+
+out_qemu:
+	qemu_stop(&q);
+out_dir:
+	if (keep) {
+		fprintf(stderr, "  kept %s (tables.img at 0x%" PRIx64 ", root 0x%" PRIx64 ")\n", dir,
+			a->arena_pa, s.t.root.addr);
+	} else {
+		unlink(img);
+		char log[300];
+		snprintf(log, sizeof(log), "%s/qemu.log", dir);
+		unlink(log);
+		rmdir(dir);
+	}
+out_space:
+	free(sm.va);
+	free_space(&s);
+	if (ret)
+		r->errors++;
+	return ret;
+}
+
+/* ------------------------------------------------------------------------
+ * main
+ * ------------------------------------------------------------------------ */
+static void usage(void)
+{
+	fprintf(stderr, "usage: test_conformance [--seed N] [--format NAME] [--boots N] "
+			"[--stubs DIR] [--keep] [--verbose]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed = DEFAULT_SEED;
+	unsigned boots = DEFAULT_BOOTS;
+	const char *only = NULL;
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+			seed = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--format") && i + 1 < argc)
+			only = argv[++i];
+		else if (!strcmp(argv[i], "--boots") && i + 1 < argc)
+			boots = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--stubs") && i + 1 < argc)
+			stub_dir = argv[++i];
+		else if (!strcmp(argv[i], "--keep"))
+			keep = true;
+		else if (!strcmp(argv[i], "--verbose"))
+			verbose = true;
+		else
+			usage();
+	}
+	if (only && !vpte_format_by_name(only)) {
+		fprintf(stderr, "test_conformance: unknown format %s\n", only);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	size_t count;
+	const struct vpte_format *const *formats = vpte_formats(&count);
+	uint64_t agree = 0, disagree = 0;
+	unsigned checked = 0, failed = 0, unmodelled = 0;
+	long long start = now_ms();
+	for (size_t i = 0; i < count; i++) {
+		const struct vpte_format *f = formats[i];
+		if (only && strcmp(only, f->name))
+			continue;
+		const char *why = not_modelled(f);
+		if (why) {
+			printf("conformance %s: NOT MODELLED by QEMU 7.2: %s\n", f->name, why);
+			unmodelled++;
+			continue;
+		}
+		struct result r = { 0 };
+		for (unsigned b = 0; b < boots; b++) {
+			r.reports = 0;
+			boot(f, seed + b, &r);
+		}
+		checked++;
+		printf("conformance %s: %" PRIu64 " addresses agree, %" PRIu64 " disagree", f->name,
+		       r.agree, r.disagree);
+		if (arch_of(f)->info)
+			printf(" (%s: %" PRIu64 " %s agree, %" PRIu64 " disagree)", arch_of(f)->info,
+			       r.info_agree, arch_of(f)->kind == ARCH_X86 ? "leaves" : "addresses",
+			       r.info_disagree);
+		if (r.errors)
+			printf("; %u of %u boots FAILED to compare", r.errors, boots);
+		printf("\n");
+		agree += r.agree;
+		disagree += r.disagree + r.info_disagree;
+		if (r.disagree || r.info_disagree || r.errors)
+			failed++;
+	}
+	double secs = (double)(now_ms() - start) / 1000.0;
+	if (failed || !checked)
+		printf("conformance: FAILED: %u of %u formats disagree with QEMU or did not boot "
+		       "(seed 0x%" PRIx64 ", %u boots each, %.1f s)\n",
+		       failed, checked, seed, boots, secs);
+	else
+		printf("conformance: PASSED: %u formats, %" PRIu64 " addresses agree with QEMU's MMU"
+		       "%s (seed 0x%" PRIx64 ", %u boots each, %.1f s)\n",
+		       checked, agree, unmodelled ? "; some formats not modelled, named above" : "", seed,
+		       boots, secs);
+	(void)disagree;
+	return failed || !checked ? 1 : 0;
+}
