@@ -115,7 +115,14 @@ struct arch {
 	uint64_t arena_limit;  /* bytes of RAM the tables may use */
 	uint64_t pa_limit;     /* leaves map PAs below this */
 	const char *info;      /* monitor command reporting attributes, or NULL */
+	uint64_t probe_pa;     /* the stub's probe block, mapped to itself; 0: none */
 };
+
+/* The arm64 stub's probe block: AT S1E1R/W, S1E0R/W of up to PROBES VAs. */
+#define PROBES 2000
+#define PROBE_BYTES (8u + PROBES * 8u + PROBES * 32u)
+#define PROBE_MAP (128u << 10) /* PROBE_BYTES rounded up to the largest granule */
+#define PROBE_DONE 0x000064656272706full /* "probed" */
 
 static const struct arch arch_x86 = {
 	.kind = ARCH_X86, .qemu = "qemu-system-x86_64", .stub = "stub-x86_64.bin",
@@ -127,7 +134,8 @@ static const struct arch arch_arm64 = {
 	.kind = ARCH_ARM64, .qemu = "qemu-system-aarch64", .stub = "stub-arm64.bin",
 	/* virt: RAM from 1 GiB; its first MiB holds the device tree. */
 	.code_pa = 0x41000000u, .params_pa = 0x41010000u, .arena_pa = 0x41100000u,
-	.arena_limit = 200u << 20, .pa_limit = 1ull << 48, .info = NULL,
+	.arena_limit = 160u << 20, .pa_limit = 1ull << 48, .info = NULL,
+	.probe_pa = 0x50000000u,
 };
 static const struct arch arch_riscv = {
 	.kind = ARCH_RISCV, .qemu = "qemu-system-riscv64", .stub = "stub-riscv64.bin",
@@ -379,6 +387,15 @@ static int build_space(struct space *s, const struct vpte_format *f, uint64_t se
 	err = vpte_map(&s->t, vpte_va(code_pa), vpte_pa(code_pa), granule(s), code, NULL);
 	if (err) {
 		fprintf(stderr, "%s: mapping the stub: %s\n", f->name, vpte_strerror(err));
+		return err;
+	}
+	/* The probe block too, read and written by the stub through the MMU. */
+	struct vpte_prot data = { VPTE_R | VPTE_W | VPTE_G | VPTE_D, VPTE_MT_WB, 0 };
+	if (s->arch->probe_pa)
+		err = vpte_map(&s->t, vpte_va(s->arch->probe_pa), vpte_pa(s->arch->probe_pa), PROBE_MAP,
+			       data, NULL);
+	if (err) {
+		fprintf(stderr, "%s: mapping the probe block: %s\n", f->name, vpte_strerror(err));
 		return err;
 	}
 
@@ -661,29 +678,35 @@ static long json_id(const char *line)
 	return p ? strtol(p + 6, NULL, 10) : -1;
 }
 
-/* One command and its answer (the "return" string, or the error). */
+/* One QMP request (with "id": 0) and its response line. */
+static char *qmp_exec(struct qemu *q, const char *req, long long deadline)
+{
+	const char *out = req;
+	size_t len = strlen(req);
+	for (;;) {
+		char *line = qemu_line(q, &out, &len, deadline);
+		if (!line || json_id(line) == 0)
+			return line;
+		free(line);
+	}
+}
+
+/* One monitor command and its answer (the "return" string, or the error). */
 static char *qmp_hmp(struct qemu *q, const char *cmd, long long deadline)
 {
 	char req[256];
-	int n = snprintf(req, sizeof(req),
-			 "{\"execute\": \"human-monitor-command\", \"arguments\": "
-			 "{\"command-line\": \"%s\"}, \"id\": 0}\n",
-			 cmd);
-	const char *out = req;
-	size_t len = (size_t)n;
-	for (;;) {
-		char *line = qemu_line(q, &out, &len, deadline);
-		if (!line)
-			return NULL;
-		if (json_id(line) == 0) {
-			char *r = json_string(line, "return");
-			if (!r)
-				r = json_string(line, "desc");
-			free(line);
-			return r ? r : xrealloc(NULL, 1);
-		}
-		free(line);
-	}
+	snprintf(req, sizeof(req),
+		 "{\"execute\": \"human-monitor-command\", \"arguments\": "
+		 "{\"command-line\": \"%s\"}, \"id\": 0}\n",
+		 cmd);
+	char *line = qmp_exec(q, req, deadline);
+	if (!line)
+		return NULL;
+	char *r = json_string(line, "return");
+	if (!r)
+		r = json_string(line, "desc");
+	free(line);
+	return r ? r : calloc(1, 1);
 }
 
 /* ------------------------------------------------------------------------
@@ -692,6 +715,7 @@ static char *qmp_hmp(struct qemu *q, const char *cmd, long long deadline)
 struct result {
 	uint64_t agree, disagree;      /* gva2gpa */
 	uint64_t info_agree, info_disagree; /* info tlb / info mem */
+	uint64_t at_agree, at_disagree;     /* arm64 AT instructions */
 	unsigned errors;               /* boots that did not get as far as comparing */
 	unsigned reports;
 };
@@ -905,6 +929,72 @@ static void compare_info_mem(struct result *r, const struct space *s, uint64_t s
 	free(v);
 }
 
+/*
+ * arm64 AT results.  PAR_EL1 (D17.2 "PAR_EL1"): F = bit 0; on success
+ * PA[47:12], SH in bits 8:7, ATTR (the MAIR byte) in bits 63:56; on a fault
+ * FST in bits 6:1: 0b0001LL translation, 0b0010LL access flag, 0b0011LL
+ * permission fault at level LL.
+ */
+static const char *const at_names[4] = { "AT S1E1R", "AT S1E1W", "AT S1E0R", "AT S1E0W" };
+
+static void par_str(uint64_t par, char *out, size_t n)
+{
+	if (par & 1) {
+		unsigned fst = (unsigned)(par >> 1) & 0x3f;
+		const char *kind = (fst & 0x3c) == 0x04 ? "translation" : (fst & 0x3c) == 0x08 ? "access flag"
+				 : (fst & 0x3c) == 0x0c ? "permission" : "other";
+		snprintf(out, n, "%s fault (FST 0x%02x)", kind, fst);
+	} else {
+		snprintf(out, n, "PA 0x%" PRIx64 " attr 0x%02x sh %u", (uint64_t)(par & 0x0000fffffffff000ull),
+			 (unsigned)(par >> 56), (unsigned)(par >> 7) & 3);
+	}
+}
+
+static void compare_at(struct result *r, const struct space *s, uint64_t seed, const uint64_t *va,
+		       size_t n, const uint64_t *par)
+{
+	static const unsigned mair[] = { 0xff, 0x44, 0x04, 0x00 }; /* by memtype */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t pa;
+		struct vpte_walk w;
+		int err;
+		bool mapped = vpte_answer(s, va[i], &pa, &w, &err);
+		bool ok = true;
+		char said[200] = "";
+		for (unsigned k = 0; k < 4 && ok; k++) {
+			uint64_t p = par[4 * i + k];
+			bool write = k & 1, el0 = k >= 2;
+			bool allowed = mapped && (!write || (w.prot.flags & VPTE_W)) &&
+				       (!el0 || (w.prot.flags & VPTE_U));
+			unsigned fst = (unsigned)(p >> 1) & 0x3c;
+			if (!mapped)
+				ok = (p & 1) && fst == 0x04;
+			else if (!allowed)
+				ok = (p & 1) && fst == 0x0c;
+			else
+				ok = !(p & 1) && (p & 0x0000fffffffff000ull) == (pa & 0x0000fffffffff000ull) &&
+				     (p >> 56) == mair[w.prot.memtype & 3];
+			if (!ok) {
+				char got[80], want[80];
+				if (!mapped || !allowed)
+					snprintf(want, sizeof(want), "a %s fault",
+						 mapped ? "permission" : "translation");
+				else
+					snprintf(want, sizeof(want), "PA 0x%" PRIx64 " attr 0x%02x",
+						 (uint64_t)(pa & 0x0000fffffffff000ull), mair[w.prot.memtype & 3]);
+				par_str(p, got, sizeof(got));
+				snprintf(said, sizeof(said), "%s: %s, expected %s", at_names[k], got, want);
+			}
+		}
+		if (ok) {
+			r->at_agree++;
+		} else {
+			report(r, s, seed, va[i], "AT", said);
+			r->at_disagree++;
+		}
+	}
+}
+
 /* ------------------------------------------------------------------------
  * One boot
  * ------------------------------------------------------------------------ */
@@ -933,7 +1023,10 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 	struct samples sm = { NULL, 0, 0 };
 	struct qemu q = { 0 };
 	char dir[] = "/tmp/vpte-conformance-XXXXXX";
-	char img[300], stub[1024], dev_img[400], dev_stub[1100], p0[128], p1[128], p2[128];
+	char img[300], stub[1024], dev_img[400], dev_stub[1100], p0[128], p1[128], p2[128], p3[128];
+	char probe_in[300], probe_out[300], dev_probe[400];
+	uint64_t *probe_va = NULL, *par = NULL;
+	size_t nprobe = 0;
 	int ret = -1;
 
 	if (build_space(&s, f, seed))
@@ -948,6 +1041,23 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 		fprintf(stderr, "%s: writing %s failed\n", f->name, img);
 		goto out_dir;
 	}
+	snprintf(probe_in, sizeof(probe_in), "%s/probe.in", dir);
+	snprintf(probe_out, sizeof(probe_out), "%s/probe.out", dir);
+	if (a->probe_pa) {
+		/* An even spread of the samples, written as the stub's probe block. */
+		nprobe = sm.n < PROBES ? sm.n : PROBES;
+		probe_va = xrealloc(NULL, (nprobe + 1) * sizeof(uint64_t));
+		probe_va[0] = nprobe;
+		for (size_t i = 0; i < nprobe; i++)
+			probe_va[i + 1] = sm.va[i * sm.n / nprobe];
+		FILE *pf = fopen(probe_in, "wb");
+		if (!pf || fwrite(probe_va, sizeof(uint64_t), nprobe + 1, pf) != nprobe + 1 || fclose(pf)) {
+			fprintf(stderr, "%s: writing %s failed\n", f->name, probe_in);
+			goto out_dir;
+		}
+		snprintf(dev_probe, sizeof(dev_probe), "loader,file=%s,addr=0x%" PRIx64 ",force-raw=on",
+			 probe_in, a->probe_pa);
+	}
 	snprintf(stub, sizeof(stub), "%s/%s", stub_dir, a->stub);
 	if (access(stub, R_OK)) {
 		fprintf(stderr, "%s: no stub %s: %s\n", f->name, stub, strerror(errno));
@@ -959,13 +1069,13 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 
 	/* The probe: a leaf whose PA differs from its VA, so that QEMU's answer
 	 * shows whether the MMU is on yet. */
-	uint64_t probe_va = 0, probe_pa = 0;
+	uint64_t mmu_va = 0, mmu_pa = 0;
 	struct vpte_walk w;
-	for (unsigned h = 0; h < s.nhalves && !probe_va; h++)
+	for (unsigned h = 0; h < s.nhalves && !mmu_va; h++)
 		vpte_for_each_leaf(&w, &s.t, s.half[h], s.half_size[h]) {
 			if ((w.pa.addr & 0xffffffffu) != (w.va.addr & 0xffffffffu)) {
-				probe_va = w.va.addr;
-				probe_pa = w.pa.addr;
+				mmu_va = w.va.addr;
+				mmu_pa = w.pa.addr;
 				break;
 			}
 		}
@@ -1010,6 +1120,11 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 		argv[n++] = p1;
 		argv[n++] = "-device";
 		argv[n++] = p2;
+		loader_data(p3, sizeof(p3), a->params_pa + 24, a->probe_pa);
+		argv[n++] = "-device";
+		argv[n++] = p3;
+		argv[n++] = "-device";
+		argv[n++] = dev_probe;
 		break;
 	case ARCH_RISCV:
 		argv[n++] = "-machine";
@@ -1031,12 +1146,12 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 	if (verbose || keep) {
 		fprintf(stderr, "%s seed 0x%" PRIx64 ": %" PRIu64 " maps (%" PRIu64 " refused), %" PRIu64
 			" holes punched, %" PRIu64 " table bytes, %zu addresses; probe 0x%" PRIx64 "\n ",
-			f->name, seed, s.maps, s.maps_refused, s.unmaps, s.arena.used, sm.n, probe_va);
+			f->name, seed, s.maps, s.maps_refused, s.unmaps, s.arena.used, sm.n, mmu_va);
 		for (unsigned i = 0; i < n; i++)
 			fprintf(stderr, " %s", argv[i]);
 		fprintf(stderr, "\n");
 	}
-	if (!probe_va) {
+	if (!mmu_va) {
 		fprintf(stderr, "%s: no leaf to probe the MMU with\n", f->name);
 		goto out_dir;
 	}
@@ -1061,8 +1176,8 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 	}
 	/* Wait until the stub has the MMU on: the probe translates. */
 	char cmd[64], want[64];
-	snprintf(cmd, sizeof(cmd), "gva2gpa 0x%" PRIx64, probe_va);
-	snprintf(want, sizeof(want), "gpa: 0x%" PRIx64, probe_pa);
+	snprintf(cmd, sizeof(cmd), "gva2gpa 0x%" PRIx64, mmu_va);
+	snprintf(want, sizeof(want), "gpa: 0x%" PRIx64, mmu_pa);
 	ready = false;
 	while (!ready && now_ms() < deadline) {
 		char *ans = qmp_hmp(&q, cmd, deadline);
@@ -1078,7 +1193,7 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 	if (!ready) {
 		printf("  %s: the stub never turned the MMU on (probe 0x%" PRIx64 " never gave 0x%" PRIx64
 		       "); reproduce: test_conformance --format %s --seed 0x%" PRIx64 " --boots 1 --keep\n",
-		       f->name, probe_va, probe_pa, f->name, seed);
+		       f->name, mmu_va, mmu_pa, f->name, seed);
 		char *regs = qmp_hmp(&q, "info registers", now_ms() + 2000);
 		if (regs)
 			printf("%s", regs);
@@ -1089,6 +1204,51 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 
 	if (verbose)
 		fprintf(stderr, "  MMU on after %lld ms\n", now_ms() - deadline + BOOT_TIMEOUT_MS);
+	if (nprobe) {
+		/* Wait for the stub's "probed", then save its results. */
+		char xp[64], *said = NULL;
+		bool done = false;
+		snprintf(xp, sizeof(xp), "xp /1gx 0x%" PRIx64, a->probe_pa);
+		while (!done && now_ms() < deadline) {
+			free(said);
+			said = qmp_hmp(&q, xp, deadline);
+			const char *colon = said ? strchr(said, ':') : NULL;
+			done = colon && strtoull(colon + 1, NULL, 16) == PROBE_DONE;
+			if (!done) {
+				struct timespec ts = { 0, 20 * 1000000 };
+				nanosleep(&ts, NULL);
+			}
+		}
+		free(said);
+		char save[400];
+		snprintf(save, sizeof(save),
+			 "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": %" PRIu64
+			 ", \"size\": %zu, \"filename\": \"%s\"}, \"id\": 0}\n",
+			 a->probe_pa + 8 + nprobe * 8, nprobe * 32, probe_out);
+		said = done ? qmp_exec(&q, save, deadline) : NULL;
+		FILE *pf = said ? fopen(probe_out, "rb") : NULL;
+		par = xrealloc(NULL, nprobe * 32);
+		if (!pf || fread(par, 32, nprobe, pf) != nprobe) {
+			printf("  %s: the stub's AT probes never finished (%s): it could not run "
+			       "or reach its probe block through vpte's tables; reproduce: "
+			       "test_conformance --format %s --seed 0x%" PRIx64 " --boots 1 --keep\n",
+			       f->name, done ? "no results" : "no \"probed\"", f->name, seed);
+			char *regs = qmp_hmp(&q, "info registers", now_ms() + 2000);
+			if (regs)
+				printf("%.*s\n", (int)strcspn(regs + strspn(regs, "\r\n"), "\r\n"), regs + strspn(regs, "\r\n"));
+			free(regs);
+			if (said)
+				printf("  %s: %s: %s\n", f->name, save, said);
+			free(said);
+			if (pf)
+				fclose(pf);
+			qemu_print_log(&q);
+			goto out_qemu;
+		}
+		fclose(pf);
+		free(said);
+		compare_at(r, &s, seed, probe_va + 1, nprobe, par);
+	}
 	long long asked = now_ms();
 	/* All the questions at once, answered in order. */
 	size_t cap = sm.n * 112 + 1, len = 0;
@@ -1175,6 +1335,8 @@ out_dir:
 			a->arena_pa, s.t.root.addr);
 	} else {
 		unlink(img);
+		unlink(probe_in);
+		unlink(probe_out);
 		char log[300];
 		snprintf(log, sizeof(log), "%s/qemu.log", dir);
 		unlink(log);
@@ -1182,6 +1344,8 @@ out_dir:
 	}
 out_space:
 	free(sm.va);
+	free(probe_va);
+	free(par);
 	free_space(&s);
 	if (ret)
 		r->errors++;
@@ -1253,12 +1417,15 @@ int main(int argc, char **argv)
 			printf(" (%s: %" PRIu64 " %s agree, %" PRIu64 " disagree)", arch_of(f)->info,
 			       r.info_agree, arch_of(f)->kind == ARCH_X86 ? "leaves" : "addresses",
 			       r.info_disagree);
+		if (arch_of(f)->probe_pa)
+			printf(" (AT: %" PRIu64 " addresses agree, %" PRIu64 " disagree)", r.at_agree,
+			       r.at_disagree);
 		if (r.errors)
 			printf("; %u of %u boots FAILED to compare", r.errors, boots);
 		printf("\n");
 		agree += r.agree;
-		disagree += r.disagree + r.info_disagree;
-		if (r.disagree || r.info_disagree || r.errors)
+		disagree += r.disagree + r.info_disagree + r.at_disagree;
+		if (r.disagree || r.info_disagree || r.at_disagree || r.errors)
 			failed++;
 	}
 	double secs = (double)(now_ms() - start) / 1000.0;
