@@ -10,7 +10,9 @@
  * same table, make the i-th allocation fail, and check that the operation
  * returns -VPTE_ENOMEM, that the table is exactly as before (snapshot) and
  * that no page leaked.  The same operation, retried without the failure,
- * must then succeed with the result of the counting run.
+ * must then succeed with the result of the counting run.  Copies too
+ * (vpte_copy into a target of the same or another format, write-protecting
+ * or not): the target and the source are both as before.
  *
  * usage: test_faults [--seed N] [--rounds N] [--format NAME]
  */
@@ -376,6 +378,148 @@ static bool run_scenario(struct fmt *x, unsigned n, const struct scenario *s)
 	return true;
 }
 
+/* ------------------------------------------------------------------------
+ * vpte_copy: the same, into a target of the same or another format; the
+ * source must not change either, also when write-protecting.
+ * ------------------------------------------------------------------------ */
+#define COPY_MAX_ALLOCS 64
+
+struct copy_case {
+	const struct vpte_format *to;
+	struct op src_map;    /* what the source maps */
+	uint64_t dst_va;      /* a page the target maps already, near the range */
+	uint64_t va, size;    /* the copy (VAs valid in both formats) */
+	unsigned flags;
+};
+
+/* A ragged mapping of 2^shift pieces in the source, a page next to it in a
+ * target of a random format, and a copy of some or all of it; PAs below
+ * 2^47, which every format can reach. */
+static void make_copy_case(struct fmt *x, struct copy_case *c)
+{
+	size_t count;
+	const struct vpte_format *const *formats = vpte_formats(&count);
+	unsigned shift = big_shift(x);
+	uint64_t unit = 1ull << shift, b = 4 * unit;
+	uint64_t lo = ragged(x, shift), hi = ragged(x, shift);
+	uint64_t pa = (1 + rnd(x, ((1ull << 47) >> shift) / 2)) << shift;
+
+	memset(c, 0, sizeof(*c));
+	c->to = rnd(x, 2) ? x->f : formats[rnd(x, count)];
+	c->src_map = map_op(b - lo, 2 * unit + lo + hi, pa - lo, some_prot(x));
+	c->dst_va = b - 2 * unit;
+	c->va = rnd(x, 2) ? b - lo : b;
+	c->size = rnd(x, 2) ? 2 * unit + lo + hi : unit;
+	c->flags = rnd(x, 2) ? VPTE_COPY_WRPROTECT : 0;
+}
+
+/* Fresh source and target with the case's mappings; false if refused. */
+static bool copy_build(struct fmt *x, const struct copy_case *c, struct test_mem *ms,
+		       struct vpte_table *src, struct test_mem *md, struct vpte_table *dst)
+{
+	struct vpte_prot ro = { VPTE_R, VPTE_MT_WB, 0 };
+	memset(ms, 0, sizeof(*ms));
+	memset(md, 0, sizeof(*md));
+	if (vpte_table_init(src, x->f, test_mem(ms)))
+		return false;
+	if (vpte_table_init(dst, c->to, test_mem(md))) {
+		vpte_table_destroy(src);
+		return false;
+	}
+	if (run_op(x, src, &c->src_map) ||
+	    vpte_map(dst, vpte_va(c->dst_va), vpte_pa(0), 1ull << c->to->granule_shift, ro, NULL)) {
+		vpte_table_destroy(src);
+		vpte_table_destroy(dst);
+		return false;
+	}
+	return true;
+}
+
+static int copy_run(struct vpte_table *dst, struct vpte_table *src, const struct copy_case *c)
+{
+	struct vpte_gather g;
+	vpte_gather_init(&g, src, NULL, NULL);
+	struct vpte_copy_opts opts = { c->flags, &g };
+	int err = vpte_copy(dst, src, vpte_va(c->va), c->size, &opts);
+	/* A failed copy gathers nothing. */
+	if (err && (g.leaves_changed || g.tables_changed)) {
+		fprintf(stderr, "  gather not empty after a failed copy\n");
+		test_failures++;
+	}
+	vpte_gather_finish(&g);
+	return err;
+}
+
+static void copy_report(struct fmt *x, const struct copy_case *c, const char *what, uint64_t i,
+			uint64_t k)
+{
+	fprintf(stderr,
+		"test_faults: copy %s -> %s%s va 0x%" PRIx64 " size 0x%" PRIx64
+		", allocation %" PRIu64 " of %" PRIu64 ": %s\n",
+		x->f->name, c->to->name, c->flags ? " write-protecting" : "", c->va, c->size, i, k,
+		what);
+	test_failures++;
+}
+
+/* Returns false when the case does not apply (the copy is refused). */
+static bool run_copy_case(struct fmt *x, const struct copy_case *c)
+{
+	struct test_mem ms, md;
+	struct vpte_table src, dst;
+	if (!copy_build(x, c, &ms, &src, &md, &dst))
+		return false;
+	uint64_t attempts = md.attempts, live = md.live;
+	int err = copy_run(&dst, &src, c);
+	uint64_t k = md.attempts - attempts, want_src = leaf_digest(&src), want_dst = leaf_digest(&dst);
+	if (!err && md.live - live != k)
+		copy_report(x, c, "a copy allocated other than the tables it kept", 0, k);
+	vpte_table_destroy(&src);
+	vpte_table_destroy(&dst);
+	if (ms.live || md.live)
+		copy_report(x, c, "pages live after destroy", 0, k);
+	/* A leaf the target must cut into many tables' worth (a 256T leaf into
+	 * 1G leaves) makes a slow case and no better one: draw another. */
+	if (err || k > COPY_MAX_ALLOCS)
+		return false;
+
+	for (uint64_t i = 1; i <= k; i++) {
+		struct test_snapshot before[2], after[2];
+		if (!copy_build(x, c, &ms, &src, &md, &dst)) {
+			copy_report(x, c, "setup failed on rebuild", i, k);
+			return true;
+		}
+		snapshot_take(&before[0], &src);
+		snapshot_take(&before[1], &dst);
+		live = md.live;
+		uint64_t src_allocs = ms.allocs;
+		md.fail_at = md.attempts + i;
+		err = copy_run(&dst, &src, c);
+		md.fail_at = 0;
+		snapshot_take(&after[0], &src);
+		snapshot_take(&after[1], &dst);
+		if (err != -VPTE_ENOMEM)
+			copy_report(x, c, vpte_strerror(err), i, k);
+		if (!snapshot_equal(&before[0], &after[0]))
+			copy_report(x, c, "the source changed", i, k);
+		if (!snapshot_equal(&before[1], &after[1]))
+			copy_report(x, c, "the target changed", i, k);
+		if (md.live != live || ms.allocs != src_allocs)
+			copy_report(x, c, "pages leaked", i, k);
+		for (unsigned t = 0; t < 2; t++) {
+			snapshot_free(&before[t]);
+			snapshot_free(&after[t]);
+		}
+		x->failures_injected++;
+		/* The same copy now succeeds, with the same result. */
+		if (copy_run(&dst, &src, c) || leaf_digest(&src) != want_src ||
+		    leaf_digest(&dst) != want_dst)
+			copy_report(x, c, "retry differs from the first run", i, k);
+		if (vpte_table_destroy(&src) || vpte_table_destroy(&dst) || ms.live || md.live)
+			copy_report(x, c, "destroy left pages live", i, k);
+	}
+	return true;
+}
+
 /* The root itself: vpte_table_init fails cleanly and leaks nothing. */
 static void root_failure(const struct vpte_format *f)
 {
@@ -431,6 +575,19 @@ int main(int argc, char **argv)
 		}
 		printf("  %-13s %lu scenarios, %lu allocation failures injected%s\n", f->name,
 		       x.scenarios, x.failures_injected, test_failures != failed_before ? ": FAILED" : "");
+		unsigned long copies = 0, injected = x.failures_injected;
+		for (unsigned n = 0; n < 2 * rounds; n++) {
+			struct copy_case c;
+			for (unsigned tries = 0; tries < 20; tries++) {
+				make_copy_case(&x, &c);
+				if (run_copy_case(&x, &c)) {
+					copies++;
+					break;
+				}
+			}
+		}
+		printf("  %-13s %lu copies, %lu allocation failures injected\n", "", copies,
+		       x.failures_injected - injected);
 	}
 	return test_summary("test_faults");
 }

@@ -197,6 +197,7 @@ static void model_map(struct model *m, uint64_t ia, uint64_t size, uint64_t pa,
 		      struct vpte_prot prot)
 {
 	uint64_t pos = ia, end = ia + size;
+	prot.flags |= VPTE_A; /* as vpte_map does */
 	while (pos < end) {
 		size_t i = model_first(m, pos);
 		uint64_t stop = end;
@@ -250,6 +251,11 @@ struct run {
 	/* union of what the gather reported (invalidate callback) */
 	bool inval_any;
 	uint64_t inval_start, inval_last;
+
+	/* copies: two target tables (the same format, another one), each a run
+	 * of its own whose failures name the @owner run */
+	struct run *targets[2], *owner;
+	unsigned long copies, copies_refused, harvests;
 };
 
 static uint64_t mask_of(unsigned shift)
@@ -281,6 +287,7 @@ static uint64_t va_to_ia(const struct run *r, uint64_t va)
 static void fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(struct run *r, const char *fmt, ...)
 {
+	const struct run *o = r->owner ? r->owner : r; /* whose steps reproduce it */
 	test_failures++;
 	if (!r->failed && r->fresh)
 		fprintf(stderr,
@@ -292,7 +299,7 @@ static void fail(struct run *r, const char *fmt, ...)
 			"test_model: FAILED seed=0x%" PRIx64 " format=%s step=%lu\n"
 			"  op: %s\n  reproduce: test_model --seed 0x%" PRIx64
 			" --format %s --steps %lu\n",
-			r->seed, r->f->name, r->step, r->op, r->seed, r->f->name, r->step + 1);
+			o->seed, o->f->name, o->step, r->op, o->seed, o->f->name, o->step + 1);
 	r->failed = true;
 	if (r->reports++ >= MAX_REPORTS)
 		return;
@@ -974,6 +981,234 @@ static void sub_range(struct run *r, const struct ext *e, uint64_t *ia, uint64_t
 		*size = ext_end(e) - *ia;
 }
 
+/* ------------------------------------------------------------------------
+ * Copies into second tables, and harvests
+ * ------------------------------------------------------------------------ */
+/*
+ * The result vpte_copy must give, by its documented order of checks: the
+ * range against the destination's granule and VA space, anything mapped
+ * there, then each source leaf in address order (read from the source
+ * table, whose leaves check_table has matched with the model): a leaf the
+ * range cuts when write-protecting, a part that is not whole destination
+ * pages, a PA beyond its width, attributes it cannot encode.
+ */
+static int copy_expect(struct run *src, struct run *dst, uint64_t va, uint64_t size,
+		       bool wrprotect)
+{
+	uint64_t last = va + (size - 1);
+	if ((va | size) & (dst->gran - 1))
+		return -VPTE_EINVAL;
+	if (dst->f->sign_extend) {
+		uint64_t top = va >> (dst->f->va_bits - 1);
+		if (top != 0 && top != ~0ull >> (dst->f->va_bits - 1))
+			return -VPTE_EINVAL;
+		if ((last >> (dst->f->va_bits - 1)) != top)
+			return -VPTE_ERANGE;
+	} else if (last >> dst->f->va_bits) {
+		return -VPTE_ERANGE;
+	}
+	if (model_any(&dst->m, va_to_ia(dst, va), size))
+		return -VPTE_EEXIST;
+	struct vpte_walk w;
+	vpte_for_each_leaf(&w, &src->t, vpte_va(va), size)
+	{
+		uint64_t leaf_last = w.va.addr + mask_of(w.shift);
+		uint64_t lo = w.va.addr > va ? w.va.addr : va, hi = leaf_last < last ? leaf_last : last;
+		uint64_t pa = w.pa.addr + (lo - w.va.addr);
+		const struct ext *e;
+		if (wrprotect && (lo != w.va.addr || hi != leaf_last))
+			return -VPTE_EINVAL;
+		if ((lo | (hi + 1) | pa) & (dst->gran - 1))
+			return -VPTE_EINVAL;
+		if ((pa + (hi - lo)) >> dst->f->pa_bits)
+			return -VPTE_ERANGE;
+		if (!model_lookup(&src->m, va_to_ia(src, lo), &e))
+			continue; /* check_table reports it */
+		struct vpte_prot prot = e->prot;
+		if (wrprotect)
+			prot.flags &= ~VPTE_W;
+		if (!model_prot_ok(dst, prot))
+			return -VPTE_EINVAL;
+	}
+	return w.error;
+}
+
+/* A destination for copies from @r: the same format, or another one whose
+ * PA width holds @r's. */
+static struct run *copy_target(struct run *r, const struct vpte_format *f)
+{
+	struct run *d = calloc(1, sizeof(*d));
+	if (!d)
+		abort();
+	run_setup(d, f);
+	d->owner = r;
+	d->rng = test_rand(&r->rng);
+	if (table_open(d))
+		fail(r, "vpte_table_init of a copy target failed");
+	return d;
+}
+
+static void copy_targets_open(struct run *r)
+{
+	size_t count, n = 0;
+	const struct vpte_format *const *formats = vpte_formats(&count);
+	const struct vpte_format *other[16];
+	for (size_t i = 0; i < count; i++)
+		if (formats[i] != r->f && formats[i]->pa_bits >= r->f->pa_bits)
+			other[n++] = formats[i];
+	r->targets[0] = copy_target(r, r->f);
+	r->targets[1] = copy_target(r, n ? other[rnd(r, n)] : formats[rnd(r, count)]);
+}
+
+static void copy_targets_close(struct run *r)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		table_close(r->targets[i]);
+		free(r->targets[i]->m.v);
+		free(r->targets[i]);
+	}
+}
+
+/* Copy [ia, ia + size) into one of the targets; both tables must then agree
+ * with their models. */
+static void do_copy(struct run *r, uint64_t ia, uint64_t size)
+{
+	struct run *d = r->targets[rnd(r, 2)];
+	struct vpte_gather g;
+	bool wrprotect = rnd(r, 3) == 0;
+	uint64_t va = ia_to_va(r, ia), lo = ~0ull, hi = 0; /* pages losing W */
+
+	if (d->leaves > LEAF_BUDGET) { /* the target's own clean-up */
+		d->step = r->step;
+		do_unmap(d, "unmap target", 0, d->half);
+		if (d->f->sign_extend)
+			do_unmap(d, "unmap target", d->half, d->space - d->half);
+	}
+	int want = copy_expect(r, d, va, size, wrprotect);
+	struct vpte_gather *gp = wrprotect ? gather_begin(r, &g) : NULL;
+	struct vpte_copy_opts opts = { wrprotect ? VPTE_COPY_WRPROTECT : 0u, gp };
+	snprintf(r->op, sizeof(r->op), "copy va 0x%" PRIx64 " size 0x%" PRIx64 " to %s%s gather %d",
+		 va, size, d->f->name, wrprotect ? " write-protecting" : "", gp != NULL);
+	for (size_t i = model_first(&r->m, ia); i < r->m.n && r->m.v[i].ia < ia + size; i++)
+		if (r->m.v[i].prot.flags & VPTE_W) {
+			const struct ext *e = &r->m.v[i];
+			uint64_t from = e->ia > ia ? e->ia : ia;
+			uint64_t to = ext_end(e) < ia + size ? ext_end(e) : ia + size;
+			lo = from < lo ? from : lo;
+			hi = to > hi ? to : hi;
+		}
+	uint64_t before = want ? table_digest(r) : 0, target_before = want ? table_digest(d) : 0;
+	uint64_t live = d->mem.live;
+	int err = vpte_copy(&d->t, &r->t, vpte_va(va), size, &opts);
+	r->copies++;
+	r->copies_refused += err != 0;
+	if (err != want)
+		fail(r, "vpte_copy returned %d (%s), the model expects %d", err, vpte_strerror(err),
+		     want);
+	if (err && (table_digest(r) != before || table_digest(d) != target_before ||
+		    d->mem.live != live))
+		fail(r, "a failed copy changed a table");
+	if (!err && !want) {
+		struct vpte_prot none = { 0, 0, 0 }, w = { VPTE_W, 0, 0 };
+		for (size_t i = model_first(&r->m, ia); i < r->m.n && r->m.v[i].ia < ia + size; i++) {
+			const struct ext *e = &r->m.v[i];
+			uint64_t from = e->ia > ia ? e->ia : ia;
+			uint64_t to = ext_end(e) < ia + size ? ext_end(e) : ia + size;
+			struct vpte_prot prot = e->prot;
+			if (wrprotect)
+				prot.flags &= ~VPTE_W;
+			model_add(&d->m, va_to_ia(d, ia_to_va(r, from)), to - from, e->pa + (from - e->ia),
+				  prot);
+		}
+		if (wrprotect)
+			model_protect(&r->m, ia, size, none, w);
+	}
+	gather_check(r, gp, err ? 0 : lo, err ? 0 : hi, "write-protected");
+	if (err)
+		return; /* unchanged, as the digests say */
+	/* The target, checked as if it were a run of its own. */
+	memcpy(d->op, r->op, sizeof(d->op));
+	d->step = r->step;
+	check_table(d);
+	check_seeks(d);
+	r->failed |= d->failed;
+}
+
+#define HARVEST_WORDS 1024
+
+/* Harvest a flag over [ia, ia + size) and compare with the model; when
+ * clearing, the leaves wholly inside the range lose the flag. */
+static void do_harvest(struct run *r, uint64_t ia, uint64_t size)
+{
+	static uint64_t bitmap[HARVEST_WORDS], want[HARVEST_WORDS];
+	struct vpte_gather g;
+	struct vpte_walk w;
+	struct vpte_prot none = { 0, 0, 0 };
+	struct vpte_prot flag = { rnd(r, 2) ? VPTE_D : VPTE_A, 0, 0 };
+	bool clear = rnd(r, 2);
+	unsigned shift = r->gshift + (unsigned)rnd(r, 12);
+	uint64_t lo = ~0ull, hi = 0; /* the pages whose flag is cleared */
+
+	while ((size - 1) >> shift >= 64 * HARVEST_WORDS)
+		shift++;
+	memset(want, 0, sizeof(want));
+	for (size_t i = model_first(&r->m, ia); i < r->m.n && r->m.v[i].ia < ia + size; i++) {
+		const struct ext *e = &r->m.v[i];
+		uint64_t from = e->ia > ia ? e->ia : ia;
+		uint64_t to = ext_end(e) < ia + size ? ext_end(e) : ia + size;
+		for (uint64_t b = (from - ia) >> shift;
+		     (e->prot.flags & flag.flags) && b <= (to - 1 - ia) >> shift; b++)
+			want[b / 64] |= 1ull << (b % 64);
+	}
+	struct vpte_gather *gp = clear ? gather_begin(r, &g) : NULL;
+	struct vpte_harvest_opts opts = { flag.flags, shift, clear ? VPTE_HARVEST_CLEAR : 0u, gp };
+	snprintf(r->op, sizeof(r->op),
+		 "harvest va 0x%" PRIx64 " size 0x%" PRIx64 " %s shift %u%s gather %d",
+		 ia_to_va(r, ia), size, flag.flags == VPTE_D ? "dirty" : "accessed", shift,
+		 clear ? " clearing" : "", gp != NULL);
+	memset(bitmap, 0, sizeof(bitmap));
+	int err = vpte_harvest(&r->t, vpte_va(ia_to_va(r, ia)), size, bitmap, &opts);
+	r->harvests++;
+	if (err)
+		fail(r, "vpte_harvest: %s", vpte_strerror(err));
+	for (unsigned i = 0; i < HARVEST_WORDS; i++)
+		if (bitmap[i] != want[i]) {
+			fail(r, "harvest bitmap word %u: 0x%" PRIx64 ", the model says 0x%" PRIx64, i,
+			     bitmap[i], want[i]);
+			break;
+		}
+	/* Clearing: the leaves wholly inside the range (harvesting leaves the
+	 * leaf structure as it was) lose the flag. */
+	vpte_for_each_leaf(&w, &r->t, vpte_va(ia_to_va(r, ia)), size)
+	{
+		uint64_t wia = va_to_ia(r, w.va.addr), end = wia + (1ull << w.shift);
+		const struct ext *e;
+		if (!clear || err || wia < ia || end > ia + size)
+			continue;
+		if (model_lookup(&r->m, wia, &e) && (e->prot.flags & flag.flags)) {
+			lo = wia < lo ? wia : lo;
+			hi = end > hi ? end : hi;
+		}
+		model_protect(&r->m, wia, end - wia, none, flag);
+	}
+	gather_check(r, gp, lo, hi, "cleared");
+}
+
+static void copy_or_harvest(struct run *r, const struct ext *e)
+{
+	uint64_t ia, size;
+	unsigned shift;
+	if (e && rnd(r, 3))
+		sub_range(r, e, &ia, &size);
+	else
+		while (!gen_range(r, &ia, &size, &shift))
+			;
+	if (rnd(r, 2))
+		do_copy(r, ia, size);
+	else
+		do_harvest(r, ia, size);
+}
+
 static void step_once(struct run *r)
 {
 	uint64_t ia, size, pa;
@@ -1038,6 +1273,8 @@ static void step_once(struct run *r)
 		while (!gen_range(r, &ia, &size, &shift))
 			;
 		do_unmap(r, "unmap", ia, size);
+	} else if (roll >= 88 && roll < 95) {
+		copy_or_harvest(r, e);
 	} else if (roll < 95 && e) {
 		sub_range(r, e, &ia, &size);
 		do_unmap(r, "unmap punch", ia, size);
@@ -1080,6 +1317,7 @@ static void random_run(const struct vpte_format *f, uint64_t seed, unsigned long
 		free(r);
 		return;
 	}
+	copy_targets_open(r);
 	uint64_t max_leaves = 0;
 	for (r->step = 0; r->step < steps && !r->failed; r->step++) {
 		step_once(r);
@@ -1089,6 +1327,8 @@ static void random_run(const struct vpte_format *f, uint64_t seed, unsigned long
 			max_leaves = r->leaves;
 	}
 	snprintf(r->op, sizeof(r->op), "vpte_table_destroy");
+	const char *other = r->targets[1]->f->name;
+	copy_targets_close(r);
 	table_close(r);
 	printf("  %-13s %lu steps%s: maps %lu ok (%lu fresh) %lu EEXIST, unmaps %lu (%lu split),"
 	       " protects %lu (%lu EINVAL), splits %lu (%lu tables), <= %" PRIu64 " leaves, shifts",
@@ -1098,7 +1338,8 @@ static void random_run(const struct vpte_format *f, uint64_t seed, unsigned long
 	for (unsigned s = 0; s < 64; s++)
 		if (r->shifts_seen & (1ull << s))
 			printf(" %u", s);
-	printf("\n");
+	printf("\n  %-13s copies %lu (%lu refused) into itself and %s, harvests %lu\n", "",
+	       r->copies, r->copies_refused, other, r->harvests);
 	free(r->m.v);
 	free(r);
 }
