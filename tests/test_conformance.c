@@ -116,26 +116,31 @@ struct arch {
 	uint64_t pa_limit;     /* leaves map PAs below this */
 	const char *info;      /* monitor command reporting attributes, or NULL */
 	uint64_t probe_pa;     /* the stub's probe block, mapped to itself; 0: none */
+	unsigned probe_words;  /* 8-byte results per probed VA */
+	const char *probe;     /* what the probes are, for the output */
 };
 
-/* The arm64 stub's probe block: AT S1E1R/W, S1E0R/W of up to PROBES VAs. */
+/*
+ * The stub's probe block: count, VAs, results.  arm64: PAR_EL1 after AT
+ * S1E1R/W, S1E0R/W (4 words per VA); x86-64: the outcome of a load (1).
+ */
 #define PROBES 2000
-#define PROBE_BYTES (8u + PROBES * 8u + PROBES * 32u)
-#define PROBE_MAP (128u << 10) /* PROBE_BYTES rounded up to the largest granule */
+#define PROBE_MAP (128u << 10) /* 8 + PROBES * 8 * 5 rounded up to the largest granule */
 #define PROBE_DONE 0x000064656272706full /* "probed" */
 
 static const struct arch arch_x86 = {
 	.kind = ARCH_X86, .qemu = "qemu-system-x86_64", .stub = "stub-x86_64.bin",
 	/* -bios: 64 KiB ending at 4 GiB; the code is in its last page. */
 	.code_pa = 0xfffff000u, .params_pa = 0x1000, .arena_pa = 0x100000,
-	.arena_limit = 200u << 20, .pa_limit = 1ull << 52, .info = "info tlb",
+	.arena_limit = 120u << 20, .pa_limit = 1ull << 52, .info = "info tlb",
+	.probe_pa = 0x8000000u, .probe_words = 1, .probe = "loads",
 };
 static const struct arch arch_arm64 = {
 	.kind = ARCH_ARM64, .qemu = "qemu-system-aarch64", .stub = "stub-arm64.bin",
 	/* virt: RAM from 1 GiB; its first MiB holds the device tree. */
 	.code_pa = 0x41000000u, .params_pa = 0x41010000u, .arena_pa = 0x41100000u,
 	.arena_limit = 160u << 20, .pa_limit = 1ull << 48, .info = NULL,
-	.probe_pa = 0x50000000u,
+	.probe_pa = 0x50000000u, .probe_words = 4, .probe = "AT",
 };
 static const struct arch arch_riscv = {
 	.kind = ARCH_RISCV, .qemu = "qemu-system-riscv64", .stub = "stub-riscv64.bin",
@@ -715,7 +720,7 @@ static char *qmp_hmp(struct qemu *q, const char *cmd, long long deadline)
 struct result {
 	uint64_t agree, disagree;      /* gva2gpa */
 	uint64_t info_agree, info_disagree; /* info tlb / info mem */
-	uint64_t at_agree, at_disagree;     /* arm64 AT instructions */
+	uint64_t at_agree, at_disagree;     /* the stub's probes: arm64 AT, x86-64 loads */
 	unsigned errors;               /* boots that did not get as far as comparing */
 	unsigned reports;
 };
@@ -995,6 +1000,54 @@ static void compare_at(struct result *r, const struct space *s, uint64_t seed, c
 	}
 }
 
+/*
+ * x86-64 loads: 0, or 1 << 63 | vector << 32 | error code.  A page fault's
+ * error code (SDM Vol. 3A 4.7): bit 0 P (a protection violation, not a
+ * not-present page), bit 1 W/R, bit 2 U/S, bit 3 RSVD (a reserved bit set
+ * in some paging-structure entry).
+ */
+static void load_str(uint64_t v, char *out, size_t n)
+{
+	if (!v)
+		snprintf(out, n, "the load went through");
+	else
+		snprintf(out, n, "exception %u, error code 0x%x%s", (unsigned)(v >> 32) & 0xff,
+			 (unsigned)v, (v >> 32 & 0xff) == 14 && (v & 8) ? " (reserved bit set)" : "");
+}
+
+static void compare_loads(struct result *r, const struct space *s, uint64_t seed, const uint64_t *va,
+			  size_t n, const uint64_t *res)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t pa, v = res[i];
+		struct vpte_walk w;
+		int err;
+		bool mapped = vpte_answer(s, va[i], &pa, &w, &err);
+		unsigned vector = (unsigned)(v >> 32) & 0xff;
+		bool ok;
+		const char *want;
+		if (mapped) {
+			ok = v == 0;
+			want = "the load to go through";
+		} else if (err == -VPTE_EINVAL) {
+			ok = (v >> 63) && vector == 13;
+			want = "a general-protection fault (non-canonical)";
+		} else {
+			ok = (v >> 63) && vector == 14 && !(v & 0x9);
+			want = "a not-present page fault";
+		}
+		if (ok) {
+			r->at_agree++;
+		} else {
+			char got[96], said[200];
+			load_str(v, got, sizeof(got));
+			snprintf(said, sizeof(said), "load: %s, expected %s", got, want);
+			report(r, s, seed, va[i], "load", said);
+			r->at_disagree++;
+		}
+	}
+}
+
 /* ------------------------------------------------------------------------
  * One boot
  * ------------------------------------------------------------------------ */
@@ -1092,15 +1145,20 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 		argv[n++] = "-machine";
 		argv[n++] = "pc";
 		argv[n++] = "-cpu";
-		argv[n++] = "max";
+		argv[n++] = "max,phys-bits=52"; /* MAXPHYADDR 52, as docs/formats.md assumes */
 		argv[n++] = "-bios";
 		argv[n++] = stub;
 		loader_data(p0, sizeof(p0), a->params_pa, root);
 		loader_data(p1, sizeof(p1), a->params_pa + 8, f->levels == 5 ? 1u << 12 : 0);
+		loader_data(p2, sizeof(p2), a->params_pa + 16, a->probe_pa);
 		argv[n++] = "-device";
 		argv[n++] = p0;
 		argv[n++] = "-device";
 		argv[n++] = p1;
+		argv[n++] = "-device";
+		argv[n++] = p2;
+		argv[n++] = "-device";
+		argv[n++] = dev_probe;
 		break;
 	case ARCH_ARM64:
 		argv[n++] = "-machine";
@@ -1224,12 +1282,12 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 		snprintf(save, sizeof(save),
 			 "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": %" PRIu64
 			 ", \"size\": %zu, \"filename\": \"%s\"}, \"id\": 0}\n",
-			 a->probe_pa + 8 + nprobe * 8, nprobe * 32, probe_out);
+			 a->probe_pa + 8 + nprobe * 8, nprobe * 8 * a->probe_words, probe_out);
 		said = done ? qmp_exec(&q, save, deadline) : NULL;
 		FILE *pf = said ? fopen(probe_out, "rb") : NULL;
-		par = xrealloc(NULL, nprobe * 32);
-		if (!pf || fread(par, 32, nprobe, pf) != nprobe) {
-			printf("  %s: the stub's AT probes never finished (%s): it could not run "
+		par = xrealloc(NULL, nprobe * 8 * a->probe_words);
+		if (!pf || fread(par, 8 * a->probe_words, nprobe, pf) != nprobe) {
+			printf("  %s: the stub's probes never finished (%s): it could not run "
 			       "or reach its probe block through vpte's tables; reproduce: "
 			       "test_conformance --format %s --seed 0x%" PRIx64 " --boots 1 --keep\n",
 			       f->name, done ? "no results" : "no \"probed\"", f->name, seed);
@@ -1247,7 +1305,10 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 		}
 		fclose(pf);
 		free(said);
-		compare_at(r, &s, seed, probe_va + 1, nprobe, par);
+		if (a->kind == ARCH_ARM64)
+			compare_at(r, &s, seed, probe_va + 1, nprobe, par);
+		else
+			compare_loads(r, &s, seed, probe_va + 1, nprobe, par);
 	}
 	long long asked = now_ms();
 	/* All the questions at once, answered in order. */
@@ -1418,8 +1479,8 @@ int main(int argc, char **argv)
 			       r.info_agree, arch_of(f)->kind == ARCH_X86 ? "leaves" : "addresses",
 			       r.info_disagree);
 		if (arch_of(f)->probe_pa)
-			printf(" (AT: %" PRIu64 " addresses agree, %" PRIu64 " disagree)", r.at_agree,
-			       r.at_disagree);
+			printf(" (%s: %" PRIu64 " addresses agree, %" PRIu64 " disagree)", arch_of(f)->probe,
+			       r.at_agree, r.at_disagree);
 		if (r.errors)
 			printf("; %u of %u boots FAILED to compare", r.errors, boots);
 		printf("\n");

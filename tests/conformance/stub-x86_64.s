@@ -7,15 +7,25 @@
 # harness loads into RAM at PA 0x1000:
 #     +0  root of the tables (CR3; below 4 GiB)
 #     +8  extra CR4 bits (CR4.LA57 = 1 << 12 for x86_64-la57, else 0)
+#     +16 PA of the probe block, mapped to itself (0: none)
 # then CR4 = PAE | PGE | extra, CR3 = root, EFER = LME | NXE, CR0.PG = 1
-# (long mode, through vpte's tables), far jump to 64-bit code and halt with
-# interrupts off, forever.  QEMU's monitor then translates through exactly
-# this MMU state.  Built with the native `as` + objcopy -O binary.
+# (long mode, through vpte's tables) and far jump to 64-bit code.  There,
+# through the MMU, it runs the probe block:
+#     +0  count N; +8 N VAs; then N results of 8 bytes: 0 when a byte load from
+#         the VA went through, else 1 << 63 | vector << 32 | error code of
+#         the exception it took (14 page fault, 13 general protection)
+# (QEMU's real walker, with its reserved-bit checks, unlike the monitor's
+# debug walk), overwrites the count with "probed\0\0", and halts with
+# interrupts off, forever.  The stack for the exception frames is the top
+# of the probe block's 128 KiB.  QEMU's monitor then translates through
+# exactly this MMU state.  Built with the native `as` + objcopy -O binary.
 	.set ROM_BASE, 0xffff0000
 	.set PARAMS, 0x1000
 	.set CODE_SEL, 0x08
 	.set DATA_SEL, 0x10
 	.set CODE64_SEL, 0x18
+	.set PROBE_MAP, 0x20000
+	.set DONE, 0x000064656272706f	# "probed" little-endian, NUL-padded
 
 	.text
 	.code16
@@ -41,6 +51,7 @@ entry32:
 	movl %eax, %cr4			# LA57 may only change with paging off
 	movl (PARAMS), %eax
 	movl %eax, %cr3
+	movl (PARAMS + 16), %esi	# probe block (kept in %rsi: upper half zero)
 	movl $0xc0000080, %ecx		# IA32_EFER
 	rdmsr
 	orl $0x900, %eax		# LME (bit 8) | NXE (bit 11)
@@ -53,8 +64,71 @@ entry32:
 	.code64
 entry64:
 	cli
-1:	hlt
-	jmp 1b
+	testl %esi, %esi
+	jz park
+	lidt idt_desc(%rip)
+	leaq PROBE_MAP(%rsi), %rsp
+	movq (%rsi), %rcx		# N
+	leaq 8(%rsi), %rdi		# the VAs
+	leaq (%rdi,%rcx,8), %rbx	# the results
+probe:
+	testq %rcx, %rcx
+	jz probed
+	movq (%rdi), %rax
+	xorl %r8d, %r8d
+	movzbl (%rax), %edx		# one byte (may fault: the handler sets %r8, resumes below)
+resume:
+	movq %r8, (%rbx)
+	addq $8, %rdi
+	addq $8, %rbx
+	decq %rcx
+	jmp probe
+probed:
+	movabsq $DONE, %rax
+	movq %rax, (%rsi)
+park:
+	hlt
+	jmp park
+
+# Page fault and general protection: both push an error code.
+fault14:
+	movq $14, %r8
+	jmp fault
+fault13:
+	movq $13, %r8
+fault:
+	shlq $32, %r8
+	orq (%rsp), %r8			# error code
+	btsq $63, %r8
+	leaq resume(%rip), %r9
+	movq %r9, 8(%rsp)		# return to resume, past the load
+	addq $8, %rsp
+	iretq
+die:					# anything else: stop; the harness sees no "probed"
+	hlt
+	jmp die
+
+	.macro gate handler
+	.word (ROM_BASE + \handler - start) & 0xffff
+	.word CODE64_SEL
+	.byte 0, 0x8e			# present, DPL 0, 64-bit interrupt gate
+	.word (ROM_BASE + \handler - start) >> 16
+	.long 0, 0
+	.endm
+	.p2align 4
+idt:
+	.rept 13
+	gate die
+	.endr
+	gate fault13
+	gate fault14
+	.rept 17
+	gate die
+	.endr
+idt_end:
+idt_desc:
+	.word idt_end - idt - 1
+	.quad ROM_BASE + idt - start
 
 	.p2align 3
 gdt:	# accessed bits preset: loading a selector never writes the (ROM) GDT
