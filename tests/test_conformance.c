@@ -436,7 +436,8 @@ static int build_space(struct space *s, const struct vpte_format *f, uint64_t se
 
 static void free_space(struct space *s)
 {
-	vpte_table_destroy(&s->t);
+	if (s->t.fmt)
+		vpte_table_destroy(&s->t);
 	vpte_arena_release(&s->arena);
 }
 
@@ -1075,7 +1076,7 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 	struct space s;
 	struct samples sm = { NULL, 0, 0 };
 	struct qemu q = { 0 };
-	char dir[] = "/tmp/vpte-conformance-XXXXXX";
+	char dir[200];
 	char img[300], stub[1024], dev_img[400], dev_stub[1100], p0[128], p1[128], p2[128], p3[128];
 	char probe_in[300], probe_out[300], dev_probe[400];
 	uint64_t *probe_va = NULL, *par = NULL;
@@ -1085,6 +1086,8 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 	if (build_space(&s, f, seed))
 		goto out_space;
 	pick_samples(&s, &sm);
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/vpte-conformance-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		goto out_space;
@@ -1123,12 +1126,14 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 	/* The probe: a leaf whose PA differs from its VA, so that QEMU's answer
 	 * shows whether the MMU is on yet. */
 	uint64_t mmu_va = 0, mmu_pa = 0;
+	bool have_mmu_va = false;
 	struct vpte_walk w;
-	for (unsigned h = 0; h < s.nhalves && !mmu_va; h++)
+	for (unsigned h = 0; h < s.nhalves && !have_mmu_va; h++)
 		vpte_for_each_leaf(&w, &s.t, s.half[h], s.half_size[h]) {
 			if ((w.pa.addr & 0xffffffffu) != (w.va.addr & 0xffffffffu)) {
 				mmu_va = w.va.addr;
 				mmu_pa = w.pa.addr;
+				have_mmu_va = true;
 				break;
 			}
 		}
@@ -1209,7 +1214,7 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 			fprintf(stderr, " %s", argv[i]);
 		fprintf(stderr, "\n");
 	}
-	if (!mmu_va) {
+	if (!have_mmu_va) {
 		fprintf(stderr, "%s: no leaf to probe the MMU with\n", f->name);
 		goto out_dir;
 	}
@@ -1278,7 +1283,7 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 			}
 		}
 		free(said);
-		char save[400];
+		char save[512];
 		snprintf(save, sizeof(save),
 			 "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": %" PRIu64
 			 ", \"size\": %zu, \"filename\": \"%s\"}, \"id\": 0}\n",
