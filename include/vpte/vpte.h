@@ -550,8 +550,8 @@ struct vpte_copy_opts {
  *
  * One walk of @src: each leaf (a leaf partly inside the range: its part
  * inside) is mapped into @dst at the same VA and PA with the same
- * attributes, accessed and dirty included (a contiguous run's accessed and
- * dirty are those of any of its members), with the largest leaves and runs
+ * attributes, accessed and dirty included (the copy of a contiguous run is
+ * accessed, or dirty, when any member is), with the largest leaves and runs
  * of @dst's format that alignment allows, but none larger than the source
  * leaf: a copy into the same format has the source's leaf structure; into
  * another format a leaf is split where @dst lacks its size (a 1 GiB x86-64
