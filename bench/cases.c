@@ -4,13 +4,15 @@
 #include "cases.h"
 
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define RANGE_ENTRIES 256u /* the "256 x 4 KiB" case */
 #define SEEK_SEED 0x2545f4914f6cdd1dull
 
 /* ---- geometry ---- */
 
-void env_init(struct bench_env *e, const struct vpte_format *fmt, bool quick)
+int env_init(struct bench_env *e, const struct vpte_format *fmt, bool quick)
 {
 	*e = (struct bench_env){ 0 };
 	e->fmt = fmt;
@@ -25,6 +27,15 @@ void env_init(struct bench_env *e, const struct vpte_format *fmt, bool quick)
 	e->ring_tables = 64;
 	e->ring_rounds = quick ? 16 : 64;
 	e->prot = (struct vpte_prot){ VPTE_R | VPTE_W, VPTE_MT_WB, 0 };
+	e->other = vpte_format_by_name(e->handwritten ? "arm64-4k-48" : "x86_64");
+	e->bitmap = calloc((e->region >> e->gshift) / 64 + 1, sizeof(uint64_t));
+	return e->bitmap ? 0 : -VPTE_ENOMEM;
+}
+
+void env_release(struct bench_env *e)
+{
+	free(e->bitmap);
+	e->bitmap = NULL;
 }
 
 static uint64_t gran(const struct bench_env *e)
@@ -93,12 +104,23 @@ static uint64_t resident_off(const struct bench_env *e, uint64_t table)
 int state_setup(struct bench_env *e, enum bench_state st)
 {
 	e->heap = (struct vpte_heap){ 0 };
+	e->t2.fmt = NULL;
 	int err = vpte_table_init(&e->t, e->fmt, vpte_heap_mem(&e->heap));
 	uint64_t tables = st == ST_RING ? e->ring_tables : slot_tables(e, entries_region(e));
 	if (err)
 		return err;
 	switch (st) {
+	case ST_COPY:
+	case ST_COPY_OTHER:
+		err = vpte_table_init(&e->t2, st == ST_COPY ? e->fmt : e->other,
+				      vpte_heap_mem(&e->heap));
+		if (err) {
+			e->t2.fmt = NULL;
+			return err;
+		}
+		return map_gran(e, 0, e->region);
 	case ST_FULL:
+		memset(e->bitmap, 0, ((e->region >> e->gshift) / 64 + 1) * sizeof(uint64_t));
 		return map_gran(e, 0, e->region);
 	case ST_HUGE:
 		return vpte_map(&e->t, vpte_va(e->va), vpte_pa(e->pa), e->region, e->prot, NULL);
@@ -114,7 +136,9 @@ int state_setup(struct bench_env *e, enum bench_state st)
 
 int state_teardown(struct bench_env *e)
 {
-	int err = vpte_table_destroy(&e->t);
+	int err = e->t2.fmt ? vpte_table_destroy(&e->t2) : 0;
+	if (!err)
+		err = vpte_table_destroy(&e->t);
 	if (!err && e->heap.live_pages)
 		err = -VPTE_EFAULT; /* leaked pages */
 	return err;
@@ -181,6 +205,40 @@ static int check_ring_residents(struct bench_env *e)
 static int check_two_regions(struct bench_env *e)
 {
 	return expect_leaves(e, e->gshift, entries_two_regions(e));
+}
+
+static int check_copy(struct bench_env *e)
+{
+	struct vpte_stats st;
+	int err = vpte_stats_table(&e->t2, &st);
+	if (err)
+		return err;
+	return st.leaves[e->gshift] == entries_region(e) && st.tlb_entries == entries_region(e)
+		       ? 0
+		       : -VPTE_EFAULT;
+}
+
+static int check_split(struct bench_env *e)
+{
+	return expect_leaves(e, e->gshift, entries_region(e));
+}
+
+static int check_protect(struct bench_env *e)
+{
+	struct vpte_walk w;
+	int err = vpte_seek(&w, &e->t, vpte_va(e->va + e->region / 2));
+	if (err)
+		return err;
+	return w.kind == VPTE_LEAF && !(w.prot.flags & VPTE_W) ? 0 : -VPTE_EFAULT;
+}
+
+static int check_harvest(struct bench_env *e)
+{
+	uint64_t words = (e->region >> e->gshift) / 64;
+	for (uint64_t i = 0; i < words; i++)
+		if (e->bitmap[i] != ~0ull)
+			return -VPTE_EFAULT;
+	return 0;
 }
 
 static int check_empty(struct bench_env *e)
@@ -392,6 +450,29 @@ static int call_unmap_region(struct bench_env *e)
 	return vpte_unmap(&e->t, vpte_va(e->va), e->region, NULL);
 }
 
+static int call_protect(struct bench_env *e)
+{
+	struct vpte_prot set = { 0, 0, 0 }, clear = { VPTE_W, 0, 0 };
+	return vpte_protect(&e->t, vpte_va(e->va), e->region, set, clear, NULL);
+}
+
+static int call_split(struct bench_env *e)
+{
+	return vpte_split(&e->t, vpte_va(e->va), e->region, e->gshift, NULL);
+}
+
+static int call_copy(struct bench_env *e)
+{
+	return vpte_copy(&e->t2, &e->t, vpte_va(e->va), e->region, NULL);
+}
+
+/* Test and clear the accessed flag (vpte_map sets it on every leaf). */
+static int call_harvest(struct bench_env *e)
+{
+	struct vpte_harvest_opts opts = { VPTE_A, 0, VPTE_HARVEST_CLEAR, NULL };
+	return vpte_harvest(&e->t, vpte_va(e->va), e->region, e->bitmap, &opts);
+}
+
 /* Two threads each map one 1 GiB-aligned region (they share the tables
  * above), against one thread mapping both. */
 struct map_thread {
@@ -484,23 +565,24 @@ const struct bench_case bench_cases[] = {
 	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_MEMSET,
 	  .call = call_unmap_region, .check = check_empty, .targets = { TARGET(T_NS, 1.0) } },
 	{ .op = "protect-1g-4k", .what = "vpte_protect 1 GiB of 4 KiB leaves (clear W)",
-	  .pending = PENDING_ISSUE4, .state = ST_FULL, .entries = entries_region,
-	  .limit = LIMIT_MEMCPY, .targets = { TARGET(T_NS, 1.0) } },
+	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_MEMCPY,
+	  .call = call_protect, .check = check_protect, .targets = { TARGET(T_NS, 1.0) } },
 	{ .op = "split-1g-to-4k", .what = "vpte_split a 1 GiB leaf to 4 KiB leaves",
-	  .pending = PENDING_ISSUE4, .state = ST_HUGE, .entries = entries_region,
-	  .limit = LIMIT_MEMSET },
+	  .state = ST_HUGE, .entries = entries_region, .limit = LIMIT_MEMSET,
+	  .call = call_split, .check = check_split },
 	{ .op = "collapse-1g-4k-to-2m", .what = "vpte_collapse 1 GiB of 4 KiB leaves to 2 MiB",
 	  .pending = PENDING_ISSUE4, .state = ST_FULL, .entries = entries_region,
 	  .limit = LIMIT_READ },
 	{ .op = "copy-1g-4k", .what = "vpte_copy 1 GiB of 4 KiB leaves to an empty table, same format",
-	  .pending = PENDING_ISSUE4, .state = ST_FULL, .entries = entries_region,
-	  .limit = LIMIT_MEMCPY, .targets = { TARGET(T_NS, 1.0) } },
-	{ .op = "copy-1g-4k-other", .what = "vpte_copy 1 GiB of 4 KiB leaves to another format",
-	  .pending = PENDING_ISSUE4, .state = ST_FULL, .entries = entries_region,
-	  .limit = LIMIT_MEMCPY, .targets = { TARGET(T_NS, 1.0) } },
-	{ .op = "harvest-1g-4k", .what = "vpte_harvest dirty bits of 1 GiB of 4 KiB leaves",
-	  .pending = PENDING_ISSUE4, .state = ST_FULL, .entries = entries_region,
-	  .limit = LIMIT_READ },
+	  .state = ST_COPY, .entries = entries_region, .limit = LIMIT_MEMCPY, .call = call_copy,
+	  .check = check_copy, .targets = { TARGET(T_NS, 1.0) } },
+	{ .op = "copy-1g-4k-other",
+	  .what = "vpte_copy 1 GiB of 4 KiB leaves to an empty table of another format",
+	  .state = ST_COPY_OTHER, .entries = entries_region, .limit = LIMIT_MEMCPY,
+	  .call = call_copy, .check = check_copy, .targets = { TARGET(T_NS, 1.0) } },
+	{ .op = "harvest-1g-4k", .what = "vpte_harvest: test and clear accessed, 1 GiB of 4 KiB leaves",
+	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_MEMCPY,
+	  .call = call_harvest, .check = check_harvest },
 	{ .op = "map-2g-4k-1thread", .what = "one thread maps two 1 GiB regions (4 KiB leaves)",
 	  .state = ST_EMPTY, .entries = entries_two_regions, .limit = LIMIT_MEMSET,
 	  .call = call_map_two_regions, .check = check_two_regions },

@@ -28,6 +28,8 @@ enum bench_state {
 		   * leaf in its last entry: room for region/granule single maps */
 	ST_RING,  /* ring_tables leaf tables, each with a resident leaf in its
 		   * last entry: 256-entry maps and unmaps reuse them */
+	ST_COPY,  /* ST_FULL, and an empty destination table e->t2 of the format */
+	ST_COPY_OTHER, /* ST_FULL, and an empty e->t2 of e->other */
 };
 
 /* Everything a case works with, for one format. */
@@ -43,10 +45,13 @@ struct bench_env {
 	unsigned ring_tables;  /* tables of ST_RING */
 	unsigned ring_rounds;  /* map/unmap rounds per repetition */
 	struct vpte_prot prot; /* read-write, write-back */
+	const struct vpte_format *other; /* another 4 KiB-granule format (copies) */
+	uint64_t *bitmap;      /* region / granule bits (harvest) */
 
 	/* the current repetition */
 	struct vpte_heap heap;
 	struct vpte_table t;
+	struct vpte_table t2; /* ST_COPY*: the destination; t2.fmt NULL otherwise */
 	struct hw_mm hw;
 	struct bench_timer timer;
 };
@@ -90,8 +95,10 @@ struct bench_case {
 extern const struct bench_case bench_cases[];
 extern const unsigned bench_case_count;
 
-/* Fill the geometry of @e for @fmt; @quick: smaller loops. */
-void env_init(struct bench_env *e, const struct vpte_format *fmt, bool quick);
+/* Fill the geometry of @e for @fmt; @quick: smaller loops.  Returns 0 or
+ * -VPTE_ENOMEM; env_release() frees what it allocated. */
+int env_init(struct bench_env *e, const struct vpte_format *fmt, bool quick);
+void env_release(struct bench_env *e);
 
 /* Build / tear down a state on e->t (vpte) or e->hw (hand-written). */
 int state_setup(struct bench_env *e, enum bench_state st);

@@ -160,9 +160,10 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 {
 	struct bench_env e;
 	double ns[MAX_REPS], hw_ns[MAX_REPS];
-	env_init(&e, f, o->quick);
 	*r = (struct bench_result){ .c = c, .format = f->name };
 	if (c->pending)
+		return;
+	if ((r->error = env_init(&e, f, o->quick)))
 		return;
 	r->entries = c->entries(&e);
 	r->has_hw = e.handwritten && c->hw_run;
@@ -179,6 +180,7 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 			hw_ns[i] /= (double)r->entries;
 		}
 	}
+	env_release(&e);
 	if (r->error)
 		return;
 	r->ns = bench_summarize(ns, o->reps);

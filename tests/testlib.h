@@ -94,7 +94,7 @@ static const struct vpte_mem_ops test_mem_ops = { test_mem_alloc, test_mem_free,
 
 static inline struct vpte_mem test_mem(struct test_mem *m)
 {
-	struct vpte_mem mem = { &test_mem_ops, m };
+	struct vpte_mem mem = { &test_mem_ops, m, NULL };
 	return mem;
 }
 

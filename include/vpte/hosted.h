@@ -55,6 +55,7 @@ struct vpte_arena {
 	uint64_t limit;
 	uint64_t free_list; /* offset + 1 of the first free page; 0 when none */
 	uint64_t free_size; /* size of the pages on the free list */
+	struct vpte_direct_map direct; /* [base, base + used) at bytes */
 };
 
 /*

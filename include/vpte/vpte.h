@@ -203,10 +203,54 @@ struct vpte_mem_ops {
 	void *(*phys_to_virt)(void *ctx, vpte_pa_t pa, uint64_t size);
 };
 
+/*
+ * struct vpte_direct_map - a window where physical-to-virtual is linear
+ * (a kernel's direct map; the heap backend, whose PA is the host address;
+ * the arena's buffer): physical [@pa_base, @pa_base + @size) is at host
+ * address @virt + (pa - @pa_base).
+ */
+struct vpte_direct_map {
+	uint64_t pa_base;
+	uint64_t size;
+	uintptr_t virt;
+};
+
+/*
+ * struct vpte_mem - a backend: its callbacks and their context.
+ * @direct: optional fast path, NULL for none.  A table page lying wholly
+ *          inside the window is reached without calling phys_to_virt (an
+ *          indirect call on every level of every walk); any other address
+ *          still goes to phys_to_virt, so a window may cover part of the
+ *          memory, or none of it yet.  The backend owns the window and may
+ *          move or grow it inside @alloc (the engine holds no pointer into
+ *          a table across an allocation), at no other time while the table
+ *          is in use.  Initialise struct vpte_mem by member name
+ *          ({ .ops = &ops, .ctx = ctx }) so that members added later are
+ *          zero.
+ */
 struct vpte_mem {
 	const struct vpte_mem_ops *ops;
 	void *ctx;
+	const struct vpte_direct_map *direct;
 };
+
+/*
+ * vpte_mem_ptr - how the engine reaches @size bytes at physical @pa: through
+ * @mem's direct window when it holds them all, else phys_to_virt (NULL when
+ * the backend has no memory there).
+ */
+static inline void *vpte_mem_ptr(const struct vpte_mem *mem, vpte_pa_t pa, uint64_t size)
+{
+	const struct vpte_direct_map *d = mem->direct;
+	if (d) {
+		uint64_t off = pa.addr - d->pa_base;
+		if (off < d->size && d->size - off >= size)
+			return (void *)(d->virt + (uintptr_t)off);
+	}
+	return mem->ops->phys_to_virt(mem->ctx, pa, size);
+}
+
+
 
 #define VPTE_TABLE_READONLY (1u << 0) /* edits fail with -VPTE_EROFS */
 

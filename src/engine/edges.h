@@ -77,34 +77,136 @@ VPTE_INLINE void plan_edge(const struct vpte_format *f, struct edge_plan *plan, 
 	}
 }
 
+/* The index of the last entry of the table at @level holding @ia that
+ * [ia, last] reaches. */
+VPTE_INLINE unsigned stretch_end(const struct vpte_format *f, unsigned level, uint64_t ia,
+				 uint64_t last)
+{
+	if (level == g_top(f) || !((ia ^ last) >> g_shift(f, level + 1u)))
+		return g_index(f, last, level);
+	return g_entries(f, level) - 1u;
+}
+
+/* The index address that entry 0 of the table at @level holding @ia maps. */
+VPTE_INLINE uint64_t table_base(const struct vpte_format *f, unsigned level, uint64_t ia)
+{
+	return level == g_top(f) ? 0 : ia & ~mask_below(g_shift(f, level + 1u));
+}
+
+/*
+ * plan_leaf - plan_edges() for the leaf @e, entry *@i at @level of @table
+ * (whose entry 0 maps index address @base).  @edge: the entry holds first
+ * or last, so it may reach out of the range.  Sets *@i to the leaf's last
+ * member.
+ */
+VPTE_INLINE int plan_leaf(const struct vpte_format *f, const struct vpte_codec *c,
+			  vpte_slot_t *table, unsigned level, uint64_t base, unsigned *i,
+			  uint64_t e, bool edge, uint64_t first, uint64_t last,
+			  const struct prot_change *change, struct edge_plan *plan)
+{
+	uint64_t span_ia = base + ((uint64_t)*i << g_shift(f, level));
+	unsigned span = g_shift(f, level);
+	if (f->cont_bits[level] && c->leaf_cont(f, e, level)) {
+		struct vpte_walk w;
+		w.path[level] = table;
+		describe(f, c, &w, level, span_ia, e, VPTE_LEAF);
+		if (!run_consistent(f, c, &w))
+			return -VPTE_EFAULT;
+		span = w.shift;
+		span_ia = w.index_addr;
+		*i = g_index(f, span_ia, level) + (1u << f->cont_bits[level]) - 1u;
+		edge = true;
+	}
+	if (!edge && !change)
+		return 0;
+	bool before = span_ia < first, after = span_ia + mask_below(span) > last;
+	struct vpte_prot prot = c->leaf_prot(f, e, level);
+	if (((before || after) && !c->prot_ok(f, prot)) ||
+	    (change && !c->prot_ok(f, prot_apply(change, prot))))
+		return -VPTE_EINVAL;
+	if (before)
+		plan_edge(f, plan, level, first);
+	if (after)
+		plan_edge(f, plan, level, last + 1u);
+	return 0;
+}
+
+/*
+ * plan_table - plan_edges() for entries *@i..@end of the table at @level:
+ * 0 when all are done, 1 with *@i at a table entry to go down into, or an
+ * error.  Inlined with @level 0 as a constant for the leaf tables, where
+ * nearly all the entries are.
+ */
+VPTE_INLINE int plan_table(const struct vpte_format *f, const struct vpte_codec *c,
+			   vpte_slot_t *table, unsigned level, uint64_t base, unsigned *i,
+			   unsigned end, uint64_t first, uint64_t last,
+			   const struct prot_change *change, struct edge_plan *plan)
+{
+	unsigned start = *i;
+	for (; *i <= end; (*i)++) {
+		uint64_t e = slot_load(slot_at(table, *i));
+		int kind = c->kind(f, e, level);
+		if (kind == VPTE_HOLE)
+			continue;
+		if (kind == VPTE_KIND_CORRUPT)
+			return -VPTE_EFAULT;
+		if (kind == VPTE_TABLE)
+			return 1;
+		int err = plan_leaf(f, c, table, level, base, i, e, *i == start || *i == end, first,
+				    last, change, plan);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /*
  * plan_edges - check every entry in [first, last] and plan the splits at
  * both edges.  A straddling leaf must be re-encodable at a smaller size.
  * @change: the attribute change the edit makes to every leaf in the range
  * (vpte_protect), whose result must be encodable too; NULL when the
- * leaves go (vpte_unmap).
+ * leaves go (vpte_unmap).  Each table's entries are checked in one loop (a
+ * leaf inside the range costs a load and a classification); a contiguous
+ * run is checked as a whole, as iteration does (run_consistent()).
  */
 VPTE_INLINE int plan_edges(const struct vpte_format *f, const struct vpte_codec *c,
 			   const struct vpte_table *t, uint64_t first, uint64_t last,
 			   const struct prot_change *change, struct edge_plan *plan)
 {
-	struct vpte_walk w;
-	int ret;
+	void *path[VPTE_MAX_LEVELS];
+	unsigned level = g_top(f);
+	uint64_t ia = first;
 	plan->count = 0;
-	for (ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, first)), last - first + 1u,
-				  VPTE_ITER_LEAVES);
-	     ret > 0; ret = eng_iter_next(f, c, &w)) {
-		uint64_t end = w.index_addr + mask_below(w.shift);
-		bool straddles = w.index_addr < first || end > last;
-		if ((straddles && !c->prot_ok(f, w.prot)) ||
-		    (change && !c->prot_ok(f, prot_apply(change, w.prot))))
-			return -VPTE_EINVAL;
-		if (w.index_addr < first)
-			plan_edge(f, plan, w.level, first);
-		if (end > last)
-			plan_edge(f, plan, w.level, last + 1u);
+	path[level] = tab_ptr(f, t, t->root.addr);
+	if (!path[level])
+		return -VPTE_EFAULT;
+	for (;;) {
+		unsigned shift = g_shift(f, level), end = stretch_end(f, level, ia, last);
+		unsigned i = g_index(f, ia, level);
+		uint64_t base = table_base(f, level, ia);
+		int ret = level == 0 ? plan_table(f, c, path[0], 0, base, &i, end, first, last,
+						  change, plan)
+				     : plan_table(f, c, path[level], level, base, &i, end, first,
+						  last, change, plan);
+		if (ret < 0)
+			return ret;
+		if (ret) {
+			uint64_t e = slot_load(slot_at(path[level], i));
+			if (!(path[level - 1u] = tab_ptr(f, t, c->table_pa(f, e))))
+				return -VPTE_EFAULT;
+			ia = base + ((uint64_t)i << shift);
+			ia = ia > first ? ia : first;
+			level--;
+			continue;
+		}
+		/* This table is done: on to the entry after the last one seen. */
+		uint64_t next = base + ((uint64_t)end << shift) + (1ull << shift);
+		if (next > last || next > g_ia_mask(f))
+			return 0;
+		ia = next;
+		while (level < g_top(f) && !(ia & mask_below(g_shift(f, level + 1u))))
+			level++;
 	}
-	return ret;
 }
 
 /*

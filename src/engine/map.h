@@ -31,6 +31,7 @@ VPTE_INLINE bool piece_fits(const struct map_req *r, uint64_t ia, uint64_t pa, u
 VPTE_INLINE unsigned pick_level(const struct vpte_format *f, const struct map_req *r,
 				uint64_t ia, uint64_t pa, unsigned level)
 {
+	VPTE_UNROLL_LEVELS
 	for (; level > 0; level--)
 		if ((f->leaf_levels & (1u << level)) && piece_fits(r, ia, pa, g_shift(f, level)))
 			return level;
@@ -61,6 +62,78 @@ VPTE_INLINE bool run_empty(const struct vpte_format *f, void *table, uint64_t ia
 		if (plan_load(table, first + i))
 			return false;
 	return true;
+}
+
+/* Can a contiguous run start anywhere in the stretch of @level entries that
+ * begins at @ia?  Only if the caller allows pieces that large, VA and PA
+ * agree modulo the run's size and what is left of the range holds one. */
+VPTE_INLINE bool run_possible(const struct vpte_format *f, const struct map_req *r, uint64_t ia,
+			      uint64_t pa, unsigned level)
+{
+	unsigned run_shift = g_shift(f, level) + f->cont_bits[level];
+	return f->cont_bits[level] && run_shift <= r->max_shift &&
+	       !((ia ^ pa) & mask_below(run_shift)) && r->last - ia >= mask_below(run_shift);
+}
+
+/*
+ * leaf_step - how to encode the entries of a stretch of same-size leaves
+ * (entry i maps pa + i * 2^shift) without a full encoding each: every
+ * format so far puts the PA in a leaf as a plain field, so entry i is
+ * entry 0 plus i times (entry 1 - entry 0).  Compilers do not hoist the
+ * attribute encoding out of the loop by themselves: with this the loop is
+ * one add per entry.  Checked at the stretch's last entry, where a PA
+ * field split in pieces (a carry from one piece into the next) would show;
+ * returns 0 then, and the caller encodes every entry.
+ */
+VPTE_INLINE uint64_t leaf_step(const struct vpte_format *f, const struct vpte_codec *c,
+			       struct vpte_prot prot, unsigned level, uint64_t pa, uint64_t e,
+			       uint64_t n)
+{
+	unsigned shift = g_shift(f, level);
+	uint64_t step = c->make_leaf(f, pa + (1ull << shift), level, prot, false) - e;
+	if (c->make_leaf(f, pa + ((n - 1u) << shift), level, prot, false) != e + (n - 1u) * step)
+		return 0;
+	return step;
+}
+
+/*
+ * map_stretch - the leaves of one table's level that the request places
+ * from @ia on, up to the end of that table or of the range: entry after
+ * entry of the same size (no run can start among them), for as long as the
+ * entries are empty.  Plan (@apply false): count them (all of a table
+ * still to be created: @table NULL).  Apply: write them.  The first entry
+ * is known to be empty.  Returns how many entries were dealt with, at
+ * least 1; the walk goes on after them.
+ */
+VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_codec *c,
+				 const struct map_req *r, void *table, unsigned level, uint64_t ia,
+				 uint64_t pa, bool apply)
+{
+	unsigned shift = g_shift(f, level), first = g_index(f, ia, level);
+	uint64_t room = g_entries(f, level) - first, left = (r->last - ia + 1u) >> shift;
+	uint64_t n = room < left ? room : left, i = 1;
+	/* A local copy: after each atomic load the compiler would re-read
+	 * r->prot otherwise. */
+	const struct vpte_prot prot = r->prot;
+	vpte_slot_t *slot = table ? slot_at(table, first) : NULL;
+	if (!table)
+		return n;
+	if (!apply) {
+		while (i < n && !slot_load(slot + i))
+			i++;
+		return i;
+	}
+	uint64_t e = c->make_leaf(f, pa, level, prot, false);
+	uint64_t step = n > 1 ? leaf_step(f, c, prot, level, pa, e, n) : 0;
+	slot_store(slot, e);
+	if (step) {
+		for (; i < n && !slot_load(slot + i); i++)
+			slot_store(slot + i, e += step);
+	} else {
+		for (; i < n && !slot_load(slot + i); i++)
+			slot_store(slot + i, c->make_leaf(f, pa + (i << shift), level, prot, false));
+	}
+	return i;
 }
 
 /* Publish a new table at @slot.  Another writer of a disjoint range may
@@ -142,6 +215,19 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			if (!r->insert || !leaf_matches(f, c, r, e, level, ia))
 				return -VPTE_EEXIST;
 			step = leaf_shift(f, c, e, level);
+		} else if (!run_possible(f, r, ia, pa, level)) {
+			/* Same-size leaves to the end of this table or range. */
+			uint64_t n = map_stretch(f, c, r, path[level], level, ia, pa, pool != NULL);
+			uint64_t next = ia + (n << g_shift(f, level));
+			if (next > r->last || next > g_ia_mask(f)) {
+				cur->level = level;
+				cur->ia = ia;
+				return created;
+			}
+			ia = next;
+			while (level < g_top(f) && !(ia & mask_below(g_shift(f, level + 1u))))
+				level++;
+			continue;
 		} else {
 			unsigned entry_shift = g_shift(f, level);
 			unsigned run_shift = entry_shift + f->cont_bits[level];
@@ -169,6 +255,74 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 		while (level < g_top(f) && !(ia & mask_below(g_shift(f, level + 1u))))
 			level++;
 	}
+}
+
+/*
+ * fill_one_table - the end of map_one_table() in the table found at
+ * @level: if the request is whole entries of this table, with no run
+ * possible, and they are all empty, write them and return true.
+ */
+VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_codec *c,
+				const struct map_req *r, void *table, unsigned level)
+{
+	uint64_t ia = r->first;
+	unsigned shift = g_shift(f, level);
+	if ((level < g_top(f) && ((ia ^ r->last) >> g_shift(f, level + 1u))) ||
+	    ((r->last + 1u) & mask_below(shift)) || run_possible(f, r, ia, r->pa, level))
+		return false;
+	uint64_t n = ((r->last - ia) >> shift) + 1u, i = 0, any = 0;
+	const struct vpte_prot prot = r->prot; /* see map_stretch() */
+	vpte_slot_t *slot = slot_at(table, g_index(f, ia, level));
+	for (; i + 4u <= n; i += 4)
+		any |= slot_load(slot + i) | slot_load(slot + i + 1) | slot_load(slot + i + 2) |
+		       slot_load(slot + i + 3);
+	for (; i < n; i++)
+		any |= slot_load(slot + i);
+	if (any)
+		return false;
+	uint64_t e = c->make_leaf(f, r->pa, level, prot, false);
+	uint64_t step = n > 1 ? leaf_step(f, c, prot, level, r->pa, e, n) : 0;
+	slot_store(slot, e);
+	if (step) {
+		for (i = 1; i < n; i++)
+			slot_store(slot + i, e += step);
+	} else {
+		for (i = 1; i < n; i++)
+			slot_store(slot + i, c->make_leaf(f, r->pa + (i << shift), level, prot, false));
+	}
+	return true;
+}
+
+/*
+ * map_one_table - the single walk for a range that lies in one existing
+ * table as whole entries of one size, with no run possible (a single page,
+ * 256 pages into a populated leaf table): check that every entry is empty,
+ * then write them all.  Nothing is written unless every check passed, so
+ * the edit is all-or-nothing without a separate plan.  Returns true when
+ * done; false leaves the table untouched for the plan-then-apply walk
+ * (tables to create, entries in use, runs, several tables), which also
+ * reports any error.  The descent is unrolled and the leaf tables get
+ * their own copy of the end, with the level a constant.
+ */
+VPTE_INLINE bool map_one_table(const struct vpte_format *f, const struct vpte_codec *c,
+			       const struct vpte_table *t, const struct map_req *r)
+{
+	uint64_t ia = r->first;
+	unsigned level = pick_level(f, r, ia, r->pa, g_top(f));
+	const struct mem_view view = mem_view(f, t);
+	void *table = view_ptr(f, &view, t->root.addr);
+	if (!table)
+		return false;
+	VPTE_UNROLL_LEVELS
+	for (unsigned i = 0; i + 1u < f->levels; i++) {
+		unsigned at = g_top(f) - i;
+		if (at == level)
+			break;
+		uint64_t e = slot_load(slot_at(table, g_index(f, ia, at)));
+		if (c->kind(f, e, at) != VPTE_TABLE || !(table = view_ptr(f, &view, c->table_pa(f, e))))
+			return false;
+	}
+	return level == 0 ? fill_one_table(f, c, r, table, 0) : fill_one_table(f, c, r, table, level);
 }
 
 VPTE_INLINE int check_prot(const struct vpte_format *f, const struct vpte_codec *c,
@@ -229,6 +383,8 @@ VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
 		r.insert = opts->flags & VPTE_MAP_INSERT;
 	}
 	r.prot.flags |= VPTE_A;
+	if (map_one_table(f, c, t, &r))
+		return 0;
 
 	struct map_cursor cur;
 	if ((err = map_cursor_start(f, t, &cur)))

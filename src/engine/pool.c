@@ -8,7 +8,7 @@ static uint64_t page_size(const struct vpte_table *t)
 
 static uint64_t *page_ptr(const struct vpte_table *t, vpte_pa_t pa)
 {
-	return t->mem.ops->phys_to_virt(t->mem.ctx, pa, page_size(t));
+	return vpte_mem_ptr(&t->mem, pa, page_size(t));
 }
 
 int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count)
@@ -52,8 +52,14 @@ void vpte_pool_drain(struct vpte_pool *pool, const struct vpte_table *t)
 bool vpte_page_is_zero(const void *table, uint64_t len)
 {
 	const uint64_t *entries = table;
-	uint64_t any = 0;
-	for (uint64_t i = 0; i < len / sizeof(uint64_t); i++)
-		any |= entries[i];
-	return any == 0;
+	uint64_t n = len / sizeof(uint64_t), i = 0;
+	/* Eight entries a step, stopping at the first step that finds one. */
+	for (; i + 8 <= n; i += 8)
+		if (entries[i] | entries[i + 1] | entries[i + 2] | entries[i + 3] | entries[i + 4] |
+		    entries[i + 5] | entries[i + 6] | entries[i + 7])
+			return false;
+	for (; i < n; i++)
+		if (entries[i])
+			return false;
+	return true;
 }

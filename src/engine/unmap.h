@@ -9,6 +9,93 @@
 #include "engine/edges.h"
 
 /*
+ * struct leaf_batch - the leaves clear_range() removed since it last told
+ * the gather: the first's start, the last's start and shift, and the
+ * smallest shift, passed on as two vpte_gather_leaf() calls (the gather
+ * keeps only the hull and the smallest shift, so that is exactly what one
+ * call per leaf would leave in it).
+ */
+struct leaf_batch {
+	bool any;
+	uint64_t first_ia, last_ia;
+	unsigned min_shift, last_shift;
+};
+
+VPTE_INLINE void batch_leaf(struct leaf_batch *b, uint64_t ia, unsigned shift)
+{
+	if (!b->any) {
+		b->any = true;
+		b->first_ia = ia;
+		b->min_shift = shift;
+	} else if (shift < b->min_shift) {
+		b->min_shift = shift;
+	}
+	b->last_ia = ia;
+	b->last_shift = shift;
+}
+
+VPTE_INLINE void batch_flush(const struct vpte_format *f, struct leaf_batch *b,
+			     struct vpte_gather *g)
+{
+	if (!b->any)
+		return;
+	vpte_gather_leaf(g, ia_to_va(f, b->first_ia), b->min_shift);
+	vpte_gather_leaf(g, ia_to_va(f, b->last_ia), b->last_shift);
+	b->any = false;
+}
+
+/*
+ * clear_table - clear the leaves among entries *@i..@end of the table at
+ * @level (entry 0 maps index address @base) into @batch: 0 when all are
+ * done, 1 with *@i at a table entry to go down into.  Sets *@touched when
+ * a leaf was cleared.  Inlined with @level 0 as a constant for the leaf
+ * tables.
+ */
+VPTE_INLINE int clear_table(const struct vpte_format *f, const struct vpte_codec *c,
+			    vpte_slot_t *table, unsigned level, uint64_t base, unsigned *i,
+			    unsigned end, struct leaf_batch *batch, bool *touched)
+{
+	unsigned shift = g_shift(f, level), first_at = 0, last_at = 0;
+	unsigned min_step = 63, last_step = shift;
+	bool any = false;
+	int ret = 0;
+	for (; *i <= end; (*i)++) {
+		uint64_t e = slot_load(slot_at(table, *i));
+		int kind = c->kind(f, e, level);
+		if (kind == VPTE_TABLE) {
+			ret = 1;
+			break;
+		}
+		if (kind != VPTE_LEAF)
+			continue;
+		unsigned at = *i, step = shift;
+		if (f->cont_bits[level] && c->leaf_cont(f, e, level)) {
+			unsigned members = 1u << f->cont_bits[level];
+			step += f->cont_bits[level];
+			at &= ~(members - 1u);
+			for (unsigned m = 0; m < members; m++)
+				slot_store(slot_at(table, at + m), 0);
+			*i = at + members - 1u;
+		} else {
+			slot_store(slot_at(table, at), 0);
+		}
+		if (!any) {
+			any = true;
+			first_at = at;
+		}
+		last_at = at;
+		last_step = step;
+		min_step = step < min_step ? step : min_step;
+	}
+	if (any) {
+		batch_leaf(batch, base + ((uint64_t)first_at << shift), min_step);
+		batch_leaf(batch, base + ((uint64_t)last_at << shift), last_step);
+		*touched = true;
+	}
+	return ret;
+}
+
+/*
  * clear_range - remove every leaf in [first, last] (all whole, after
  * cut_edges()) and free each table that this leaves empty.  A table whose
  * span lies inside the range is empty once the walk leaves it, whatever
@@ -16,7 +103,10 @@
  * build), so it goes without a look.  One the range covers in part goes
  * if this walk changed it and it is now all zero: a table the walk did not
  * touch may be one that a concurrent map of a neighbouring range has just
- * installed and is about to fill.
+ * installed and is about to fill.  Each table's entries are cleared in one
+ * loop; the leaves go to the gather in batches (struct leaf_batch), always
+ * before a table page does, so that an early finish of the gather
+ * invalidates them before the page is freed.
  */
 VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_codec *c,
 			     const struct vpte_table *t, struct vpte_gather *g, uint64_t first,
@@ -24,34 +114,31 @@ VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_code
 {
 	void *path[VPTE_MAX_LEVELS];
 	bool touched[VPTE_MAX_LEVELS] = { false };
+	struct leaf_batch batch = { false, 0, 0, 0, 0 };
 	unsigned level = g_top(f);
 	uint64_t ia = first;
 
 	path[level] = tab_ptr(f, t, t->root.addr);
 	for (;;) {
-		vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
-		uint64_t e = slot_load(slot);
-		int kind = c->kind(f, e, level);
-		unsigned step = g_shift(f, level);
-		if (kind == VPTE_TABLE) {
+		unsigned shift = g_shift(f, level), end = stretch_end(f, level, ia, last);
+		unsigned i = g_index(f, ia, level);
+		uint64_t base = table_base(f, level, ia);
+		int down = level == 0 ? clear_table(f, c, path[0], 0, base, &i, end, &batch,
+						    &touched[0])
+				      : clear_table(f, c, path[level], level, base, &i, end, &batch,
+						    &touched[level]);
+		if (down) {
+			uint64_t e = slot_load(slot_at(path[level], i));
 			path[level - 1u] = tab_ptr(f, t, c->table_pa(f, e));
+			ia = base + ((uint64_t)i << shift);
+			ia = ia > first ? ia : first;
 			level--;
 			touched[level] = false;
 			continue;
 		}
-		if (kind == VPTE_LEAF) {
-			step = leaf_shift(f, c, e, level);
-			uint64_t span_ia = ia & ~mask_below(step);
-			unsigned members = 1u << (step - g_shift(f, level));
-			unsigned index = g_index(f, span_ia, level);
-			for (unsigned i = 0; i < members; i++)
-				slot_store(slot_at(path[level], index + i), 0);
-			vpte_gather_leaf(g, ia_to_va(f, span_ia), step);
-			touched[level] = true;
-		}
 
-		uint64_t here = ia;
-		uint64_t next = (ia & ~mask_below(step)) + (1ull << step);
+		uint64_t here = base + ((uint64_t)end << shift);
+		uint64_t next = here + (1ull << shift);
 		bool done = next > last || next > g_ia_mask(f);
 		ia = next;
 		/* Leave each table this step finishes; free it if now empty. */
@@ -63,13 +150,16 @@ VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_code
 				vpte_slot_t *parent = slot_at(path[level + 1u], g_index(f, here, level + 1u));
 				uint64_t table_pa = c->table_pa(f, slot_load(parent));
 				slot_store(parent, 0);
+				batch_flush(f, &batch, g);
 				vpte_gather_page(g, vpte_pa(table_pa), ia_to_va(f, start), span);
 				touched[level + 1u] = true;
 			}
 			level++;
 		}
-		if (done)
+		if (done) {
+			batch_flush(f, &batch, g);
 			return;
+		}
 	}
 }
 

@@ -19,6 +19,12 @@
 
 #define VPTE_INLINE static inline __attribute__((always_inline))
 
+/* Unroll a loop over the levels completely, so that each copy has its level
+ * as a constant and the geometry and the codec's level tests fold away (a
+ * compiler does not always do that by itself for a loop that may exit
+ * early). */
+#define VPTE_UNROLL_LEVELS _Pragma("GCC unroll 6")
+
 typedef _Atomic uint64_t vpte_slot_t;
 
 /* ---- geometry ---- */
@@ -72,7 +78,41 @@ VPTE_INLINE uint64_t mask_below(unsigned shift)
 
 VPTE_INLINE void *tab_ptr(const struct vpte_format *f, const struct vpte_table *t, uint64_t pa)
 {
-	return t->mem.ops->phys_to_virt(t->mem.ctx, vpte_pa(pa), g_page(f));
+	return vpte_mem_ptr(&t->mem, vpte_pa(pa), g_page(f));
+}
+
+/*
+ * struct mem_view - a walk's own copy of the table's direct window
+ * (vpte_mem_ptr()), for the hot single walks (seek, a map inside one
+ * table).  A local copy stays in registers; the window in memory would be
+ * read again after every atomic load, four loads a level.  Valid while the
+ * walk allocates nothing (an allocation may move the window).
+ */
+struct mem_view {
+	uint64_t base;
+	uint64_t pages; /* a page at base + off is in the window if off < pages */
+	uintptr_t virt;
+	const struct vpte_table *t;
+};
+
+VPTE_INLINE struct mem_view mem_view(const struct vpte_format *f, const struct vpte_table *t)
+{
+	const struct vpte_direct_map *d = t->mem.direct;
+	struct mem_view v = { 0, 0, 0, t };
+	if (d && d->size >= g_page(f)) {
+		v.base = d->pa_base;
+		v.pages = d->size - g_page(f) + 1u;
+		v.virt = d->virt;
+	}
+	return v;
+}
+
+VPTE_INLINE void *view_ptr(const struct vpte_format *f, const struct mem_view *v, uint64_t pa)
+{
+	uint64_t off = pa - v->base;
+	if (off < v->pages)
+		return (void *)(v->virt + (uintptr_t)off);
+	return v->t->mem.ops->phys_to_virt(v->t->mem.ctx, vpte_pa(pa), g_page(f));
 }
 
 VPTE_INLINE vpte_slot_t *slot_at(void *table, unsigned index)
@@ -166,26 +206,32 @@ VPTE_INLINE int eng_seek(const struct vpte_format *f, const struct vpte_codec *c
 	int err = check_va_range(f, va.addr, 1, false, &ia, &last);
 	if (err)
 		return err;
-	void *table = tab_ptr(f, t, t->root.addr);
+	const struct mem_view view = mem_view(f, t);
+	void *table = view_ptr(f, &view, t->root.addr);
 	if (!table)
 		return -VPTE_EFAULT;
 	w->table = t;
 	w->error = 0;
-	for (unsigned level = g_top(f);; level--) {
+	unsigned level = g_top(f);
+	uint64_t e = 0;
+	int kind = VPTE_KIND_CORRUPT;
+	VPTE_UNROLL_LEVELS
+	for (unsigned i = 0; i < f->levels; i++) {
+		level = g_top(f) - i;
 		w->path[level] = table;
-		uint64_t e = slot_load(slot_at(table, g_index(f, ia, level)));
-		int kind = c->kind(f, e, level);
-		if (kind == VPTE_TABLE) {
-			table = tab_ptr(f, t, c->table_pa(f, e));
-			if (!table)
-				return -VPTE_EFAULT;
-			continue;
-		}
-		if (kind == VPTE_KIND_CORRUPT)
+		e = slot_load(slot_at(table, g_index(f, ia, level)));
+		kind = c->kind(f, e, level);
+		if (kind != VPTE_TABLE || level == 0)
+			break;
+		table = view_ptr(f, &view, c->table_pa(f, e));
+		if (!table)
 			return -VPTE_EFAULT;
-		describe(f, c, w, level, ia, e, kind);
-		return 0;
 	}
+	/* A table entry at level 0 would point below the last level. */
+	if (kind == VPTE_KIND_CORRUPT || kind == VPTE_TABLE)
+		return -VPTE_EFAULT;
+	describe(f, c, w, level, ia, e, kind);
+	return 0;
 }
 
 /* ---- iteration ---- */

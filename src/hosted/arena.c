@@ -18,6 +18,7 @@ int vpte_arena_init(struct vpte_arena *a, vpte_pa_t base, uint64_t limit)
 	if (base.addr + limit < base.addr || base.addr % sizeof(uint64_t))
 		return -VPTE_EINVAL;
 	*a = (struct vpte_arena){ .base = base.addr, .limit = limit };
+	a->direct.pa_base = base.addr;
 	return 0;
 }
 
@@ -34,6 +35,7 @@ static int arena_grow(struct vpte_arena *a, uint64_t need)
 	memset(bytes + a->capacity, 0, capacity - a->capacity);
 	a->bytes = bytes;
 	a->capacity = capacity;
+	a->direct.virt = (uintptr_t)bytes;
 	return 0;
 }
 
@@ -54,6 +56,7 @@ static int arena_alloc(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 	if (start + size > a->capacity && arena_grow(a, start + size))
 		return -VPTE_ENOMEM;
 	a->used = start + size;
+	a->direct.size = a->used;
 	*pa = vpte_pa(a->base + start);
 	return 0;
 }
@@ -80,7 +83,8 @@ static const struct vpte_mem_ops arena_ops = { arena_alloc, arena_free, arena_ph
 
 struct vpte_mem vpte_arena_mem(struct vpte_arena *a)
 {
-	struct vpte_mem mem = { &arena_ops, a };
+	/* The window is what arena_phys_to_virt accepts: [base, base + used). */
+	struct vpte_mem mem = { &arena_ops, a, &a->direct };
 	return mem;
 }
 

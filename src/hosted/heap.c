@@ -38,8 +38,11 @@ static void *heap_phys_to_virt(void *ctx, vpte_pa_t pa, uint64_t size)
 
 static const struct vpte_mem_ops heap_ops = { heap_alloc, heap_free, heap_phys_to_virt };
 
+/* Every PA is its host address: one window over all of memory. */
+static const struct vpte_direct_map heap_direct = { 0, UINT64_MAX, 0 };
+
 struct vpte_mem vpte_heap_mem(struct vpte_heap *heap)
 {
-	struct vpte_mem mem = { &heap_ops, heap };
+	struct vpte_mem mem = { &heap_ops, heap, &heap_direct };
 	return mem;
 }

@@ -69,7 +69,7 @@ static const struct vpte_mem_ops image_ops = { image_alloc, image_free, image_ph
 
 struct vpte_mem vpte_image_mem(struct vpte_image *img)
 {
-	struct vpte_mem mem = { &image_ops, img };
+	struct vpte_mem mem = { &image_ops, img, NULL };
 	return mem;
 }
 
