@@ -89,6 +89,12 @@ static int split(struct fx *x, uint64_t va, uint64_t size)
 	return vpte_split(&x->t, vpte_va(va), size, x->f->granule_shift, NULL);
 }
 
+/* ... collapse it. */
+static int collapse(struct fx *x, uint64_t va, uint64_t size)
+{
+	return vpte_collapse(&x->t, vpte_va(va), size, 0, NULL);
+}
+
 static void fx_open(struct fx *x, const struct vpte_format *f)
 {
 	memset(x, 0, sizeof(*x));
@@ -188,6 +194,7 @@ static void test_einval(struct fx *x)
 	EXPECT(x, unmap(x, h, 0), -VPTE_EINVAL);
 	EXPECT(x, protect(x, h, 0), -VPTE_EINVAL);
 	EXPECT(x, split(x, h, 0), -VPTE_EINVAL);
+	EXPECT(x, collapse(x, h, 0), -VPTE_EINVAL);
 	EXPECT(x, iter(x, h, 0, VPTE_ITER_LEAVES), -VPTE_EINVAL);
 	/* misaligned VA */
 	EXPECT(x, map(x, h + 8, pa, g, p, NULL), -VPTE_EINVAL);
@@ -195,6 +202,7 @@ static void test_einval(struct fx *x)
 	EXPECT(x, unmap(x, x->huge_va + g / 2, g), -VPTE_EINVAL);
 	EXPECT(x, protect(x, x->huge_va + g / 2, g), -VPTE_EINVAL);
 	EXPECT(x, split(x, x->huge_va + g / 2, g), -VPTE_EINVAL);
+	EXPECT(x, collapse(x, x->huge_va + g / 2, g), -VPTE_EINVAL);
 	/* misaligned PA */
 	EXPECT(x, map(x, h, pa + 8, g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, map(x, h, pa + g / 2, 4 * g, p, NULL), -VPTE_EINVAL);
@@ -204,6 +212,7 @@ static void test_einval(struct fx *x)
 	EXPECT(x, unmap(x, x->huge_va, g + g / 2), -VPTE_EINVAL);
 	EXPECT(x, protect(x, x->huge_va, g + g / 2), -VPTE_EINVAL);
 	EXPECT(x, split(x, x->huge_va, g + g / 2), -VPTE_EINVAL);
+	EXPECT(x, collapse(x, x->huge_va, g + g / 2), -VPTE_EINVAL);
 	/* non-canonical VA: bits above va_bits - 1 not all equal to it */
 	if (f->sign_extend) {
 		uint64_t nc[] = { 1ull << (f->va_bits - 1), ~0ull << f->va_bits, 1ull << 63,
@@ -213,6 +222,7 @@ static void test_einval(struct fx *x)
 			EXPECT(x, unmap(x, nc[i], g), -VPTE_EINVAL);
 			EXPECT(x, protect(x, nc[i], g), -VPTE_EINVAL);
 			EXPECT(x, split(x, nc[i], g), -VPTE_EINVAL);
+			EXPECT(x, collapse(x, nc[i], g), -VPTE_EINVAL);
 			EXPECT(x, seek(x, nc[i]), -VPTE_EINVAL);
 			EXPECT(x, iter(x, nc[i], g, VPTE_ITER_ALL), -VPTE_EINVAL);
 		}
@@ -222,10 +232,12 @@ static void test_einval(struct fx *x)
 	EXPECT(x, unmap(x, 0 - g, 2 * g), -VPTE_EINVAL);
 	EXPECT(x, protect(x, 0 - g, 2 * g), -VPTE_EINVAL);
 	EXPECT(x, split(x, 0 - g, 2 * g), -VPTE_EINVAL);
+	EXPECT(x, collapse(x, 0 - g, 2 * g), -VPTE_EINVAL);
 	EXPECT(x, map(x, 2 * g, pa, 0 - g, p, NULL), -VPTE_EINVAL);
 	EXPECT(x, unmap(x, 2 * g, 0 - g), -VPTE_EINVAL);
 	EXPECT(x, protect(x, 2 * g, 0 - g), -VPTE_EINVAL);
 	EXPECT(x, split(x, 2 * g, 0 - g), -VPTE_EINVAL);
+	EXPECT(x, collapse(x, 2 * g, 0 - g), -VPTE_EINVAL);
 	EXPECT(x, iter(x, 0 - g, 2 * g, VPTE_ITER_LEAVES), -VPTE_EINVAL);
 	/* a PA range wrapping past 2^64 */
 	EXPECT(x, map(x, h, 0 - g, 2 * g, p, NULL), -VPTE_EINVAL);
@@ -321,6 +333,7 @@ static void test_erange(struct fx *x)
 			EXPECT(x, unmap(x, far[i], g), -VPTE_ERANGE);
 			EXPECT(x, protect(x, far[i], g), -VPTE_ERANGE);
 			EXPECT(x, split(x, far[i], g), -VPTE_ERANGE);
+			EXPECT(x, collapse(x, far[i], g), -VPTE_ERANGE);
 			EXPECT(x, seek(x, far[i]), -VPTE_ERANGE);
 			EXPECT(x, iter(x, far[i], g, VPTE_ITER_ALL), -VPTE_ERANGE);
 		}
@@ -328,6 +341,7 @@ static void test_erange(struct fx *x)
 		EXPECT(x, unmap(x, space - g, 2 * g), -VPTE_ERANGE);
 		EXPECT(x, protect(x, space - g, 2 * g), -VPTE_ERANGE);
 		EXPECT(x, split(x, space - g, 2 * g), -VPTE_ERANGE);
+		EXPECT(x, collapse(x, space - g, 2 * g), -VPTE_ERANGE);
 		EXPECT(x, iter(x, space - g, 2 * g, VPTE_ITER_LEAVES), -VPTE_ERANGE);
 		EXPECT(x, iter(x, 0, space + g, VPTE_ITER_LEAVES), -VPTE_ERANGE);
 	} else {
@@ -338,6 +352,7 @@ static void test_erange(struct fx *x)
 		EXPECT(x, unmap(x, 0, top + g), -VPTE_ERANGE);
 		EXPECT(x, protect(x, 0, top + g), -VPTE_ERANGE);
 		EXPECT(x, split(x, 0, top + g), -VPTE_ERANGE);
+		EXPECT(x, collapse(x, 0, top + g), -VPTE_ERANGE);
 		EXPECT(x, iter(x, top - g, 2 * g, VPTE_ITER_LEAVES), -VPTE_ERANGE);
 		EXPECT(x, iter(x, 0, 1ull << 63, VPTE_ITER_ALL), -VPTE_ERANGE);
 	}
@@ -479,7 +494,7 @@ static void test_erofs(struct fx *x)
 	struct vpte_table ro;
 	struct vpte_walk w;
 	CHECK_EQ(vpte_table_attach(&ro, x->f, x->t.mem, x->t.root, VPTE_TABLE_READONLY), 0);
-	x->cases += 9;
+	x->cases += 11;
 	CHECK_EQ(vpte_map(&ro, vpte_va(x->hole), vpte_pa(x->pa), x->g, x->prot, NULL), -VPTE_EROFS);
 	CHECK_EQ(vpte_protect(&ro, vpte_va(x->huge_va), 1ull << x->s1, no_prot, write_prot, NULL),
 		 -VPTE_EROFS);
@@ -487,6 +502,8 @@ static void test_erofs(struct fx *x)
 		 -VPTE_EROFS);
 	CHECK_EQ(vpte_split(&ro, vpte_va(x->huge_va), x->g, x->f->granule_shift, NULL), -VPTE_EROFS);
 	CHECK_EQ(vpte_split(&ro, vpte_va(x->hole), x->g, x->f->granule_shift, NULL), -VPTE_EROFS);
+	CHECK_EQ(vpte_collapse(&ro, vpte_va(x->huge_va), 1ull << x->s1, 0, NULL), -VPTE_EROFS);
+	CHECK_EQ(vpte_collapse(&ro, vpte_va(x->hole), x->g, 0, NULL), -VPTE_EROFS);
 	CHECK_EQ(vpte_unmap(&ro, vpte_va(x->huge_va), 1ull << x->s1, NULL), -VPTE_EROFS);
 	CHECK_EQ(vpte_unmap(&ro, vpte_va(x->huge_va + x->g), x->g, NULL), -VPTE_EROFS);
 	/* reading works, destroying frees nothing */
@@ -615,6 +632,8 @@ static void expect_efault(struct crafted *c, uint64_t base, uint64_t va, const c
 	EXPECT_EFAULT(vpte_protect(&m.rw, start[h], size[h], no_prot, write_prot, NULL));
 	EXPECT_EFAULT(vpte_split(&m.rw, vpte_va(va & ~(c->g - 1)), c->g, f->granule_shift, NULL));
 	EXPECT_EFAULT(vpte_split(&m.rw, start[h], size[h], f->granule_shift, NULL));
+	EXPECT_EFAULT(vpte_collapse(&m.rw, vpte_va(va & ~(c->g - 1)), c->g, 0, NULL));
+	EXPECT_EFAULT(vpte_collapse(&m.rw, start[h], size[h], 0, NULL));
 	EXPECT_EFAULT(vpte_map(&m.rw, vpte_va(va), vpte_pa(0), c->g, p, NULL));
 	struct vpte_map_opts ins = { 0, VPTE_MAP_INSERT };
 	EXPECT_EFAULT(vpte_map(&m.rw, vpte_va(va & ~(c->g - 1)), vpte_pa(0), c->g, p, &ins));
@@ -726,6 +745,9 @@ static void test_corrupt_neighbour(const struct vpte_format *f)
 	CHECK_EQ(vpte_protect(&c.t, vpte_va(huge + c.g), s1 - c.g, no_prot, write_prot, NULL), 0);
 	CHECK_EQ(vpte_protect(&c.t, vpte_va(huge), c.g, no_prot, write_prot, NULL), 0);
 	CHECK_EQ(vpte_split(&c.t, vpte_va(huge + s1 - c.g), c.g, f->granule_shift, NULL), 0);
+	CHECK_EQ(vpte_collapse(&c.t, vpte_va(huge), s1, 0, NULL), 0);
+	CHECK_EQ(vpte_seek(&w, &c.t, vpte_va(huge + c.g)), 0);
+	CHECK_EQ(w.shift, vpte_level_shift(f, 1));
 	CHECK_EQ(vpte_unmap(&c.t, vpte_va(huge + c.g), s1 - c.g, NULL), 0);
 	CHECK_EQ(vpte_unmap(&c.t, vpte_va(huge), c.g, NULL), 0);
 	CHECK_EQ(vpte_seek(&w, &c.t, vpte_va(huge)), 0);

@@ -5,11 +5,12 @@
  * For random operations of several shapes (maps that need tables at many
  * levels, into empty and populated tables, insert-mode maps, unmaps and
  * protects that split huge leaves and contiguous runs at both edges, splits
- * of huge leaves and runs, at the ends of the address space) in every format: count the operation's allocations k on
- * one build of its starting table, then for each i in 1..k rebuild the
- * same table, make the i-th allocation fail, and check that the operation
- * returns -VPTE_ENOMEM, that the table is exactly as before (snapshot) and
- * that no page leaked.  The same operation, retried without the failure,
+ * of huge leaves and runs, at the ends of the address space; collapses,
+ * which must allocate nothing) in every format: count the operation's
+ * allocations k on one build of its starting table, then for each i in
+ * 1..k rebuild the same table, make the i-th allocation fail, and check
+ * that the operation returns -VPTE_ENOMEM, that the table is exactly as
+ * before (snapshot) and that no page leaked.  The same operation, retried without the failure,
  * must then succeed with the result of the counting run.  Copies too
  * (vpte_copy into a target of the same or another format, write-protecting
  * or not): the target and the source are both as before.
@@ -24,8 +25,8 @@
 #define DEFAULT_ROUNDS 12 /* scenarios of each shape per format */
 #define MAX_SETUP 4
 
-enum op_kind { OP_MAP, OP_UNMAP, OP_PROTECT, OP_SPLIT };
-static const char *const op_names[] = { "map", "unmap", "protect", "split" };
+enum op_kind { OP_MAP, OP_UNMAP, OP_PROTECT, OP_SPLIT, OP_COLLAPSE };
+static const char *const op_names[] = { "map", "unmap", "protect", "split", "collapse" };
 
 struct op {
 	enum op_kind kind;
@@ -33,7 +34,7 @@ struct op {
 	uint64_t va, size, pa;
 	struct vpte_prot prot;
 	struct vpte_map_opts opts;
-	unsigned shift; /* split */
+	unsigned shift; /* split, collapse */
 };
 
 struct scenario {
@@ -141,7 +142,7 @@ static struct op map_op(uint64_t ia, uint64_t size, uint64_t pa, struct vpte_pro
 }
 
 /* An edit of a range alone: unmap, protect (write-protect, set dirty),
- * split (to @shift). */
+ * split (to @shift), collapse (up to @shift). */
 static struct op range_op(enum op_kind kind, uint64_t ia, uint64_t size, bool gather,
 			  unsigned shift)
 {
@@ -154,7 +155,7 @@ static struct op unmap_op(uint64_t ia, uint64_t size, bool gather)
 	return range_op(OP_UNMAP, ia, size, gather, 0);
 }
 
-#define SHAPES 12
+#define SHAPES 13
 
 /* Build scenario number @n of shape n % SHAPES. */
 static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
@@ -228,13 +229,17 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->op = range_op(OP_PROTECT, b + run - ragged(x, rs), 2 * x->gran, rnd(x, 2), 0);
 		break;
 	}
-	case 10: /* split a huge leaf, in part, to a random smaller piece */
+	case 10: { /* split a huge leaf, in part, to a smaller piece: at most
+		    * a thousand or so of them in the range */
+		unsigned to = x->shifts[rnd(x, x->nshifts)];
+		while (((lo + hi) >> to) > 1024)
+			to++;
 		s->shape = "split huge";
 		s->setup[s->nsetup++] = map_op(b, 2 * unit, pa, prot);
 		s->setup[s->nsetup - 1].opts.max_shift = shift;
-		s->op = range_op(OP_SPLIT, b + unit - lo, lo + hi, rnd(x, 2),
-				 x->shifts[rnd(x, x->nshifts)]);
+		s->op = range_op(OP_SPLIT, b + unit - lo, lo + hi, rnd(x, 2), to);
 		break;
+	}
 	case 11: { /* split inside contiguous runs, to pages */
 		unsigned rs = run_shift(x);
 		uint64_t run = 1ull << rs;
@@ -244,6 +249,23 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->setup[s->nsetup++] = map_op(b, 2 * run, pa, prot);
 		s->setup[s->nsetup - 1].opts.max_shift = rs;
 		s->op = range_op(OP_SPLIT, b + run - ragged(x, rs), 2 * x->gran, rnd(x, 2), x->gshift);
+		break;
+	}
+	case 12: { /* collapse pages into huge leaves and runs: nothing to allocate */
+		unsigned cs = x->gshift; /* a piece of at most 1024 pages */
+		for (unsigned i = 0; i < x->nshifts; i++)
+			if (x->shifts[i] <= x->gshift + 10 && rnd(x, 2))
+				cs = x->shifts[i];
+		unit = 1ull << cs;
+		b = base_for(x, cs, (unsigned)rnd(x, 3));
+		pa = pa_for(x, cs);
+		lo = ragged(x, cs);
+		hi = ragged(x, cs);
+		s->shape = "collapse";
+		s->setup[s->nsetup++] = map_op(b - lo, unit + lo + hi, pa - lo, prot);
+		s->setup[s->nsetup - 1].opts.max_shift = x->gshift;
+		s->op = range_op(OP_COLLAPSE, b - lo, unit + lo + hi, rnd(x, 2),
+				 rnd(x, 2) ? 0 : x->shifts[rnd(x, x->nshifts)]);
 		break;
 	}
 	default: /* the last pages of the space, or the first of the upper half */
@@ -269,6 +291,7 @@ static int run_op(struct fmt *x, struct vpte_table *t, const struct op *o)
 	case OP_UNMAP: err = vpte_unmap(t, va, o->size, gp); break;
 	case OP_PROTECT: err = vpte_protect(t, va, o->size, set_dirty, clear_w, gp); break;
 	case OP_SPLIT: err = vpte_split(t, va, o->size, o->shift, gp); break;
+	case OP_COLLAPSE: err = vpte_collapse(t, va, o->size, o->shift, gp); break;
 	}
 	/* A failed edit gathers nothing. */
 	if (gp && err && (g.nr_pages || g.leaves_changed || g.tables_changed)) {
@@ -338,8 +361,11 @@ static bool run_scenario(struct fmt *x, unsigned n, const struct scenario *s)
 	uint64_t attempts = mem.attempts, live = mem.live;
 	int err = run_op(x, &t, &s->op);
 	uint64_t k = mem.attempts - attempts, want = leaf_digest(&t);
-	/* A map, protect or split allocates exactly the tables it keeps. */
-	if (!err && s->op.kind != OP_UNMAP && mem.live - live != k)
+	/* A map, protect or split allocates exactly the tables it keeps; a
+	 * collapse, nothing. */
+	if (!err && s->op.kind == OP_COLLAPSE && k)
+		report(x, s, n, "a collapse allocated", 0, k);
+	if (!err && s->op.kind != OP_UNMAP && s->op.kind != OP_COLLAPSE && mem.live - live != k)
 		report(x, s, n, "allocated other than the tables it kept", 0, k);
 	vpte_table_destroy(&t);
 	if (mem.live)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_model.c - model-based random test of vpte_map / vpte_unmap, every
- * format variant.
+ * test_model.c - model-based random test of vpte_map, vpte_unmap,
+ * vpte_protect, vpte_split and vpte_collapse, every format variant.
  *
  * A reference model, a sorted list of non-overlapping extents ("page p
  * maps to pa + (p - start) with prot"), is edited alongside the table by
@@ -14,7 +14,13 @@
  *       at level L is needed iff a leaf of level <= L lies in its span;
  *   (d) a map into an empty region uses the largest leaves that VA and PA
  *       alignment, the format's leaf levels, its contiguous runs and
- *       max_shift allow (also checked by a deterministic sub-test).
+ *       max_shift allow (also checked by a deterministic sub-test);
+ *   (e) after a protect no leaf crosses the range's ends; after a split no
+ *       leaf meeting the range is larger than the shift; after a collapse
+ *       every leaf wholly inside the range is as large as it can be (the
+ *       next larger piece holding it is too large, leaves the range, or is
+ *       not mapped contiguously alike), with its parts' dirty flags ORed;
+ *   (f) the gather, when one is passed, invalidated what changed.
  * Failing operations must fail as the model predicts and change nothing.
  *
  * The model works in index addresses ("ia": the VA with the bits above
@@ -245,7 +251,7 @@ struct run {
 
 	/* coverage: outcomes per kind, leaf shifts seen */
 	unsigned long maps_ok, maps_eexist, fresh_checked, unmaps, unmap_splits;
-	unsigned long protects, protects_einval, splits, split_tables;
+	unsigned long protects, protects_einval, splits, split_tables, collapses, collapsed;
 	uint64_t shifts_seen;
 
 	/* union of what the gather reported (invalidate callback) */
@@ -955,6 +961,88 @@ static void do_split(struct run *r, const char *what, uint64_t ia, uint64_t size
 		}
 }
 
+/*
+ * Is [ia, ia + size) mapped by the model without a hole, to one physically
+ * contiguous region, with attributes alike but for accessed and dirty?
+ * Sets *@pa to what ia maps to.
+ */
+static bool model_uniform(const struct model *m, uint64_t ia, uint64_t size, uint64_t *pa)
+{
+	size_t i = model_first(m, ia);
+	if (i >= m->n || m->v[i].ia > ia)
+		return false;
+	const struct ext *e = &m->v[i];
+	*pa = e->pa + (ia - e->ia);
+	for (uint64_t end = ext_end(e); end < ia + size; end = ext_end(e)) {
+		const struct ext *next = &m->v[++i];
+		if (i >= m->n || next->ia != end || next->pa != e->pa + e->size ||
+		    !prot_same(next->prot, e->prot, VPTE_A | VPTE_D))
+			return false;
+		e = next;
+	}
+	return true;
+}
+
+/* The piece shift after @shift, 64 if none. */
+static unsigned next_piece(const struct run *r, unsigned shift)
+{
+	for (unsigned i = 0; i < r->nshifts; i++)
+		if (r->shifts[i] > shift)
+			return r->shifts[i];
+	return 64;
+}
+
+static void do_collapse(struct run *r, const char *what, uint64_t ia, uint64_t size)
+{
+	struct vpte_gather g;
+	struct vpte_walk w;
+	unsigned max_shift = gen_max_shift(r), limit = max_shift ? max_shift : 63;
+	struct vpte_gather *gp = gather_begin(r, &g);
+	snprintf(r->op, sizeof(r->op), "%s va 0x%" PRIx64 " size 0x%" PRIx64
+		 " max_shift %u gather %d",
+		 what, ia_to_va(r, ia), size, max_shift, gp != NULL);
+	uint64_t attempts = r->mem.attempts, before = 0;
+	vpte_for_each_leaf(&w, &r->t, vpte_va(ia_to_va(r, ia)), size)
+		before++;
+	int err = vpte_collapse(&r->t, vpte_va(ia_to_va(r, ia)), size, max_shift, gp);
+	r->collapses++;
+	if (err || r->mem.attempts != attempts)
+		fail(r, "vpte_collapse: %s, %" PRIu64 " allocations", vpte_strerror(err),
+		     r->mem.attempts - attempts);
+	gather_check(r, gp, 0, 0, "");
+	/* Every leaf wholly inside is as large as it can be: the next larger
+	 * piece holding it is too large, leaves the range, or is not mapped
+	 * alike.  Its dirty flag is the OR of its parts' (collected first: the
+	 * model changes under the walk). */
+	struct model dirty = { 0 };
+	vpte_for_each_leaf(&w, &r->t, vpte_va(ia_to_va(r, ia)), size)
+	{
+		uint64_t wia = va_to_ia(r, w.va.addr), len = 1ull << w.shift, pa;
+		if (wia < ia || wia + len > ia + size) {
+			before--;
+			continue;
+		}
+		unsigned up = next_piece(r, w.shift);
+		uint64_t block = up < 64 ? wia & ~mask_of(up) : 0;
+		if (up <= limit && block >= ia && block + (1ull << up) <= ia + size &&
+		    model_uniform(&r->m, block, 1ull << up, &pa) && !(pa & mask_of(up))) {
+			fail(r, "leaf at ia 0x%" PRIx64 " shift %u could be 2^%u after the collapse",
+			     wia, w.shift, up);
+			break;
+		}
+		before--;
+		if (!(w.prot.flags & VPTE_D))
+			continue;
+		struct ext e = { wia, len, 0, w.prot };
+		model_insert_at(&dirty, dirty.n, e);
+	}
+	r->collapsed += before; /* leaves merged away */
+	struct vpte_prot set_dirty = { VPTE_D, 0, 0 }, none = { 0, 0, 0 };
+	for (size_t i = 0; i < dirty.n; i++)
+		model_protect(&r->m, dirty.v[i].ia, dirty.v[i].size, set_dirty, none);
+	free(dirty.v);
+}
+
 /* A granule-aligned piece of extent @e: [*ia, *ia + *size). */
 static void sub_range(struct run *r, const struct ext *e, uint64_t *ia, uint64_t *size)
 {
@@ -1221,6 +1309,13 @@ static void step_once(struct run *r)
 		/* Clean up: unmap a whole half, or the space. */
 		bool upper = r->f->sign_extend && rnd(r, 2);
 		do_unmap(r, "unmap half", upper ? r->half : 0, upper ? r->space - r->half : r->half);
+	} else if (roll < 31 && roll >= 24) {
+		if (e && rnd(r, 2))
+			sub_range(r, e, &ia, &size);
+		else
+			while (!gen_range(r, &ia, &size, &shift))
+				;
+		do_collapse(r, "collapse", ia, size);
 	} else if (roll < 38 && roll >= 31) {
 		if (e && rnd(r, 2))
 			sub_range(r, e, &ia, &size);
@@ -1331,10 +1426,11 @@ static void random_run(const struct vpte_format *f, uint64_t seed, unsigned long
 	copy_targets_close(r);
 	table_close(r);
 	printf("  %-13s %lu steps%s: maps %lu ok (%lu fresh) %lu EEXIST, unmaps %lu (%lu split),"
-	       " protects %lu (%lu EINVAL), splits %lu (%lu tables), <= %" PRIu64 " leaves, shifts",
+	       " protects %lu (%lu EINVAL), splits %lu (%lu tables), collapses %lu (%lu leaves fewer),"
+	       " <= %" PRIu64 " leaves, shifts",
 	       f->name, r->step, r->failed ? " FAILED" : "", r->maps_ok, r->fresh_checked,
 	       r->maps_eexist, r->unmaps, r->unmap_splits, r->protects, r->protects_einval,
-	       r->splits, r->split_tables, max_leaves);
+	       r->splits, r->split_tables, r->collapses, r->collapsed, max_leaves);
 	for (unsigned s = 0; s < 64; s++)
 		if (r->shifts_seen & (1ull << s))
 			printf(" %u", s);

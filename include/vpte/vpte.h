@@ -568,6 +568,34 @@ int vpte_protect(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_
 int vpte_split(struct vpte_table *t, vpte_va_t va, uint64_t size, unsigned shift,
 	       struct vpte_gather *gather);
 
+/*
+ * vpte_collapse - replace the leaves in [va, va + size) with the largest
+ * leaves and contiguous runs that they can become (MADV_COLLAPSE; HugeTLB
+ * high-granularity mappings merged back).
+ * @max_shift: the largest leaf or run to make, 0 for no limit: collapse
+ *             only a 2 MiB piece of what could become 1 GiB.  Must be 0 or
+ *             at least the granule shift.
+ * @gather:    collects the leaves replaced and the tables freed; NULL to
+ *             free at once, as for vpte_unmap().
+ *
+ * A piece collapses when it is aligned (VA and PA) to a leaf or run size
+ * of the format, lies wholly inside the range, and is fully mapped, by
+ * leaves wholly inside the range, to one physically contiguous region with
+ * the same attributes (accessed and dirty aside) that the format can
+ * encode: the pieces are those vpte_map() would use for that region.  The
+ * new leaf (every member of a new run) carries the OR of the accessed and
+ * dirty flags of the leaves it replaces.  Tables this empties are freed
+ * through @gather.  Leaves already as large, holes, and leaves the range
+ * cuts stay as they are; a collapse with nothing to do succeeds.  The
+ * caller holds the range exclusively.  Collapsing allocates nothing.
+ *
+ * Returns 0, or: -VPTE_EINVAL (as vpte_unmap(), a bad max_shift, a gather
+ * of another table), -VPTE_ERANGE, -VPTE_EFAULT (a corrupt table in the
+ * range: found before anything changes), -VPTE_EROFS.
+ */
+int vpte_collapse(struct vpte_table *t, vpte_va_t va, uint64_t size, unsigned max_shift,
+		  struct vpte_gather *gather);
+
 /* ------------------------------------------------------------------------
  * Copying a range between tables (fork), possibly across formats
  * ------------------------------------------------------------------------ */

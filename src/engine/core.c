@@ -157,6 +157,12 @@ int vpte_split(struct vpte_table *t, vpte_va_t va, uint64_t size, unsigned shift
 	return t->fmt->ops->split(t, va, size, shift, gather);
 }
 
+int vpte_collapse(struct vpte_table *t, vpte_va_t va, uint64_t size, unsigned max_shift,
+		  struct vpte_gather *gather)
+{
+	return t->fmt->ops->collapse(t, va, size, max_shift, gather);
+}
+
 /* The source's engine walks the source inline and reaches the destination
  * through its format's map_piece entry point. */
 int vpte_copy(struct vpte_table *dst, struct vpte_table *src, vpte_va_t va, uint64_t size,

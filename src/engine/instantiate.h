@@ -12,6 +12,7 @@
 #ifndef VPTE_ENGINE_INSTANTIATE_H
 #define VPTE_ENGINE_INSTANTIATE_H
 
+#include "engine/collapse.h"
 #include "engine/copy.h"
 #include "engine/harvest.h"
 #include "engine/map.h"
@@ -57,6 +58,11 @@
 	{                                                                                       \
 		return eng_split(&ident##_desc, &codec, t, va, size, shift, g);                 \
 	}                                                                                       \
+	static int ident##_collapse(struct vpte_table *t, vpte_va_t va, uint64_t size,          \
+				    unsigned max_shift, struct vpte_gather *g)                  \
+	{                                                                                       \
+		return eng_collapse(&ident##_desc, &codec, t, va, size, max_shift, g);          \
+	}                                                                                       \
 	static int ident##_destroy(struct vpte_table *t)                                        \
 	{                                                                                       \
 		return eng_destroy(&ident##_desc, &codec, t);                                   \
@@ -84,6 +90,7 @@
 		.unmap = ident##_unmap,                                                         \
 		.protect = ident##_protect,                                                     \
 		.split = ident##_split,                                                         \
+		.collapse = ident##_collapse,                                                   \
 		.destroy = ident##_destroy,                                                     \
 		.map_piece = ident##_map_piece,                                                 \
 		.copy = ident##_copy,                                                           \

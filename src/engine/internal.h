@@ -48,6 +48,8 @@ struct vpte_format_ops {
 		       struct vpte_prot clear, struct vpte_gather *g);
 	int (*split)(struct vpte_table *t, vpte_va_t va, uint64_t size, unsigned shift,
 		     struct vpte_gather *g);
+	int (*collapse)(struct vpte_table *t, vpte_va_t va, uint64_t size, unsigned max_shift,
+			struct vpte_gather *g);
 	int (*destroy)(struct vpte_table *t);
 	/* Plan (@pool NULL) or apply one piece of a batch of maps into @t, the
 	 * pieces in ascending order sharing @cur: vpte_copy's destination side,

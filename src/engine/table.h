@@ -8,26 +8,27 @@
 #include "engine/walk.h"
 
 /*
- * eng_destroy - free every table page below the root, children before
- * parents, then the root.  Bounded by the level count like every walk, so
- * a table entry pointing back up the tree cannot loop; such a tree is not
- * one vpte built, and its shared pages would be freed twice, so destroy is
- * for tables created with vpte_table_init() or attached writable ones that
- * the caller knows to be trees.
+ * free_tables - free the table at @pa, at @level, under the entry whose
+ * span starts at index address @base, and every table below it, children
+ * before parents: through @g when set (each page with the span it held,
+ * for the walk caches), else at once.  Bounded by the level count like
+ * every walk, so a table entry pointing back up the tree cannot loop.
+ * Returns 0, or -VPTE_EFAULT if a corrupt entry was met (the tables reached
+ * are still freed).
  */
-VPTE_INLINE int eng_destroy(const struct vpte_format *f, const struct vpte_codec *c,
-			    struct vpte_table *t)
+VPTE_INLINE int free_tables(const struct vpte_format *f, const struct vpte_codec *c,
+			    const struct vpte_table *t, uint64_t pa, unsigned level, uint64_t base,
+			    struct vpte_gather *g)
 {
 	void *path[VPTE_MAX_LEVELS];
-	vpte_pa_t path_pa[VPTE_MAX_LEVELS];
-	unsigned level = g_top(f);
-	uint64_t ia = 0;
+	uint64_t path_pa[VPTE_MAX_LEVELS];
+	unsigned top = level;
+	uint64_t last = level == g_top(f) ? g_ia_mask(f) : base + mask_below(g_shift(f, level + 1u));
+	uint64_t ia = base;
 	int err = 0;
 
-	if (t->flags & VPTE_TABLE_READONLY)
-		return 0;
-	path[level] = tab_ptr(f, t, t->root.addr);
-	path_pa[level] = t->root;
+	path[level] = tab_ptr(f, t, pa);
+	path_pa[level] = pa;
 	if (!path[level])
 		return -VPTE_EFAULT;
 	for (;;) {
@@ -38,25 +39,42 @@ VPTE_INLINE int eng_destroy(const struct vpte_format *f, const struct vpte_codec
 			if (lower) {
 				level--;
 				path[level] = lower;
-				path_pa[level] = vpte_pa(c->table_pa(f, e));
+				path_pa[level] = c->table_pa(f, e);
 				continue;
 			}
 			err = -VPTE_EFAULT;
 		} else if (kind == VPTE_KIND_CORRUPT) {
 			err = -VPTE_EFAULT;
 		}
+		uint64_t here = ia;
 		uint64_t next = (ia & ~mask_below(g_shift(f, level))) + (1ull << g_shift(f, level));
-		bool done = next > g_ia_mask(f);
+		bool done = next > last;
 		ia = next;
-		while (level < g_top(f) && (done || !(ia & mask_below(g_shift(f, level + 1u))))) {
-			t->mem.ops->free(t->mem.ctx, path_pa[level], g_page(f));
-			level++;
+		for (; level <= top && (done || !(ia & mask_below(g_shift(f, level + 1u)))); level++) {
+			if (g)
+				vpte_gather_page(g, vpte_pa(path_pa[level]),
+						 ia_to_va(f, here & ~mask_below(g_shift(f, level + 1u))),
+						 g_shift(f, level + 1u));
+			else
+				t->mem.ops->free(t->mem.ctx, vpte_pa(path_pa[level]), g_page(f));
+			if (level == top)
+				return err;
 		}
-		if (done)
-			break;
 	}
-	t->mem.ops->free(t->mem.ctx, t->root, g_page(f));
-	return err;
+}
+
+/*
+ * eng_destroy - free every table page, the root last.  A tree that is not
+ * one vpte built may share pages between entries, which would be freed
+ * twice, so destroy is for tables created with vpte_table_init() or
+ * attached writable ones that the caller knows to be trees.
+ */
+VPTE_INLINE int eng_destroy(const struct vpte_format *f, const struct vpte_codec *c,
+			    struct vpte_table *t)
+{
+	if (t->flags & VPTE_TABLE_READONLY)
+		return 0;
+	return free_tables(f, c, t, t->root.addr, g_top(f), 0, NULL);
 }
 
 #endif

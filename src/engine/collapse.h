@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * collapse.h - vpte_collapse: replace pieces of a range that are mapped
+ * by smaller leaves alike (one physically contiguous region, the same
+ * attributes but for accessed and dirty) with the largest leaves and runs
+ * that alignment and max_shift allow, freeing the tables this empties.
+ *
+ * The range is read as *extents*: maximal stretches of leaves wholly inside
+ * it, each mapping on where the previous one ends, alike.  Within an extent
+ * the pieces are those vpte_map would choose for it (pick_level(), map.h):
+ * each piece not already one leaf that large becomes one.  A read-only
+ * pass first meets every entry of the range, so a corrupt table fails the
+ * collapse before anything changes; collapsing allocates nothing.
+ */
+#ifndef VPTE_ENGINE_COLLAPSE_H
+#define VPTE_ENGINE_COLLAPSE_H
+
+#include "engine/edges.h"
+#include "engine/harvest.h"
+#include "engine/map.h"
+#include "engine/table.h"
+
+struct extent {
+	uint64_t first, last; /* index addresses, inclusive */
+	uint64_t pa;          /* the PA first maps to */
+	struct vpte_prot prot;
+	uint64_t leaves;
+};
+
+/*
+ * next_extent - the next extent of [first, last] at or after *@pos; sets
+ * *@pos where the search goes on.  A leaf the range cuts, or one whose
+ * attributes the format cannot encode again, belongs to no extent.
+ */
+VPTE_INLINE bool next_extent(const struct vpte_format *f, const struct vpte_codec *c,
+			     const struct vpte_table *t, uint64_t first, uint64_t last,
+			     uint64_t *pos, struct extent *x)
+{
+	struct vpte_walk w;
+	x->leaves = 0;
+	if (*pos > last)
+		return false;
+	for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, *pos)), last - *pos + 1u,
+				      VPTE_ITER_LEAVES);
+	     ret > 0; ret = eng_iter_next(f, c, &w)) {
+		uint64_t end = w.index_addr + mask_below(w.shift);
+		bool fits = w.index_addr >= first && end <= last && c->prot_ok(f, w.prot);
+		if (x->leaves && fits && w.index_addr == x->last + 1u &&
+		    w.pa.addr == x->pa + (w.index_addr - x->first) && same_attrs(w.prot, x->prot)) {
+			x->last = end;
+			x->leaves++;
+			continue;
+		}
+		if (x->leaves) {
+			*pos = w.index_addr;
+			return true;
+		}
+		if (fits)
+			*x = (struct extent){ w.index_addr, end, w.pa.addr, w.prot, 1 };
+	}
+	*pos = last + 1u;
+	return x->leaves != 0;
+}
+
+/*
+ * merge_piece - make [ia, ia + 2^shift) -> @pa one leaf at @level (a run
+ * when @shift is the level's run shift); the extent guarantees it is mapped
+ * by smaller leaves alike.  The new leaf carries the OR of the accessed and
+ * dirty flags of everything it replaces (every member of a run the same).
+ * Each member is stored by itself: its old leaves go into the gather just
+ * before, the tables under it into the gather just after, so whenever the
+ * gather is finished early every change made so far is in it.
+ */
+VPTE_INLINE void merge_piece(const struct vpte_format *f, const struct vpte_codec *c,
+			     const struct vpte_table *t, struct vpte_gather *g, vpte_slot_t *first,
+			     uint64_t ia, uint64_t pa, unsigned level, unsigned shift,
+			     struct vpte_prot prot)
+{
+	static const uint32_t hw_flags[] = { VPTE_A, VPTE_D };
+	unsigned entry_shift = g_shift(f, level), members = 1u << (shift - entry_shift);
+	struct vpte_walk w;
+	prot.flags &= ~(VPTE_A | VPTE_D);
+	for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, ia)), 1ull << shift,
+				      VPTE_ITER_LEAVES);
+	     ret > 0; ret = eng_iter_next(f, c, &w)) {
+		for (unsigned i = 0; i < 2; i++)
+			if (leaf_test_flag(f, &w, flag_bits(f, c, w.level, hw_flags[i]), false))
+				prot.flags |= hw_flags[i];
+	}
+	for (unsigned i = 0; i < members; i++) {
+		uint64_t member_ia = ia + ((uint64_t)i << entry_shift);
+		for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, member_ia)),
+					      1ull << entry_shift, VPTE_ITER_LEAVES);
+		     ret > 0; ret = eng_iter_next(f, c, &w))
+			vpte_gather_leaf(g, w.va.addr, w.shift);
+		uint64_t old = slot_load(first + i);
+		slot_store(first + i, c->make_leaf(f, pa + ((uint64_t)i << entry_shift), level, prot,
+						   members > 1u));
+		if (c->kind(f, old, level) == VPTE_TABLE)
+			free_tables(f, c, t, c->table_pa(f, old), level - 1u, member_ia, g);
+	}
+}
+
+/*
+ * collapse_piece - the piece of the extent at @ia, where vpte_map would
+ * put a leaf or run of 2^shift at @level, becomes one unless a leaf at
+ * least that large is there already.  Returns the span to step over.
+ */
+VPTE_INLINE unsigned collapse_piece(const struct vpte_format *f, const struct vpte_codec *c,
+				    const struct vpte_table *t, struct vpte_gather *g,
+				    const struct extent *x, uint64_t ia, unsigned level,
+				    unsigned shift)
+{
+	void *table = tab_ptr(f, t, t->root.addr);
+	for (unsigned l = g_top(f); l > level; l--) {
+		uint64_t e = slot_load(slot_at(table, g_index(f, ia, l)));
+		if (c->kind(f, e, l) == VPTE_LEAF)
+			return leaf_shift(f, c, e, l); /* larger than the piece */
+		table = tab_ptr(f, t, c->table_pa(f, e));
+	}
+	vpte_slot_t *first = slot_at(table, g_index(f, ia, level));
+	uint64_t e = slot_load(first);
+	if (c->kind(f, e, level) == VPTE_LEAF && leaf_shift(f, c, e, level) >= shift)
+		return leaf_shift(f, c, e, level);
+	merge_piece(f, c, t, g, first, ia, x->pa + (ia - x->first), level, shift, x->prot);
+	return shift;
+}
+
+/* collapse_extent - every piece of @x as large as it can be. */
+VPTE_INLINE void collapse_extent(const struct vpte_format *f, const struct vpte_codec *c,
+				 const struct vpte_table *t, struct vpte_gather *g,
+				 const struct extent *x, unsigned max_shift)
+{
+	struct map_req r = { .first = x->first, .last = x->last, .pa = x->pa, .prot = x->prot,
+			     .max_shift = max_shift };
+	for (uint64_t ia = x->first;;) {
+		uint64_t pa = x->pa + (ia - x->first);
+		unsigned level = pick_level(f, &r, ia, pa, g_top(f));
+		unsigned shift = g_shift(f, level);
+		if (f->cont_bits[level] && piece_fits(&r, ia, pa, shift + f->cont_bits[level]))
+			shift += f->cont_bits[level];
+		unsigned step = collapse_piece(f, c, t, g, x, ia, level, shift);
+		if (x->last - ia <= mask_below(step))
+			return;
+		ia += 1ull << step;
+	}
+}
+
+VPTE_INLINE int eng_collapse(const struct vpte_format *f, const struct vpte_codec *c,
+			     struct vpte_table *t, vpte_va_t va, uint64_t size, unsigned max_shift,
+			     struct vpte_gather *gather)
+{
+	uint64_t first, last, pos;
+	struct vpte_walk w = { 0 }; /* (GCC cannot see that the loop below sets it) */
+	struct extent x = { 0 };
+	int ret = edit_check(f, t, va, size, gather, &first, &last);
+	if (ret)
+		return ret;
+	if (max_shift && (max_shift < f->granule_shift || max_shift > 63))
+		return -VPTE_EINVAL;
+	for (ret = eng_iter_start(f, c, &w, t, va, size, VPTE_ITER_LEAVES); ret > 0;
+	     ret = eng_iter_next(f, c, &w))
+		;
+	if (ret < 0)
+		return ret;
+	struct vpte_gather local, *g = edit_gather(t, gather, &local);
+	for (pos = first; next_extent(f, c, t, first, last, &pos, &x);)
+		if (x.leaves > 1)
+			collapse_extent(f, c, t, g, &x, max_shift ? max_shift : 63u);
+	edit_gather_end(g, &local);
+	return 0;
+}
+
+#endif
