@@ -254,15 +254,19 @@ static inline void *vpte_mem_ptr(const struct vpte_mem *mem, vpte_pa_t pa, uint6
 
 #define VPTE_TABLE_READONLY (1u << 0) /* edits fail with -VPTE_EROFS */
 
+struct vpte_observer;
+
 /*
  * struct vpte_table - one address space.  Treat the fields as read-only;
- * set them up with vpte_table_init() or vpte_table_attach().
+ * set them up with vpte_table_init() or vpte_table_attach(), the observer
+ * with vpte_table_set_observer().
  */
 struct vpte_table {
 	const struct vpte_format *fmt;
 	vpte_pa_t root;
 	struct vpte_mem mem;
 	uint32_t flags;
+	const struct vpte_observer *observer;
 };
 
 /*
@@ -296,6 +300,47 @@ int vpte_table_attach(struct vpte_table *t, const struct vpte_format *fmt, struc
  * corrupt entry stopped the teardown (pages already reached are freed).
  */
 int vpte_table_destroy(struct vpte_table *t);
+
+/*
+ * struct vpte_observer - hooks an edit calls as it changes leaves, so that
+ * a caller can keep map counts (a folio's mapcount, an IOMMU's pinned
+ * pages).  Every hook is optional (NULL); @ctx is passed to each.  A leaf
+ * is a single entry or a contiguous run, named by its first VA, the PA it
+ * maps there and its effective shift, as iteration reports it.
+ *
+ * @install: a leaf appeared (vpte_map; the copies vpte_copy makes).
+ * @remove:  a leaf went (vpte_unmap).
+ * @split:   the leaf [va, va + 2^shift) -> pa is now 2^(shift - new_shift)
+ *           leaves of 2^new_shift, translating alike (vpte_split, and the
+ *           edges of vpte_unmap and vpte_protect).  A leaf split over
+ *           several levels is reported one level at a time, larger pieces
+ *           first, so every call names a leaf the caller has been told of.
+ * @merge:   the @parts leaves that mapped [va, va + 2^shift) -> pa are now
+ *           one leaf of 2^shift (vpte_collapse).
+ *
+ * The HugeTLB rule "a huge page mapped and then split stays mapped once
+ * until its last piece goes" is then: count the pieces of each huge page
+ * (+1 on install, + 2^(shift - new_shift) - 1 on split, - (parts - 1) on
+ * merge, -1 on remove) and call it mapped while the count is not zero.
+ *
+ * Hooks run inside the edit, after the edit can no longer fail (a failed
+ * edit calls none), while the table is being changed: they must not edit
+ * or walk the table, and memory a removed leaf mapped stays in use by the
+ * TLB until the gather is finished.
+ */
+struct vpte_observer {
+	void (*install)(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift);
+	void (*remove)(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift);
+	void (*split)(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift, unsigned new_shift);
+	void (*merge)(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift, uint64_t parts);
+	void *ctx;
+};
+
+/*
+ * vpte_table_set_observer - attach @observer to @t (NULL detaches).  The
+ * observer must stay valid while attached; edits call its hooks.
+ */
+void vpte_table_set_observer(struct vpte_table *t, const struct vpte_observer *observer);
 
 /* ------------------------------------------------------------------------
  * Walking

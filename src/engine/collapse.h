@@ -66,7 +66,8 @@ VPTE_INLINE bool next_extent(const struct vpte_format *f, const struct vpte_code
  * merge_piece - make [ia, ia + 2^shift) -> @pa one leaf at @level (a run
  * when @shift is the level's run shift); the extent guarantees it is mapped
  * by smaller leaves alike.  The new leaf carries the OR of the accessed and
- * dirty flags of everything it replaces (every member of a run the same).
+ * dirty flags of everything it replaces (every member of a run the same);
+ * the observer hears how many leaves it replaced.
  * Each member is stored by itself: its old leaves go into the gather just
  * before, the tables under it into the gather just after, so whenever the
  * gather is finished early every change made so far is in it.
@@ -79,6 +80,7 @@ VPTE_INLINE void merge_piece(const struct vpte_format *f, const struct vpte_code
 	static const uint32_t hw_flags[] = { VPTE_A, VPTE_D };
 	unsigned entry_shift = g_shift(f, level), members = 1u << (shift - entry_shift);
 	struct vpte_walk w;
+	uint64_t parts = 0;
 	prot.flags &= ~(VPTE_A | VPTE_D);
 	for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, ia)), 1ull << shift,
 				      VPTE_ITER_LEAVES);
@@ -86,6 +88,7 @@ VPTE_INLINE void merge_piece(const struct vpte_format *f, const struct vpte_code
 		for (unsigned i = 0; i < 2; i++)
 			if (leaf_test_flag(f, &w, flag_bits(f, c, w.level, hw_flags[i]), false))
 				prot.flags |= hw_flags[i];
+		parts++;
 	}
 	for (unsigned i = 0; i < members; i++) {
 		uint64_t member_ia = ia + ((uint64_t)i << entry_shift);
@@ -99,6 +102,7 @@ VPTE_INLINE void merge_piece(const struct vpte_format *f, const struct vpte_code
 		if (c->kind(f, old, level) == VPTE_TABLE)
 			free_tables(f, c, t, c->table_pa(f, old), level - 1u, member_ia, g);
 	}
+	observe_merge(t, ia_to_va(f, ia), pa, shift, parts);
 }
 
 /*

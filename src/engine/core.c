@@ -92,6 +92,7 @@ int vpte_table_init(struct vpte_table *t, const struct vpte_format *fmt, struct 
 	t->root = root;
 	t->mem = mem;
 	t->flags = 0;
+	t->observer = NULL;
 	return 0;
 }
 
@@ -110,12 +111,18 @@ int vpte_table_attach(struct vpte_table *t, const struct vpte_format *fmt, struc
 	t->root = root;
 	t->mem = mem;
 	t->flags = flags;
+	t->observer = NULL;
 	return 0;
 }
 
 int vpte_table_destroy(struct vpte_table *t)
 {
 	return t->fmt->ops->destroy(t);
+}
+
+void vpte_table_set_observer(struct vpte_table *t, const struct vpte_observer *observer)
+{
+	t->observer = observer;
 }
 
 int vpte_seek(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va)

@@ -245,7 +245,9 @@ VPTE_INLINE bool rewrite_leaf(const struct vpte_format *f, const struct vpte_cod
  * They form contiguous runs where the format has them, except runs that
  * meet [plain_first, plain_last] (empty when plain_first > plain_last):
  * those are written as single leaves, so a run the caller would cut at
- * once never exists.  Returns the table's PA; the caller publishes it.
+ * once never exists.  Tells the observer: the leaf became runs (or
+ * leaves), then each run written plain became leaves.  Returns the table's
+ * PA; the caller publishes it.
  */
 VPTE_INLINE uint64_t split_table(const struct vpte_format *f, const struct vpte_codec *c,
 				 const struct vpte_table *t, struct vpte_pool *pool, uint64_t e,
@@ -260,11 +262,14 @@ VPTE_INLINE uint64_t split_table(const struct vpte_format *f, const struct vpte_
 	vpte_pa_t table_pa = vpte_pool_take(pool, t);
 	vpte_slot_t *table = tab_ptr(f, t, table_pa.addr);
 
+	observe_split(t, ia_to_va(f, span_ia), pa, g_shift(f, level), run_shift);
 	for (unsigned run = 0; run < g_entries(f, lower); run += members) {
 		uint64_t run_ia = span_ia + ((uint64_t)run << lower_shift);
 		uint64_t run_pa = pa + ((uint64_t)run << lower_shift);
 		bool cont = members > 1u &&
 			    (run_ia > plain_last || run_ia + mask_below(run_shift) < plain_first);
+		if (members > 1u && !cont)
+			observe_split(t, ia_to_va(f, run_ia), run_pa, run_shift, lower_shift);
 		for (unsigned i = 0; i < members; i++)
 			slot_store(table + run + i,
 				   c->make_leaf(f, run_pa + ((uint64_t)i << lower_shift), lower, prot,
@@ -331,6 +336,10 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 			if (r->report && !pending_slot)
 				vpte_gather_leaf(g, ia_to_va(f, span_ia), step);
 			if (step != entry_shift) {
+				uint64_t entry_ia = ia & ~mask_below(entry_shift);
+				observe_split(t, ia_to_va(f, span_ia),
+					      c->leaf_pa(f, e, level, entry_ia) - (entry_ia - span_ia),
+					      step, entry_shift);
 				rewrite_leaf(f, c, slot_at(path[level], g_index(f, span_ia, level)),
 					     1u << (step - entry_shift), level, span_ia, NULL, false);
 				continue;

@@ -109,6 +109,40 @@ static inline void edit_gather_end(struct vpte_gather *g, struct vpte_gather *lo
 		vpte_gather_finish(local);
 }
 
+/* Calls of the table's leaf observer (struct vpte_observer), each hook
+ * optional; @va is canonical. */
+static inline void observe_install(const struct vpte_table *t, uint64_t va, uint64_t pa,
+				   unsigned shift)
+{
+	const struct vpte_observer *o = t->observer;
+	if (o && o->install)
+		o->install(o->ctx, vpte_va(va), vpte_pa(pa), shift);
+}
+
+static inline void observe_remove(const struct vpte_table *t, uint64_t va, uint64_t pa,
+				  unsigned shift)
+{
+	const struct vpte_observer *o = t->observer;
+	if (o && o->remove)
+		o->remove(o->ctx, vpte_va(va), vpte_pa(pa), shift);
+}
+
+static inline void observe_split(const struct vpte_table *t, uint64_t va, uint64_t pa,
+				 unsigned shift, unsigned new_shift)
+{
+	const struct vpte_observer *o = t->observer;
+	if (o && o->split)
+		o->split(o->ctx, vpte_va(va), vpte_pa(pa), shift, new_shift);
+}
+
+static inline void observe_merge(const struct vpte_table *t, uint64_t va, uint64_t pa,
+				 unsigned shift, uint64_t parts)
+{
+	const struct vpte_observer *o = t->observer;
+	if (o && o->merge)
+		o->merge(o->ctx, vpte_va(va), vpte_pa(pa), shift, parts);
+}
+
 /* Does the @len-byte table page at @table hold only zero entries? */
 bool vpte_page_is_zero(const void *table, uint64_t len);
 

@@ -136,6 +136,17 @@ VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_
 	return i;
 }
 
+/* Tell the observer of @n leaves of 2^shift installed from @ia on, the
+ * first mapping @pa. */
+VPTE_INLINE void observe_installs(const struct vpte_format *f, const struct vpte_table *t,
+				  uint64_t ia, uint64_t pa, unsigned shift, uint64_t n)
+{
+	if (!t->observer || !t->observer->install)
+		return;
+	for (uint64_t i = 0; i < n; i++)
+		observe_install(t, ia_to_va(f, ia + (i << shift)), pa + (i << shift), shift);
+}
+
 /* Publish a new table at @slot.  Another writer of a disjoint range may
  * have installed one first: then its table is used and the page goes back. */
 VPTE_INLINE void *install_table(const struct vpte_format *f, const struct vpte_codec *c,
@@ -218,6 +229,8 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 		} else if (!run_possible(f, r, ia, pa, level)) {
 			/* Same-size leaves to the end of this table or range. */
 			uint64_t n = map_stretch(f, c, r, path[level], level, ia, pa, pool != NULL);
+			if (pool)
+				observe_installs(f, t, ia, pa, g_shift(f, level), n);
 			uint64_t next = ia + (n << g_shift(f, level));
 			if (next > r->last || next > g_ia_mask(f)) {
 				cur->level = level;
@@ -234,6 +247,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			bool run = f->cont_bits[level] && piece_fits(r, ia, pa, run_shift) &&
 				   run_empty(f, path[level], ia, level);
 			unsigned members = run ? 1u << f->cont_bits[level] : 1u;
+			step = run ? run_shift : entry_shift;
 			if (pool) {
 				unsigned index = g_index(f, ia, level);
 				for (unsigned i = 0; i < members; i++) {
@@ -241,8 +255,8 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 					slot_store(slot_at(path[level], index + i),
 						   c->make_leaf(f, member_pa, level, r->prot, run));
 				}
+				observe_installs(f, t, ia, pa, step, 1);
 			}
-			step = run ? run_shift : entry_shift;
 		}
 
 		uint64_t next = (ia & ~mask_below(step)) + (1ull << step);
@@ -383,8 +397,11 @@ VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
 		r.insert = opts->flags & VPTE_MAP_INSERT;
 	}
 	r.prot.flags |= VPTE_A;
-	if (map_one_table(f, c, t, &r))
+	if (map_one_table(f, c, t, &r)) {
+		unsigned shift = g_shift(f, pick_level(f, &r, r.first, r.pa, g_top(f)));
+		observe_installs(f, t, r.first, r.pa, shift, ((r.last - r.first) >> shift) + 1u);
 		return 0;
+	}
 
 	struct map_cursor cur;
 	if ((err = map_cursor_start(f, t, &cur)))

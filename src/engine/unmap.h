@@ -163,6 +163,21 @@ VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_code
 	}
 }
 
+/* Tell the observer of each leaf in [first, last] (all whole, after
+ * cut_edges()) before clear_range() removes them: a separate walk, so an
+ * unmap without an observer pays nothing for it. */
+VPTE_INLINE void observe_removes(const struct vpte_format *f, const struct vpte_codec *c,
+				 const struct vpte_table *t, uint64_t first, uint64_t last)
+{
+	struct vpte_walk w;
+	if (!t->observer || !t->observer->remove)
+		return;
+	for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, first)), last - first + 1u,
+				      VPTE_ITER_LEAVES);
+	     ret > 0; ret = eng_iter_next(f, c, &w))
+		observe_remove(t, w.va.addr, w.pa.addr, w.shift);
+}
+
 VPTE_INLINE int eng_unmap(const struct vpte_format *f, const struct vpte_codec *c,
 			  struct vpte_table *t, vpte_va_t va, uint64_t size,
 			  struct vpte_gather *gather)
@@ -174,6 +189,7 @@ VPTE_INLINE int eng_unmap(const struct vpte_format *f, const struct vpte_codec *
 		return err;
 	struct vpte_gather local, *g = edit_gather(t, gather, &local);
 	cut_edges(f, c, t, &pool, g, first, last);
+	observe_removes(f, c, t, first, last);
 	clear_range(f, c, t, g, first, last);
 	vpte_pool_drain(&pool, t);
 	edit_gather_end(g, &local);
