@@ -33,6 +33,7 @@ extern "C" {
  * Errors.  Equal to Linux's errno values, defined here because errno.h is
  * not a freestanding header.
  * ------------------------------------------------------------------------ */
+#define VPTE_EPERM 1   /* refused by request: a special leaf (VPTE_SEEK_NO_SPECIAL) */
 #define VPTE_ENOMEM 12 /* a table page could not be allocated; nothing changed */
 #define VPTE_EFAULT 14 /* corrupt table: bad table address or invalid entry bits */
 #define VPTE_EEXIST 17 /* the range overlaps an existing mapping */
@@ -414,6 +415,22 @@ struct vpte_walk {
  * -VPTE_EFAULT for a corrupt table on the path.
  */
 int vpte_seek(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va);
+
+/* Modes for vpte_seek_flags(). */
+#define VPTE_SEEK_NO_SPECIAL (1u << 0) /* refuse a special leaf (VPTE_SPECIAL) */
+
+/*
+ * vpte_seek_flags - vpte_seek() with a mode: with VPTE_SEEK_NO_SPECIAL, a
+ * lockless "get user pages"-style lookup that must take a reference on the
+ * page behind a leaf refuses a special leaf (a PFN mapping with no struct
+ * page behind it: remap_pfn_range, VFIO BARs).
+ *
+ * Returns what vpte_seek() returns, -VPTE_EINVAL for an unknown mode bit,
+ * or -VPTE_EPERM when the leaf found is special; @w then still describes
+ * it.
+ */
+int vpte_seek_flags(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va,
+		    unsigned flags);
 
 /*
  * vpte_iter_start / vpte_iter_next - iterate the entries intersecting

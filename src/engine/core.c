@@ -43,6 +43,8 @@ const char *vpte_strerror(int err)
 	switch (err < 0 ? 0u - (unsigned)err : (unsigned)err) {
 	case 0:
 		return "success";
+	case VPTE_EPERM:
+		return "EPERM: refused: the leaf is special";
 	case VPTE_ENOMEM:
 		return "ENOMEM: out of table memory";
 	case VPTE_EFAULT:
@@ -128,6 +130,18 @@ void vpte_table_set_observer(struct vpte_table *t, const struct vpte_observer *o
 int vpte_seek(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va)
 {
 	return t->fmt->ops->seek(w, t, va);
+}
+
+int vpte_seek_flags(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va,
+		    unsigned flags)
+{
+	if (flags & ~VPTE_SEEK_NO_SPECIAL)
+		return -VPTE_EINVAL;
+	int err = vpte_seek(w, t, va);
+	if (!err && (flags & VPTE_SEEK_NO_SPECIAL) && w->kind == VPTE_LEAF &&
+	    (w->prot.flags & VPTE_SPECIAL))
+		return -VPTE_EPERM;
+	return err;
 }
 
 int vpte_iter_start(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va, uint64_t size,
