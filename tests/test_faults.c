@@ -203,7 +203,8 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->shape = "unmap inside run";
 		s->setup[s->nsetup++] = map_op(b, 2 * run, pa, prot);
 		s->setup[s->nsetup - 1].opts.max_shift = rs;
-		s->op = unmap_op(b + run - ragged(x, rs), 2 * x->gran, rnd(x, 2));
+		lo = ragged(x, rs); /* drawn apart: argument order is unspecified */
+		s->op = unmap_op(b + run - lo, 2 * x->gran, rnd(x, 2));
 		break;
 	}
 	case 6: /* the last page of the space, inside a huge leaf */
@@ -226,7 +227,8 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->shape = "protect across runs";
 		s->setup[s->nsetup++] = map_op(b, 2 * run, pa, prot);
 		s->setup[s->nsetup - 1].opts.max_shift = rs;
-		s->op = range_op(OP_PROTECT, b + run - ragged(x, rs), 2 * x->gran, rnd(x, 2), 0);
+		lo = ragged(x, rs);
+		s->op = range_op(OP_PROTECT, b + run - lo, 2 * x->gran, rnd(x, 2), 0);
 		break;
 	}
 	case 10: { /* split a huge leaf, in part, to a smaller piece: at most
@@ -248,7 +250,8 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->shape = "split inside run";
 		s->setup[s->nsetup++] = map_op(b, 2 * run, pa, prot);
 		s->setup[s->nsetup - 1].opts.max_shift = rs;
-		s->op = range_op(OP_SPLIT, b + run - ragged(x, rs), 2 * x->gran, rnd(x, 2), x->gshift);
+		lo = ragged(x, rs);
+		s->op = range_op(OP_SPLIT, b + run - lo, 2 * x->gran, rnd(x, 2), x->gshift);
 		break;
 	}
 	case 12: { /* collapse pages into huge leaves and runs: nothing to allocate */
@@ -264,8 +267,9 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->shape = "collapse";
 		s->setup[s->nsetup++] = map_op(b - lo, unit + lo + hi, pa - lo, prot);
 		s->setup[s->nsetup - 1].opts.max_shift = x->gshift;
-		s->op = range_op(OP_COLLAPSE, b - lo, unit + lo + hi, rnd(x, 2),
-				 rnd(x, 2) ? 0 : x->shifts[rnd(x, x->nshifts)]);
+		bool gathered = rnd(x, 2);
+		unsigned max_shift = rnd(x, 2) ? 0 : x->shifts[rnd(x, x->nshifts)];
+		s->op = range_op(OP_COLLAPSE, b - lo, unit + lo + hi, gathered, max_shift);
 		break;
 	}
 	default: /* the last pages of the space, or the first of the upper half */
