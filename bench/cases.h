@@ -48,9 +48,11 @@ struct bench_env {
 	const struct vpte_format *other; /* another 4 KiB-granule format (copies) */
 	uint64_t *bitmap;      /* region / granule bits (harvest) */
 
-	/* the current repetition */
-	struct vpte_heap heap;
-	struct vpte_table t;
+	/* the current repetition; the heap's page counter (written by every
+	 * allocation, from both threads of the two-thread case) gets a cache
+	 * line of its own, away from the table that every walk reads */
+	_Alignas(64) struct vpte_heap heap;
+	_Alignas(64) struct vpte_table t;
 	struct vpte_table t2; /* ST_COPY*: the destination; t2.fmt NULL otherwise */
 	struct hw_mm hw;
 	struct bench_timer timer;
@@ -61,7 +63,7 @@ enum bench_target_kind {
 	T_LIMIT,   /* ratio to the physical limit at most .bound */
 	T_HW,      /* ratio to the hand-written walker at most .bound (x86_64) */
 	T_NS,      /* ns per entry at most .bound */
-	T_SPEEDUP, /* (ns per entry of case .ref) / (ns per entry) at least .bound */
+	T_SPEEDUP, /* (ns per entry of .ref_call) / (ns per entry) at least .bound */
 };
 
 struct bench_target {
@@ -90,6 +92,10 @@ struct bench_case {
 	/* checks the state after the first (warm-up) repetition, or NULL */
 	int (*check)(struct bench_env *e);
 	struct bench_target targets[BENCH_TARGETS];
+	/* the same work done another way in the same state (one thread instead
+	 * of two), timed whole and interleaved with the case; NULL if none */
+	int (*ref_call)(struct bench_env *e);
+	const char *ref_what; /* what the reference is, for the output */
 };
 
 extern const struct bench_case bench_cases[];

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "limits.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +140,56 @@ struct bench_summary limit_measure(enum bench_limit kind, uint64_t bytes, unsign
 		memo_count++;
 	}
 	return s;
+}
+
+#define SPIN_STEPS 20000000u /* about 10 ms */
+
+static uint64_t spin_work(void)
+{
+	uint64_t x = 1;
+	for (unsigned i = 0; i < SPIN_STEPS; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		bench_keep(x);
+	}
+	return x;
+}
+
+static atomic_bool spin_ready, spin_go;
+
+static void *spin_thread(void *arg)
+{
+	(void)arg;
+	atomic_store(&spin_ready, true);
+	while (!atomic_load(&spin_go))
+		;
+	bench_keep(spin_work());
+	return NULL;
+}
+
+double limit_parallel(unsigned reps)
+{
+	double samples[64];
+	if (reps > 64)
+		reps = 64;
+	for (unsigned r = 0; r < reps; r++) {
+		pthread_t th;
+		uint64_t t0 = bench_now_ns();
+		bench_keep(spin_work());
+		bench_keep(spin_work());
+		uint64_t one = bench_now_ns() - t0;
+		atomic_store(&spin_ready, false);
+		atomic_store(&spin_go, false);
+		if (pthread_create(&th, NULL, spin_thread, NULL))
+			return 0;
+		while (!atomic_load(&spin_ready))
+			;
+		atomic_store(&spin_go, true);
+		t0 = bench_now_ns();
+		bench_keep(spin_work());
+		pthread_join(th, NULL);
+		samples[r] = (double)one / (double)(bench_now_ns() - t0);
+	}
+	return bench_summarize(samples, reps).median;
 }
 
 void limit_release(void)

@@ -29,6 +29,14 @@ const char *limit_name(enum bench_limit kind);
  */
 struct bench_summary limit_measure(enum bench_limit kind, uint64_t bytes, unsigned reps);
 
+/*
+ * limit_parallel - the speedup the machine gives two threads right now: a
+ * compute loop (no memory traffic) run by two threads at once against
+ * twice by one, median of @reps.  About 2 on two idle CPUs; 1 when other
+ * work holds one of them (then no two-thread case can scale either).
+ */
+double limit_parallel(unsigned reps);
+
 /* Free the buffers and forget the results. */
 void limit_release(void);
 

@@ -37,25 +37,14 @@ static double ratio(double a, double b)
 	return b > 0 ? a / b : 0;
 }
 
-static const struct bench_result *find(const struct bench_result *all, unsigned n,
-				       const char *format, const char *op)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (!strcmp(all[i].format, format) && !strcmp(all[i].c->op, op))
-			return &all[i];
-	return NULL;
-}
-
 static bool measured(const struct bench_result *r)
 {
 	return r && !r->c->pending && !r->error;
 }
 
-struct bench_verdict target_judge(const struct bench_result *all, unsigned n,
-				  const struct bench_result *r, const struct bench_target *t)
+struct bench_verdict target_judge(const struct bench_result *r, const struct bench_target *t)
 {
 	struct bench_verdict v = { false, false, 0 };
-	const struct bench_result *ref;
 	if (!measured(r))
 		return v;
 	switch (t->kind) {
@@ -76,10 +65,9 @@ struct bench_verdict target_judge(const struct bench_result *all, unsigned n,
 		v.met = v.measured <= t->bound;
 		break;
 	case T_SPEEDUP:
-		ref = find(all, n, r->format, t->ref);
-		if (!measured(ref))
+		if (!r->has_ref)
 			return v;
-		v.measured = ratio(ref->ns.median, r->ns.median);
+		v.measured = ratio(r->ref.median, r->ns.median);
 		v.met = v.measured >= t->bound;
 		break;
 	default:
@@ -103,7 +91,7 @@ void target_describe(char *buf, size_t len, const struct bench_result *r,
 		snprintf(buf, len, "ns/entry <= %g", t->bound);
 		break;
 	case T_SPEEDUP:
-		snprintf(buf, len, "speedup over %s >= %g", t->ref, t->bound);
+		snprintf(buf, len, "speedup over %s >= %g", t->ref ? t->ref : "reference", t->bound);
 		break;
 	default:
 		snprintf(buf, len, "-");
@@ -169,13 +157,17 @@ void report_table(FILE *out, const struct bench_machine *m, const struct bench_r
 				continue;
 			if (t->kind == T_HW && !r->has_hw && !r->c->pending)
 				continue; /* the hand-written walker is x86_64 only */
-			struct bench_verdict v = target_judge(all, n, r, t);
+			struct bench_verdict v = target_judge(r, t);
 			target_describe(buf, sizeof(buf), r, t);
 			fprintf(out, "  %-12s %-21s %-40s ", r->format, r->c->op, buf);
 			if (r->c->pending)
 				fprintf(out, "not yet available\n");
 			else if (!v.applies)
 				fprintf(out, "not measured\n");
+			else if (t->kind == T_SPEEDUP)
+				fprintf(out, "%8.3f  %s (%s %.3f ns/entry; a compute loop got %.2f)\n",
+					v.measured, v.met ? "met" : "MISSED", r->c->ref_what,
+					r->ref.median, r->parallel);
 			else
 				fprintf(out, "%8.3f  %s\n", v.measured, v.met ? "met" : "MISSED");
 		}
@@ -247,6 +239,15 @@ void report_json(FILE *out, const struct bench_machine *m, const struct bench_re
 		} else {
 			fprintf(out, ", \"ratio_to_handwritten\": null");
 		}
+		if (r->has_ref) {
+			fprintf(out, ", \"reference\": ");
+			json_string(out, r->c->ref_what);
+			fprintf(out, ", \"reference_ns_per_entry\": %.6g, ", r->ref.median);
+			json_summary(out, "reference_", &r->ref);
+			fprintf(out, ", \"speedup\": %.6g", ratio(r->ref.median, r->ns.median));
+		}
+		if (r->parallel > 0)
+			fprintf(out, ", \"machine_parallel_speedup\": %.6g", r->parallel);
 		fprintf(out, "}");
 	}
 	fprintf(out, "\n  ],\n  \"targets\": [");
@@ -257,7 +258,7 @@ void report_json(FILE *out, const struct bench_machine *m, const struct bench_re
 			const struct bench_target *t = &r->c->targets[k];
 			if (t->kind == T_NONE || (t->kind == T_HW && !r->has_hw && !r->c->pending))
 				continue;
-			struct bench_verdict v = target_judge(all, n, r, t);
+			struct bench_verdict v = target_judge(r, t);
 			target_describe(buf, sizeof(buf), r, t);
 			fprintf(out, "%s\n    {\"op\": \"%s\", \"format\": \"%s\", \"target\": ",
 				first ? "" : ",", r->c->op, r->format);

@@ -24,6 +24,9 @@ struct bench_result {
 	bool has_hw;
 	int hw_error;
 	struct bench_summary hw;    /* ns per entry of the hand-written walker */
+	bool has_ref;
+	struct bench_summary ref;   /* ns per entry of the case's reference (one thread) */
+	double parallel;            /* speedup cases: limit_parallel() just after */
 };
 
 struct bench_machine {
@@ -43,8 +46,7 @@ struct bench_verdict {
 	double measured;
 };
 
-struct bench_verdict target_judge(const struct bench_result *all, unsigned n,
-				  const struct bench_result *r, const struct bench_target *t);
+struct bench_verdict target_judge(const struct bench_result *r, const struct bench_target *t);
 
 /* "ratio to memset <= 1.5", "ns/entry <= 3", ... */
 void target_describe(char *buf, size_t len, const struct bench_result *r,

@@ -126,19 +126,26 @@ static bool selected(const struct options *o, const struct bench_case *c)
 	return false;
 }
 
+enum run_kind {
+	RUN_VPTE, /* the case */
+	RUN_HW,   /* its hand-written counterpart */
+	RUN_REF,  /* its reference (one thread) */
+};
+
 /* One repetition: build the state, time the case, check, tear down.
  * Stores the timed nanoseconds in *ns. */
-static int run_once(struct bench_env *e, const struct bench_case *c, bool hw, bool check,
-		    double *ns)
+static int run_once(struct bench_env *e, const struct bench_case *c, enum run_kind kind,
+		    bool check, double *ns)
 {
+	bool hw = kind == RUN_HW;
 	int err = hw ? hw_state_setup(e, c->state) : state_setup(e, c->state);
 	e->timer.total = 0;
 	if (!err) {
 		if (hw) {
 			err = c->hw_run(e);
-		} else if (c->call) {
+		} else if (kind == RUN_REF || c->call) {
 			timer_start(&e->timer);
-			err = c->call(e);
+			err = kind == RUN_REF ? c->ref_call(e) : c->call(e);
 			timer_stop(&e->timer);
 		} else {
 			err = c->run(e);
@@ -159,7 +166,7 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 		     const struct bench_case *c, struct bench_result *r)
 {
 	struct bench_env e;
-	double ns[MAX_REPS], hw_ns[MAX_REPS];
+	double ns[MAX_REPS], hw_ns[MAX_REPS], ref_ns[MAX_REPS];
 	*r = (struct bench_result){ .c = c, .format = f->name };
 	if (c->pending)
 		return;
@@ -167,17 +174,24 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 		return;
 	r->entries = c->entries(&e);
 	r->has_hw = e.handwritten && c->hw_run;
-	/* warm-up (and the correctness check), then the repetitions, the
-	 * hand-written walker interleaved with vpte */
-	r->error = run_once(&e, c, false, true, &ns[0]);
+	r->has_ref = c->ref_call != NULL;
+	/* warm-up (and the correctness checks), then the repetitions, the
+	 * hand-written walker and the reference interleaved with the case */
+	r->error = run_once(&e, c, RUN_VPTE, true, &ns[0]);
 	if (r->has_hw)
-		r->hw_error = run_once(&e, c, true, false, &hw_ns[0]);
+		r->hw_error = run_once(&e, c, RUN_HW, false, &hw_ns[0]);
+	if (r->has_ref && !r->error)
+		r->error = run_once(&e, c, RUN_REF, true, &ref_ns[0]);
 	for (unsigned i = 0; i < o->reps && !r->error; i++) {
-		r->error = run_once(&e, c, false, false, &ns[i]);
+		r->error = run_once(&e, c, RUN_VPTE, false, &ns[i]);
 		ns[i] /= (double)r->entries;
 		if (r->has_hw && !r->hw_error) {
-			r->hw_error = run_once(&e, c, true, false, &hw_ns[i]);
+			r->hw_error = run_once(&e, c, RUN_HW, false, &hw_ns[i]);
 			hw_ns[i] /= (double)r->entries;
+		}
+		if (r->has_ref && !r->error) {
+			r->error = run_once(&e, c, RUN_REF, false, &ref_ns[i]);
+			ref_ns[i] /= (double)r->entries;
 		}
 	}
 	env_release(&e);
@@ -186,8 +200,13 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 	r->ns = bench_summarize(ns, o->reps);
 	if (r->has_hw && !r->hw_error)
 		r->hw = bench_summarize(hw_ns, o->reps);
+	if (r->has_ref)
+		r->ref = bench_summarize(ref_ns, o->reps);
 	r->limit_bytes = c->limit_bytes ? c->limit_bytes(&e) : r->entries * 8;
 	r->limit = limit_measure(c->limit, r->limit_bytes, o->reps);
+	for (unsigned k = 0; k < BENCH_TARGETS; k++)
+		if (c->targets[k].kind == T_SPEEDUP)
+			r->parallel = limit_parallel(o->reps);
 }
 
 int main(int argc, char **argv)

@@ -132,31 +132,46 @@ VPTE_INLINE int plan_leaf(const struct vpte_format *f, const struct vpte_codec *
 }
 
 /*
+ * plan_entry - plan_edges() for entry *@i of the table at @level: 0 when
+ * done with it, 1 for a table entry to go down into, or an error.
+ */
+VPTE_INLINE int plan_entry(const struct vpte_format *f, const struct vpte_codec *c,
+			   vpte_slot_t *table, unsigned level, uint64_t base, unsigned *i,
+			   bool edge, uint64_t first, uint64_t last,
+			   const struct prot_change *change, struct edge_plan *plan)
+{
+	uint64_t e = slot_load(slot_at(table, *i));
+	int kind = c->kind(f, e, level);
+	if (kind == VPTE_HOLE)
+		return 0;
+	if (kind == VPTE_KIND_CORRUPT)
+		return -VPTE_EFAULT;
+	if (kind == VPTE_TABLE)
+		return 1;
+	return plan_leaf(f, c, table, level, base, i, e, edge, first, last, change, plan);
+}
+
+/*
  * plan_table - plan_edges() for entries *@i..@end of the table at @level:
  * 0 when all are done, 1 with *@i at a table entry to go down into, or an
- * error.  Inlined with @level 0 as a constant for the leaf tables, where
- * nearly all the entries are.
+ * error.  Only the first and the last entry can hold a leaf reaching out
+ * of the range; the loop over those between is inlined with @level 0 and
+ * @change NULL as constants for the leaf tables of an unmap, where nearly
+ * all the entries are (a load and a classification each).
  */
 VPTE_INLINE int plan_table(const struct vpte_format *f, const struct vpte_codec *c,
 			   vpte_slot_t *table, unsigned level, uint64_t base, unsigned *i,
 			   unsigned end, uint64_t first, uint64_t last,
 			   const struct prot_change *change, struct edge_plan *plan)
 {
-	unsigned start = *i;
-	for (; *i <= end; (*i)++) {
-		uint64_t e = slot_load(slot_at(table, *i));
-		int kind = c->kind(f, e, level);
-		if (kind == VPTE_HOLE)
-			continue;
-		if (kind == VPTE_KIND_CORRUPT)
-			return -VPTE_EFAULT;
-		if (kind == VPTE_TABLE)
-			return 1;
-		int err = plan_leaf(f, c, table, level, base, i, e, *i == start || *i == end, first,
-				    last, change, plan);
-		if (err)
-			return err;
-	}
+	int ret = plan_entry(f, c, table, level, base, i, true, first, last, change, plan);
+	if (ret)
+		return ret;
+	for ((*i)++; *i < end; (*i)++)
+		if ((ret = plan_entry(f, c, table, level, base, i, false, first, last, change, plan)))
+			return ret;
+	if (*i == end)
+		return plan_entry(f, c, table, level, base, i, true, first, last, change, plan);
 	return 0;
 }
 
@@ -184,10 +199,10 @@ VPTE_INLINE int plan_edges(const struct vpte_format *f, const struct vpte_codec 
 		unsigned shift = g_shift(f, level), end = stretch_end(f, level, ia, last);
 		unsigned i = g_index(f, ia, level);
 		uint64_t base = table_base(f, level, ia);
-		int ret = level == 0 ? plan_table(f, c, path[0], 0, base, &i, end, first, last,
-						  change, plan)
-				     : plan_table(f, c, path[level], level, base, &i, end, first,
-						  last, change, plan);
+		int ret = level || change ? plan_table(f, c, path[level], level, base, &i, end,
+						       first, last, change, plan)
+					  : plan_table(f, c, path[0], 0, base, &i, end, first, last, NULL,
+						       plan);
 		if (ret < 0)
 			return ret;
 		if (ret) {

@@ -55,9 +55,9 @@ VPTE_INLINE int clear_table(const struct vpte_format *f, const struct vpte_codec
 			    vpte_slot_t *table, unsigned level, uint64_t base, unsigned *i,
 			    unsigned end, struct leaf_batch *batch, bool *touched)
 {
-	unsigned shift = g_shift(f, level), first_at = 0, last_at = 0;
-	unsigned min_step = 63, last_step = shift;
-	bool any = false;
+	unsigned shift = g_shift(f, level), first_at = ~0u, last_at = 0;
+	unsigned run_step = 63, last_step = shift;
+	bool plain = false;
 	int ret = 0;
 	for (; *i <= end; (*i)++) {
 		uint64_t e = slot_load(slot_at(table, *i));
@@ -68,27 +68,25 @@ VPTE_INLINE int clear_table(const struct vpte_format *f, const struct vpte_codec
 		}
 		if (kind != VPTE_LEAF)
 			continue;
-		unsigned at = *i, step = shift;
+		unsigned at = *i;
 		if (f->cont_bits[level] && c->leaf_cont(f, e, level)) {
 			unsigned members = 1u << f->cont_bits[level];
-			step += f->cont_bits[level];
 			at &= ~(members - 1u);
 			for (unsigned m = 0; m < members; m++)
 				slot_store(slot_at(table, at + m), 0);
 			*i = at + members - 1u;
+			last_step = run_step = shift + f->cont_bits[level];
 		} else {
 			slot_store(slot_at(table, at), 0);
+			last_step = shift;
+			plain = true;
 		}
-		if (!any) {
-			any = true;
-			first_at = at;
-		}
+		first_at = first_at < at ? first_at : at;
 		last_at = at;
-		last_step = step;
-		min_step = step < min_step ? step : min_step;
 	}
-	if (any) {
-		batch_leaf(batch, base + ((uint64_t)first_at << shift), min_step);
+	if (first_at != ~0u) {
+		/* A plain leaf has the smallest shift there is at this level. */
+		batch_leaf(batch, base + ((uint64_t)first_at << shift), plain ? shift : run_step);
 		batch_leaf(batch, base + ((uint64_t)last_at << shift), last_step);
 		*touched = true;
 	}
