@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_tool.sh - the `vpte` command-line tool, end to end: formats, build,
-# translate, dump (hostile images included), demo, usage errors.
+# test_tool.sh - the `vpte` command-line tool, end to end: formats, build
+# (map, unmap, protect, split, collapse), translate, dump (hostile images
+# included), demo, usage errors.
 # Run by CTest with VPTE_BIN set to the directory holding the vpte binary.
 set -euo pipefail
 
@@ -200,6 +201,39 @@ EOF
 expect_output "0x200000-0x600000 -> 0x200000 shift=21 rw---a--" \
 	"$vpte" dump --format x86_64 --image "$tmp/ins.img" --base 0 --root "$root"
 
+# ---- protect, split and collapse ----
+build arm64-4k-48 0 "$tmp/edit.img" <<'EOF'
+map 1G 1G 1G rw
+protect 0x40200000 0x3000 r-x        # splits the 1 GiB leaf at both edges
+split 0x40400000 2M 16               # a 2 MiB block to 64 KiB runs
+split 0x40600000 64K 12              # a run to pages
+map 0x80000000 0x80000000 2M rw max=12
+collapse 0x80000000 2M 0             # 512 pages back into one 2 MiB block
+map 0x90000000 0x90000000 64K rwd max=12
+protect 0x90000000 64K rw-ug,device  # attributes replaced; accessed, dirty kept
+collapse 0x90000000 64K 16           # one 64 KiB run
+EOF
+expect_output "0x40000000-0x40200000 -> 0x40000000 shift=21 rw---a--
+0x40200000-0x40203000 -> 0x40200000 shift=12 r-x--a--
+0x40203000-0x40210000 -> 0x40203000 shift=12 rw---a--
+0x40210000-0x40600000 -> 0x40210000 shift=16 rw---a--
+0x40600000-0x40610000 -> 0x40600000 shift=12 rw---a--
+0x40610000-0x40800000 -> 0x40610000 shift=16 rw---a--
+0x40800000-0x42000000 -> 0x40800000 shift=21 rw---a--
+0x42000000-0x80000000 -> 0x42000000 shift=25 rw---a--
+0x80000000-0x80200000 -> 0x80000000 shift=21 rw---a--
+0x90000000-0x90010000 -> 0x90000000 shift=16 rw-ugad-,device" \
+	"$vpte" dump --format arm64-4k-48 --image "$tmp/edit.img" --base 0 --root "$root"
+build x86_64 0 "$tmp/edit86.img" <<'EOF'
+map 0 0 4M rw
+split 0 4M 12                        # 1024 pages
+collapse 0 4M 21                     # two 2 MiB leaves again
+protect 0x200000 2M r
+EOF
+expect_output "0x0-0x200000 -> 0x0 shift=21 rw---a--
+0x200000-0x400000 -> 0x200000 shift=21 r----a--" \
+	"$vpte" dump --format x86_64 --image "$tmp/edit86.img" --base 0 --root "$root"
+
 # ---- number and PROT syntax; printed PROTs parse back ----
 build x86_64 0 "$tmp/num.img" <<'EOF'
 map 0X10000 65536 4K rw
@@ -235,6 +269,15 @@ script_error "^<stdin>:1: map: bad PROT 'rq'" <<<'map 0 0 4K rq'
 script_error "^<stdin>:1: map: bad PROT 'rw,wc'" <<<'map 0 0 4K rw,wc'
 script_error "^<stdin>:1: map: unknown option 'max'" <<<'map 0 0 4K rw max'
 script_error "^<stdin>:1: unmap: want 'unmap VA SIZE'" <<<'unmap 0'
+script_error "^<stdin>:1: protect: want 'protect VA SIZE PROT'" <<<'protect 0 4K'
+script_error "^<stdin>:1: protect: bad PROT 'rq'" <<<'protect 0 4K rq'
+script_error "^<stdin>:2: protect: EINVAL" <<<$'map 0 0 4K rw\nprotect 0 4K w' # x86-64 pages are readable
+script_error "^<stdin>:1: split: want 'split VA SIZE SHIFT'" <<<'split 0 4K'
+script_error "^<stdin>:1: split: SHIFT 64 is not a shift" <<<'split 0 4K 64'
+script_error "^<stdin>:1: split: EINVAL" <<<'split 0 4K 11'
+script_error "^<stdin>:1: collapse: bad MAXSHIFT 'x'" <<<'collapse 0 4K x'
+script_error "^<stdin>:1: collapse: EINVAL" <<<'collapse 0 4K 5'
+script_error "^<stdin>:1: map: max 64 is not a shift" <<<'map 0 0 4K rw max=64'
 script_error "^<stdin>:1: map: ERANGE" <<<'map 0 0x10000000000000 4K rw'
 echo 'map 0 0 4K rw bogus' >"$tmp/named.script"
 expect_status 1 "^$tmp/named.script:1: map: unknown option 'bogus'" \

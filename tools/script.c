@@ -40,28 +40,44 @@ static bool number_arg(const struct script_pos *pos, const char *command, const 
 	return false;
 }
 
+/* A shift: a number from 0 to 63. */
+static bool shift_arg(const struct script_pos *pos, const char *command, const char *what,
+		      const char *word, unsigned *shift)
+{
+	uint64_t value;
+	if (!number_arg(pos, command, what, word, &value))
+		return false;
+	if (value > 63) {
+		script_error(pos, "%s: %s %s is not a shift (0..63)", command, what, word);
+		return false;
+	}
+	*shift = (unsigned)value;
+	return true;
+}
+
 /* The words after PROT: "max=SHIFT" and "insert", in any order. */
 static int map_options(const struct script_pos *pos, char **words, size_t count,
 		       struct vpte_map_opts *opts)
 {
 	static const char max_key[] = "max=";
 	for (size_t i = 0; i < count; i++) {
-		uint64_t shift;
 		if (!strcmp(words[i], "insert")) {
 			opts->flags |= VPTE_MAP_INSERT;
 		} else if (!strncmp(words[i], max_key, sizeof(max_key) - 1u)) {
-			if (!number_arg(pos, "map", "max", words[i] + sizeof(max_key) - 1u, &shift))
+			if (!shift_arg(pos, "map", "max", words[i] + sizeof(max_key) - 1u,
+				       &opts->max_shift))
 				return -1;
-			if (shift > 63)
-				return script_error(pos, "map: max=%s is not a shift (0..63)",
-						    words[i] + sizeof(max_key) - 1u);
-			opts->max_shift = (unsigned)shift;
 		} else {
 			return script_error(pos, "map: unknown option '%s' (want max=SHIFT or insert)",
 					    words[i]);
 		}
 	}
 	return 0;
+}
+
+static int edit_result(const struct script_pos *pos, const char *command, int err)
+{
+	return err ? script_error(pos, "%s: %s", command, vpte_strerror(err)) : 0;
 }
 
 static int command_map(struct vpte_table *t, const struct script_pos *pos, char **words,
@@ -82,24 +98,84 @@ static int command_map(struct vpte_table *t, const struct script_pos *pos, char 
 		return script_error(pos, "map: bad PROT '%s': %s", words[4], why);
 	if (map_options(pos, words + 5, count - 5, &opts))
 		return -1;
-	int err = vpte_map(t, vpte_va(va), vpte_pa(pa), size, prot, &opts);
-	return err ? script_error(pos, "map: %s", vpte_strerror(err)) : 0;
+	return edit_result(pos, "map", vpte_map(t, vpte_va(va), vpte_pa(pa), size, prot, &opts));
+}
+
+/*
+ * The commands that edit a range, "NAME VA SIZE" and @extra more words:
+ * check the word count (else say @usage) and read VA and SIZE.  They pass
+ * no gather: an image being built has no TLB and no concurrent walker.
+ */
+static bool range_args(const struct script_pos *pos, char **words, size_t count, size_t extra,
+		       const char *usage, uint64_t *va, uint64_t *size)
+{
+	if (count != 3 + extra) {
+		script_error(pos, "%s: want '%s'", words[0], usage);
+		return false;
+	}
+	return number_arg(pos, words[0], "VA", words[1], va) &&
+	       number_arg(pos, words[0], "SIZE", words[2], size);
 }
 
 static int command_unmap(struct vpte_table *t, const struct script_pos *pos, char **words,
 			 size_t count)
 {
 	uint64_t va, size;
-
-	if (count != 3)
-		return script_error(pos, "unmap: want 'unmap VA SIZE'");
-	if (!number_arg(pos, "unmap", "VA", words[1], &va) ||
-	    !number_arg(pos, "unmap", "SIZE", words[2], &size))
+	if (!range_args(pos, words, count, 0, "unmap VA SIZE", &va, &size))
 		return -1;
-	/* No gather: an image being built has no TLB and no concurrent walker. */
-	int err = vpte_unmap(t, vpte_va(va), size, NULL);
-	return err ? script_error(pos, "unmap: %s", vpte_strerror(err)) : 0;
+	return edit_result(pos, "unmap", vpte_unmap(t, vpte_va(va), size, NULL));
 }
+
+/* The leaves' attributes become PROT; accessed and dirty stay unless PROT
+ * names them (mprotect: the hardware's bookkeeping is not the caller's). */
+static int command_protect(struct vpte_table *t, const struct script_pos *pos, char **words,
+			   size_t count)
+{
+	uint64_t va, size;
+	struct vpte_prot prot;
+	const char *why;
+	if (!range_args(pos, words, count, 1, "protect VA SIZE PROT", &va, &size))
+		return -1;
+	if (!parse_prot(words[3], &prot, &why))
+		return script_error(pos, "protect: bad PROT '%s': %s", words[3], why);
+	struct vpte_prot clear = { VPTE_PROT_FLAGS & ~(VPTE_A | VPTE_D), VPTE_MT_MASK,
+				   t->fmt->raw_mask };
+	return edit_result(pos, "protect", vpte_protect(t, vpte_va(va), size, prot, clear, NULL));
+}
+
+static int command_split(struct vpte_table *t, const struct script_pos *pos, char **words,
+			 size_t count)
+{
+	uint64_t va, size;
+	unsigned shift;
+	if (!range_args(pos, words, count, 1, "split VA SIZE SHIFT", &va, &size) ||
+	    !shift_arg(pos, "split", "SHIFT", words[3], &shift))
+		return -1;
+	return edit_result(pos, "split", vpte_split(t, vpte_va(va), size, shift, NULL));
+}
+
+static int command_collapse(struct vpte_table *t, const struct script_pos *pos, char **words,
+			    size_t count)
+{
+	uint64_t va, size;
+	unsigned max_shift;
+	if (!range_args(pos, words, count, 1, "collapse VA SIZE MAXSHIFT", &va, &size) ||
+	    !shift_arg(pos, "collapse", "MAXSHIFT", words[3], &max_shift))
+		return -1;
+	return edit_result(pos, "collapse", vpte_collapse(t, vpte_va(va), size, max_shift, NULL));
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct vpte_table *t, const struct script_pos *pos, char **words,
+		   size_t count);
+} commands[] = {
+	{ "map", command_map },
+	{ "unmap", command_unmap },
+	{ "protect", command_protect },
+	{ "split", command_split },
+	{ "collapse", command_collapse },
+};
 
 int run_script(struct vpte_table *t, FILE *in, const char *name)
 {
@@ -113,15 +189,17 @@ int run_script(struct vpte_table *t, FILE *in, const char *name)
 		if (status == LINE_TOO_LONG)
 			return script_error(&pos, "line longer than %d bytes", LINE_BYTES);
 		size_t count = split_words(line, words, sizeof(words) / sizeof(words[0]));
-		int err;
 		if (!count)
 			continue;
-		if (!strcmp(words[0], "map"))
-			err = command_map(t, &pos, words, count);
-		else if (!strcmp(words[0], "unmap"))
-			err = command_unmap(t, &pos, words, count);
-		else
-			err = script_error(&pos, "unknown command '%s' (want map or unmap)", words[0]);
+		size_t i = 0;
+		while (i < sizeof(commands) / sizeof(commands[0]) && strcmp(words[0], commands[i].name))
+			i++;
+		int err = i < sizeof(commands) / sizeof(commands[0])
+				  ? commands[i].run(t, &pos, words, count)
+				  : script_error(&pos,
+						 "unknown command '%s' (want map, unmap, protect, split or "
+						 "collapse)",
+						 words[0]);
 		if (err)
 			return err;
 	}

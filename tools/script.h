@@ -4,6 +4,9 @@
  *
  *   map VA PA SIZE PROT [max=SHIFT] [insert]
  *   unmap VA SIZE
+ *   protect VA SIZE PROT        (attributes become PROT; accessed, dirty kept)
+ *   split VA SIZE SHIFT         (leaves no larger than 2^SHIFT)
+ *   collapse VA SIZE MAXSHIFT   (leaves as large as they can be, up to 2^MAXSHIFT; 0: any)
  *
  * with blank lines and '#' comments.  Numbers as in numbers.h, PROT as in
  * prot.h.
