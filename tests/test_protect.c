@@ -11,7 +11,8 @@
  *   - what the gather reports: the changed leaves and their smallest shift;
  *     a change that changes nothing writes and gathers nothing;
  *   - invalid changes and results the format cannot encode: -EINVAL with
- *     the table untouched.
+ *     the table untouched;
+ *   - bits of a foreign entry that vpte has no name for stay.
  * (Errors common to every edit, faults and the random model: test_errors,
  * test_faults, test_model.)
  */
@@ -273,6 +274,60 @@ static void invalid(struct fx *x)
 	CHECK_EQ(vpte_unmap(&x->t, vpte_va(base), x->unit, NULL), 0);
 }
 
+/* The entry that maps @va (heap tables: a PA is the host address). */
+static uint64_t *leaf_entry(struct fx *x, uint64_t va)
+{
+	struct vpte_walk w;
+	uint64_t table = x->t.root.addr;
+	unsigned level = vpte_top_level(x->f);
+	vpte_for_each_entry(&w, &x->t, vpte_va(va), x->g, VPTE_ITER_TABLES)
+	{
+		if (w.kind == VPTE_TABLE) {
+			table = w.pa.addr;
+			level = w.level - 1;
+		}
+	}
+	unsigned index = (unsigned)(va >> vpte_level_shift(x->f, level)) &
+			 ((1u << x->f->level_bits[level]) - 1);
+	return (uint64_t *)(uintptr_t)table + index;
+}
+
+/*
+ * A foreign entry's bits vpte has no name for stay through a protect:
+ * arm64 DBM (bit 51); an x86-64 memory type vpte cannot name (PAT index 1,
+ * PWT alone) refuses a protect that keeps it and is replaced whole by one
+ * that sets a memory type.
+ */
+static void foreign_bits(struct fx *x)
+{
+	uint64_t va = 20 * x->unit;
+	struct vpte_prot clear_w = prot_of(VPTE_W, 0, 0), nc = prot_of(0, VPTE_MT_NC, 0);
+	struct vpte_prot mt = prot_of(0, VPTE_MT_MASK, 0);
+	struct vpte_walk w;
+	uint64_t bit;
+	if (!strncmp(x->f->name, "arm64", 5))
+		bit = 1ull << 51;
+	else if (!strncmp(x->f->name, "x86_64", 6))
+		bit = 1ull << 3;
+	else
+		return;
+	CHECK_EQ(vpte_map(&x->t, vpte_va(va), vpte_pa(x->pa), x->g, rw, NULL), 0);
+	uint64_t *e = leaf_entry(x, va), before = *e | bit;
+	*e = before;
+	if (bit == 1ull << 51) {
+		CHECK_EQ(protect(x, va, x->g, none, clear_w), 0);
+		CHECK_EQ(*e, before | (1ull << 7)); /* AP[2]: read-only, DBM kept */
+	} else {
+		CHECK_EQ(protect(x, va, x->g, none, clear_w), -VPTE_EINVAL);
+		CHECK_EQ(*e, before);
+		CHECK_EQ(protect(x, va, x->g, nc, mt), 0);
+		CHECK_EQ(vpte_seek(&w, &x->t, vpte_va(va)), 0);
+		CHECK_EQ(w.prot.memtype, VPTE_MT_NC);
+		CHECK_EQ(*e & (0x18 | 0x80), 0x10); /* PCD alone: PAT index 2 */
+	}
+	CHECK_EQ(vpte_unmap(&x->t, vpte_va(va), x->g, NULL), 0);
+}
+
 int main(void)
 {
 	size_t count;
@@ -286,6 +341,7 @@ int main(void)
 		fields(&x);
 		gather(&x);
 		invalid(&x);
+		foreign_bits(&x);
 		CHECK_EQ(x.mem.live, 1);
 		test_table_done(&x.t, &x.mem);
 		printf("  %-13s%s\n", formats[i]->name, test_failures != failed ? " FAILED" : " ok");

@@ -585,10 +585,12 @@ int vpte_unmap(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_ga
  * cuts is split first, as vpte_unmap() splits it (the run loses its flag;
  * members outside the range keep their attributes).  A run wholly inside
  * the range stays a run: its members change alike.  Each entry keeps its
- * own PA and, unless @set or @clear names them, accessed and dirty; an
- * entry is replaced by compare-and-swap, so flags the hardware sets
- * meanwhile are kept.  An entry the change leaves as it was is not written
- * (nor gathered).  Holes stay holes.
+ * own PA and, unless @set or @clear names them, accessed and dirty; only
+ * the bits that encode what changed are flipped, so bits of a foreign
+ * entry that vpte has no name for stay.  An entry is replaced by
+ * compare-and-swap, so flags the hardware sets meanwhile are kept.  An
+ * entry the change leaves as it was is not written (nor gathered).  Holes
+ * stay holes.
  *
  * Validated first: every leaf's new attributes must be encodable by the
  * format (clearing VPTE_R is -VPTE_EINVAL on x86-64 and arm64, whose

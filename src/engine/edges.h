@@ -225,11 +225,15 @@ VPTE_INLINE int plan_edges(const struct vpte_format *f, const struct vpte_codec 
 }
 
 /*
- * rewrite_leaf - re-encode the @members entries of one leaf or run at
+ * rewrite_leaf - rewrite the @members entries of one leaf or run at
  * @level, from @first (the entry mapping @span_ia) on: each keeps its own
  * PA and accessed/dirty state, gets @change applied to its attributes
- * (NULL: none) and @cont as its run flag.  Each entry is replaced by
- * compare-and-swap, so an accessed or dirty flag the hardware sets
+ * (NULL: none) and @cont as its run flag.  Only the bits in which the old
+ * and the new attributes' encodings differ are flipped, so bits vpte has no
+ * name for stay (in a foreign table: arm64 DBM, a PXN the attributes do not
+ * imply); a memory type vpte cannot name has no encoding to differ from and
+ * is replaced whole (the change must then set one).  Each entry is replaced
+ * by compare-and-swap, so an accessed or dirty flag the hardware sets
  * meanwhile is kept.  Returns whether any entry changed.
  */
 VPTE_INLINE bool rewrite_leaf(const struct vpte_format *f, const struct vpte_codec *c,
@@ -241,10 +245,12 @@ VPTE_INLINE bool rewrite_leaf(const struct vpte_format *f, const struct vpte_cod
 		uint64_t member_ia = span_ia + ((uint64_t)i << g_shift(f, level));
 		uint64_t e = slot_load(first + i), next;
 		do {
-			struct vpte_prot prot = c->leaf_prot(f, e, level);
-			if (change)
-				prot = prot_apply(change, prot);
-			next = c->make_leaf(f, c->leaf_pa(f, e, level, member_ia), level, prot, cont);
+			uint64_t pa = c->leaf_pa(f, e, level, member_ia);
+			struct vpte_prot old = c->leaf_prot(f, e, level);
+			struct vpte_prot prot = change ? prot_apply(change, old) : old;
+			next = c->make_leaf(f, pa, level, prot, cont);
+			if (old.memtype != VPTE_MT_OTHER)
+				next ^= e ^ c->make_leaf(f, pa, level, old, c->leaf_cont(f, e, level));
 		} while (next != e &&
 			 !atomic_compare_exchange_weak_explicit(first + i, &e, next,
 								memory_order_release,
