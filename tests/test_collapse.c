@@ -268,21 +268,19 @@ static void invalid(struct fx *x)
 	CHECK_EQ(vpte_unmap(&x->t, vpte_va(base), 4 * x->g, NULL), 0);
 }
 
+static void cases(const struct vpte_format *f)
+{
+	struct fx x;
+	fx_open(&x, f);
+	whole(&x);
+	stretches(&x);
+	access_flags(&x);
+	gather(&x);
+	invalid(&x);
+	fx_close(&x);
+}
+
 int main(void)
 {
-	size_t count;
-	const struct vpte_format *const *formats = vpte_formats(&count);
-	for (size_t i = 0; i < count; i++) {
-		unsigned failed = test_failures;
-		struct fx x;
-		fx_open(&x, formats[i]);
-		whole(&x);
-		stretches(&x);
-		access_flags(&x);
-		gather(&x);
-		invalid(&x);
-		fx_close(&x);
-		printf("  %-13s%s\n", formats[i]->name, test_failures != failed ? " FAILED" : " ok");
-	}
-	return test_summary("test_collapse");
+	return test_every_format("test_collapse", cases);
 }

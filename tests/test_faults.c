@@ -155,6 +155,20 @@ static struct op unmap_op(uint64_t ia, uint64_t size, bool gather)
 	return range_op(OP_UNMAP, ia, size, gather, 0);
 }
 
+/*
+ * Two contiguous runs (huge leaves, for a format without runs) back to
+ * back as the setup of @s; returns a page a little below the boundary
+ * between them, where an edit of two pages cuts both.
+ */
+static uint64_t setup_two_runs(struct fmt *x, struct scenario *s, struct vpte_prot prot)
+{
+	unsigned rs = run_shift(x);
+	uint64_t run = 1ull << rs, b = base_for(x, rs, (unsigned)rnd(x, 3));
+	s->setup[s->nsetup++] = map_op(b, 2 * run, pa_for(x, rs), prot);
+	s->setup[s->nsetup - 1].opts.max_shift = rs;
+	return b + run - ragged(x, rs);
+}
+
 #define SHAPES 13
 
 /* Build scenario number @n of shape n % SHAPES. */
@@ -195,18 +209,11 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->setup[s->nsetup++] = map_op(b, 2 * unit, pa, prot);
 		s->op = unmap_op(b + unit - lo, lo + hi, rnd(x, 2));
 		break;
-	case 5: { /* unmap inside contiguous runs */
-		unsigned rs = run_shift(x);
-		uint64_t run = 1ull << rs;
-		b = base_for(x, rs, (unsigned)rnd(x, 3));
-		pa = pa_for(x, rs);
+	case 5: /* unmap inside contiguous runs */
 		s->shape = "unmap inside run";
-		s->setup[s->nsetup++] = map_op(b, 2 * run, pa, prot);
-		s->setup[s->nsetup - 1].opts.max_shift = rs;
-		lo = ragged(x, rs); /* drawn apart: argument order is unspecified */
-		s->op = unmap_op(b + run - lo, 2 * x->gran, rnd(x, 2));
+		b = setup_two_runs(x, s, prot); /* drawn apart: argument order is unspecified */
+		s->op = unmap_op(b, 2 * x->gran, rnd(x, 2));
 		break;
-	}
 	case 6: /* the last page of the space, inside a huge leaf */
 		s->shape = "unmap last page";
 		b = x->space - unit;
@@ -219,18 +226,11 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->op = range_op(OP_PROTECT, b + lo, lo + hi < unit ? unit - lo - hi : x->gran,
 				 rnd(x, 2), 0);
 		break;
-	case 9: { /* protect across two runs or huge leaves: an edge in each */
-		unsigned rs = run_shift(x);
-		uint64_t run = 1ull << rs;
-		b = base_for(x, rs, (unsigned)rnd(x, 3));
-		pa = pa_for(x, rs);
+	case 9: /* protect across two runs or huge leaves: an edge in each */
 		s->shape = "protect across runs";
-		s->setup[s->nsetup++] = map_op(b, 2 * run, pa, prot);
-		s->setup[s->nsetup - 1].opts.max_shift = rs;
-		lo = ragged(x, rs);
-		s->op = range_op(OP_PROTECT, b + run - lo, 2 * x->gran, rnd(x, 2), 0);
+		b = setup_two_runs(x, s, prot);
+		s->op = range_op(OP_PROTECT, b, 2 * x->gran, rnd(x, 2), 0);
 		break;
-	}
 	case 10: { /* split a huge leaf, in part, to a smaller piece: at most
 		    * a thousand or so of them in the range */
 		unsigned to = x->shifts[rnd(x, x->nshifts)];
@@ -242,18 +242,11 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->op = range_op(OP_SPLIT, b + unit - lo, lo + hi, rnd(x, 2), to);
 		break;
 	}
-	case 11: { /* split inside contiguous runs, to pages */
-		unsigned rs = run_shift(x);
-		uint64_t run = 1ull << rs;
-		b = base_for(x, rs, (unsigned)rnd(x, 3));
-		pa = pa_for(x, rs);
+	case 11: /* split inside contiguous runs, to pages */
 		s->shape = "split inside run";
-		s->setup[s->nsetup++] = map_op(b, 2 * run, pa, prot);
-		s->setup[s->nsetup - 1].opts.max_shift = rs;
-		lo = ragged(x, rs);
-		s->op = range_op(OP_SPLIT, b + run - lo, 2 * x->gran, rnd(x, 2), x->gshift);
+		b = setup_two_runs(x, s, prot);
+		s->op = range_op(OP_SPLIT, b, 2 * x->gran, rnd(x, 2), x->gshift);
 		break;
-	}
 	case 12: { /* collapse pages into huge leaves and runs: nothing to allocate */
 		unsigned cs = x->gshift; /* a piece of at most 1024 pages */
 		for (unsigned i = 0; i < x->nshifts; i++)
@@ -567,18 +560,8 @@ int main(int argc, char **argv)
 	uint64_t seed = DEFAULT_SEED;
 	unsigned long rounds = DEFAULT_ROUNDS;
 	const char *only = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-			seed = strtoull(argv[++i], NULL, 0);
-		} else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
-			rounds = strtoul(argv[++i], NULL, 0);
-		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			only = argv[++i];
-		} else {
-			fprintf(stderr, "usage: %s [--seed N] [--rounds N] [--format NAME]\n", argv[0]);
-			return 2;
-		}
-	}
+	if (test_options(argc, argv, "--rounds", &seed, &rounds, &only))
+		return 2;
 
 	size_t count;
 	const struct vpte_format *const *formats = vpte_formats(&count);

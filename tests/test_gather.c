@@ -548,18 +548,8 @@ int main(int argc, char **argv)
 	uint64_t seed = DEFAULT_SEED;
 	unsigned long steps = DEFAULT_STEPS;
 	const char *only = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-			seed = strtoull(argv[++i], NULL, 0);
-		} else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
-			steps = strtoul(argv[++i], NULL, 0);
-		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			only = argv[++i];
-		} else {
-			fprintf(stderr, "usage: %s [--seed N] [--steps N] [--format NAME]\n", argv[0]);
-			return 2;
-		}
-	}
+	if (test_options(argc, argv, "--steps", &seed, &steps, &only))
+		return 2;
 	size_t count;
 	const struct vpte_format *const *formats = vpte_formats(&count);
 	printf("test_gather: seed 0x%" PRIx64 ", %lu steps per format\n", seed, steps);

@@ -1309,27 +1309,19 @@ static void step_once(struct run *r)
 		/* Clean up: unmap a whole half, or the space. */
 		bool upper = r->f->sign_extend && rnd(r, 2);
 		do_unmap(r, "unmap half", upper ? r->half : 0, upper ? r->space - r->half : r->half);
-	} else if (roll < 31 && roll >= 24) {
+	} else if (roll >= 24 && roll < 45) {
+		/* An edit of what is there: part of an extent, or anywhere. */
 		if (e && rnd(r, 2))
 			sub_range(r, e, &ia, &size);
 		else
 			while (!gen_range(r, &ia, &size, &shift))
 				;
-		do_collapse(r, "collapse", ia, size);
-	} else if (roll < 38 && roll >= 31) {
-		if (e && rnd(r, 2))
-			sub_range(r, e, &ia, &size);
+		if (roll < 31)
+			do_collapse(r, "collapse", ia, size);
+		else if (roll < 38)
+			do_split(r, "split", ia, size);
 		else
-			while (!gen_range(r, &ia, &size, &shift))
-				;
-		do_split(r, "split", ia, size);
-	} else if (roll < 45 && roll >= 38) {
-		if (e && rnd(r, 2))
-			sub_range(r, e, &ia, &size);
-		else
-			while (!gen_range(r, &ia, &size, &shift))
-				;
-		do_protect(r, "protect", ia, size);
+			do_protect(r, "protect", ia, size);
 	} else if (roll < 45) {
 		unsigned max_shift = gen_max_shift(r);
 		for (;;)
@@ -1578,22 +1570,8 @@ int main(int argc, char **argv)
 	uint64_t seed = DEFAULT_SEED;
 	unsigned long steps = DEFAULT_STEPS;
 	const char *only = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-			seed = strtoull(argv[++i], NULL, 0);
-		} else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
-			steps = strtoul(argv[++i], NULL, 0);
-		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			only = argv[++i];
-		} else {
-			fprintf(stderr, "usage: %s [--seed N] [--steps N] [--format NAME]\n", argv[0]);
-			return 2;
-		}
-	}
-	if (only && !vpte_format_by_name(only)) {
-		fprintf(stderr, "test_model: no format named %s\n", only);
+	if (test_options(argc, argv, "--steps", &seed, &steps, &only))
 		return 2;
-	}
 
 	size_t count;
 	const struct vpte_format *const *formats = vpte_formats(&count);

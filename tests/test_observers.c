@@ -17,7 +17,8 @@
  * leaves mapping into it, and a huge leaf that was split stays mapped once
  * until its last piece is unmapped (checked step by step in a fixed case).
  *
- * A failed edit calls no hook.  usage: test_observers [--seed N] [--steps N]
+ * A failed edit calls no hook.
+ * usage: test_observers [--seed N] [--steps N] [--format NAME]
  */
 #include <stdbool.h>
 
@@ -382,20 +383,15 @@ int main(int argc, char **argv)
 {
 	uint64_t seed = DEFAULT_SEED;
 	unsigned long steps = DEFAULT_STEPS;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-			seed = strtoull(argv[++i], NULL, 0);
-		} else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
-			steps = strtoul(argv[++i], NULL, 0);
-		} else {
-			fprintf(stderr, "usage: %s [--seed N] [--steps N]\n", argv[0]);
-			return 2;
-		}
-	}
+	const char *only = NULL;
+	if (test_options(argc, argv, "--steps", &seed, &steps, &only))
+		return 2;
 	size_t count;
 	const struct vpte_format *const *formats = vpte_formats(&count);
 	printf("test_observers: seed 0x%" PRIx64 ", %lu steps per format\n", seed, steps);
 	for (size_t i = 0; i < count; i++) {
+		if (only && strcmp(only, formats[i]->name))
+			continue;
 		unsigned failed = test_failures;
 		struct fx *x = calloc(1, sizeof(*x));
 		char what[160] = "";

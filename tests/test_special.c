@@ -165,25 +165,23 @@ static void seek_no_special(struct fx *x)
 	CHECK_EQ(vpte_unmap(&x->t, vpte_va(va), x->unit + x->g, NULL), 0);
 }
 
+static void cases(const struct vpte_format *f)
+{
+	struct fx x;
+	memset(&x, 0, sizeof(x));
+	x.f = f;
+	x.g = 1ull << f->granule_shift;
+	x.unit = 1ull << vpte_level_shift(f, 1);
+	x.pa = 1ull << (f->pa_bits - 2);
+	x.nshifts = test_piece_shifts(f, x.shifts);
+	test_table_new(&x.t, &x.mem, f);
+	round_trip(&x);
+	edits(&x);
+	seek_no_special(&x);
+	test_table_done(&x.t, &x.mem);
+}
+
 int main(void)
 {
-	size_t count;
-	const struct vpte_format *const *formats = vpte_formats(&count);
-	for (size_t i = 0; i < count; i++) {
-		unsigned failed = test_failures;
-		struct fx x;
-		memset(&x, 0, sizeof(x));
-		x.f = formats[i];
-		x.g = 1ull << x.f->granule_shift;
-		x.unit = 1ull << vpte_level_shift(x.f, 1);
-		x.pa = 1ull << (x.f->pa_bits - 2);
-		x.nshifts = test_piece_shifts(x.f, x.shifts);
-		test_table_new(&x.t, &x.mem, x.f);
-		round_trip(&x);
-		edits(&x);
-		seek_no_special(&x);
-		test_table_done(&x.t, &x.mem);
-		printf("  %-13s%s\n", x.f->name, test_failures != failed ? " FAILED" : " ok");
-	}
-	return test_summary("test_special");
+	return test_every_format("test_special", cases);
 }

@@ -253,23 +253,21 @@ static void invalid(struct fx *x)
 	CHECK_EQ(vpte_unmap(&x->t, vpte_va(base), x->big, NULL), 0);
 }
 
+static void cases(const struct vpte_format *f)
+{
+	struct fx x;
+	fx_open(&x, f);
+	whole_and_part(&x);
+	across_and_mix(&x);
+	runs(&x);
+	attributes(&x);
+	gather(&x);
+	invalid(&x);
+	CHECK_EQ(x.mem.live, 1);
+	test_table_done(&x.t, &x.mem);
+}
+
 int main(void)
 {
-	size_t count;
-	const struct vpte_format *const *formats = vpte_formats(&count);
-	for (size_t i = 0; i < count; i++) {
-		unsigned failed = test_failures;
-		struct fx x;
-		fx_open(&x, formats[i]);
-		whole_and_part(&x);
-		across_and_mix(&x);
-		runs(&x);
-		attributes(&x);
-		gather(&x);
-		invalid(&x);
-		CHECK_EQ(x.mem.live, 1);
-		test_table_done(&x.t, &x.mem);
-		printf("  %-13s%s\n", formats[i]->name, test_failures != failed ? " FAILED" : " ok");
-	}
-	return test_summary("test_split");
+	return test_every_format("test_split", cases);
 }

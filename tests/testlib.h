@@ -291,6 +291,50 @@ static inline void test_note_inval(void *ctx, const struct vpte_gather *g)
 	n->min_shift = g->min_shift;
 }
 
+/*
+ * test_options - the options of the random tests: --seed N, @count_option
+ * N (how many steps or rounds) and --format NAME (one format only, NULL
+ * for all).  Returns 0, or 2 after a message for anything else.
+ */
+static inline int test_options(int argc, char **argv, const char *count_option, uint64_t *seed,
+			       unsigned long *count, const char **only)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+			*seed = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], count_option) && i + 1 < argc) {
+			*count = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+			*only = argv[++i];
+		} else {
+			fprintf(stderr, "usage: %s [--seed N] [%s N] [--format NAME]\n", argv[0],
+				count_option);
+			return 2;
+		}
+	}
+	if (*only && !vpte_format_by_name(*only)) {
+		fprintf(stderr, "%s: no format named %s\n", argv[0], *only);
+		return 2;
+	}
+	return 0;
+}
+
+/*
+ * test_every_format - run @cases on every format, a line each ("ok" or
+ * "FAILED"), then the verdict of the test called @name (test_summary()).
+ */
+static inline int test_every_format(const char *name, void (*cases)(const struct vpte_format *f))
+{
+	size_t count;
+	const struct vpte_format *const *formats = vpte_formats(&count);
+	for (size_t i = 0; i < count; i++) {
+		unsigned failed = test_failures;
+		cases(formats[i]);
+		printf("  %-13s%s\n", formats[i]->name, test_failures != failed ? " FAILED" : " ok");
+	}
+	return test_summary(name);
+}
+
 /* A small, fast, seedable generator (splitmix64). */
 static inline uint64_t test_rand(uint64_t *state)
 {

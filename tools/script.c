@@ -143,26 +143,31 @@ static int command_protect(struct vpte_table *t, const struct script_pos *pos, c
 	return edit_result(pos, "protect", vpte_protect(t, vpte_va(va), size, prot, clear, NULL));
 }
 
-static int command_split(struct vpte_table *t, const struct script_pos *pos, char **words,
-			 size_t count)
+/* "NAME VA SIZE WHAT": an edit of a range with a shift (split, collapse). */
+static int shift_command(struct vpte_table *t, const struct script_pos *pos, char **words,
+			 size_t count, const char *usage, const char *what,
+			 int (*edit)(struct vpte_table *t, vpte_va_t va, uint64_t size,
+				     unsigned shift, struct vpte_gather *gather))
 {
 	uint64_t va, size;
 	unsigned shift;
-	if (!range_args(pos, words, count, 1, "split VA SIZE SHIFT", &va, &size) ||
-	    !shift_arg(pos, "split", "SHIFT", words[3], &shift))
+	if (!range_args(pos, words, count, 1, usage, &va, &size) ||
+	    !shift_arg(pos, words[0], what, words[3], &shift))
 		return -1;
-	return edit_result(pos, "split", vpte_split(t, vpte_va(va), size, shift, NULL));
+	return edit_result(pos, words[0], edit(t, vpte_va(va), size, shift, NULL));
+}
+
+static int command_split(struct vpte_table *t, const struct script_pos *pos, char **words,
+			 size_t count)
+{
+	return shift_command(t, pos, words, count, "split VA SIZE SHIFT", "SHIFT", vpte_split);
 }
 
 static int command_collapse(struct vpte_table *t, const struct script_pos *pos, char **words,
 			    size_t count)
 {
-	uint64_t va, size;
-	unsigned max_shift;
-	if (!range_args(pos, words, count, 1, "collapse VA SIZE MAXSHIFT", &va, &size) ||
-	    !shift_arg(pos, "collapse", "MAXSHIFT", words[3], &max_shift))
-		return -1;
-	return edit_result(pos, "collapse", vpte_collapse(t, vpte_va(va), size, max_shift, NULL));
+	return shift_command(t, pos, words, count, "collapse VA SIZE MAXSHIFT", "MAXSHIFT",
+			     vpte_collapse);
 }
 
 static const struct {

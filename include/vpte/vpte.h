@@ -252,7 +252,6 @@ static inline void *vpte_mem_ptr(const struct vpte_mem *mem, vpte_pa_t pa, uint6
 }
 
 
-
 #define VPTE_TABLE_READONLY (1u << 0) /* edits fail with -VPTE_EROFS */
 
 struct vpte_observer;

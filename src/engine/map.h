@@ -101,13 +101,15 @@ VPTE_INLINE uint64_t leaf_step(const struct vpte_format *f, const struct vpte_co
  * from @ia on, up to the end of that table or of the range: entry after
  * entry of the same size (no run can start among them), for as long as the
  * entries are empty.  Plan (@apply false): count them (all of a table
- * still to be created: @table NULL).  Apply: write them.  The first entry
- * is known to be empty.  Returns how many entries were dealt with, at
- * least 1; the walk goes on after them.
+ * still to be created: @table NULL).  Apply: write them; in a table this
+ * walk created (@fresh) without reading them first, since the request's
+ * entries there are empty (a concurrent map of a disjoint range writes
+ * only others).  The first entry is known to be empty.  Returns how many
+ * entries were dealt with, at least 1; the walk goes on after them.
  */
 VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_codec *c,
 				 const struct map_req *r, void *table, unsigned level, uint64_t ia,
-				 uint64_t pa, bool apply)
+				 uint64_t pa, bool apply, bool fresh)
 {
 	unsigned shift = g_shift(f, level), first = g_index(f, ia, level);
 	uint64_t room = g_entries(f, level) - first, left = (r->last - ia + 1u) >> shift;
@@ -126,7 +128,10 @@ VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_
 	uint64_t e = c->make_leaf(f, pa, level, prot, false);
 	uint64_t step = n > 1 ? leaf_step(f, c, prot, level, pa, e, n) : 0;
 	slot_store(slot, e);
-	if (step) {
+	if (step && fresh) {
+		for (; i < n; i++)
+			slot_store(slot + i, e += step);
+	} else if (step) {
 		for (; i < n && !slot_load(slot + i); i++)
 			slot_store(slot + i, e += step);
 	} else {
@@ -148,15 +153,17 @@ VPTE_INLINE void observe_installs(const struct vpte_format *f, const struct vpte
 }
 
 /* Publish a new table at @slot.  Another writer of a disjoint range may
- * have installed one first: then its table is used and the page goes back. */
+ * have installed one first: then its table is used and the page goes back.
+ * *@won: the table is the new one. */
 VPTE_INLINE void *install_table(const struct vpte_format *f, const struct vpte_codec *c,
 				const struct vpte_table *t, struct vpte_pool *pool,
-				vpte_slot_t *slot)
+				vpte_slot_t *slot, bool *won)
 {
 	vpte_pa_t pa = vpte_pool_take(pool, t);
 	uint64_t expected = 0;
-	if (atomic_compare_exchange_strong_explicit(slot, &expected, c->make_table(f, pa.addr),
-						    memory_order_release, memory_order_acquire))
+	*won = atomic_compare_exchange_strong_explicit(slot, &expected, c->make_table(f, pa.addr),
+						       memory_order_release, memory_order_acquire);
+	if (*won)
 		return tab_ptr(f, t, pa.addr);
 	vpte_pool_put(pool, t, pa);
 	return tab_ptr(f, t, c->table_pa(f, expected));
@@ -184,6 +191,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 	void **path = cur->path;
 	unsigned level = cur->level;
 	int64_t created = 0;
+	void *fresh = NULL; /* the last table this walk created */
 	uint64_t ia = r->first;
 
 	/* Up to the lowest table on the path whose span holds @ia too. */
@@ -212,8 +220,11 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 				created++;
 				path[level - 1u] = NULL;
 			} else {
+				bool won;
 				path[level - 1u] = install_table(
-					f, c, t, pool, slot_at(path[level], g_index(f, ia, level)));
+					f, c, t, pool, slot_at(path[level], g_index(f, ia, level)), &won);
+				if (won)
+					fresh = path[level - 1u];
 			}
 			level--;
 			/* A table where a leaf was wanted: use smaller leaves in it. */
@@ -228,7 +239,8 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			step = leaf_shift(f, c, e, level);
 		} else if (!run_possible(f, r, ia, pa, level)) {
 			/* Same-size leaves to the end of this table or range. */
-			uint64_t n = map_stretch(f, c, r, path[level], level, ia, pa, pool != NULL);
+			uint64_t n = map_stretch(f, c, r, path[level], level, ia, pa, pool != NULL,
+						 path[level] == fresh);
 			if (pool)
 				observe_installs(f, t, ia, pa, g_shift(f, level), n);
 			uint64_t next = ia + (n << g_shift(f, level));
