@@ -169,8 +169,9 @@ int verb_convert(int argc, char **argv)
 		out_base = args.base;
 
 	struct image_table it;
-	if (image_table_open(&it, &args, "convert"))
-		return EXIT_FAILED;
+	int opened = image_table_open(&it, &args, "convert");
+	if (opened)
+		return opened == -2 ? EXIT_USAGE : EXIT_FAILED;
 	int status = EXIT_FAILED;
 	if (!check_source(&it.table, to, limit, max_entries))
 		status = convert(&it.table, to, out_base, limit, output);

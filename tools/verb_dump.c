@@ -103,7 +103,7 @@ static int dump_table(const struct vpte_table *t, uint64_t max_ranges, uint64_t 
 
 int verb_dump(int argc, char **argv)
 {
-	struct image_args args = { 0 };
+	struct image_args args = IMAGE_ARGS_INIT;
 	uint64_t max_ranges = DEFAULT_MAX_RANGES, max_entries = IMAGE_MAX_ENTRIES;
 	struct opt opts[] = {
 		IMAGE_OPTIONS(&args),
@@ -117,8 +117,9 @@ int verb_dump(int argc, char **argv)
 		return usage_error("dump", "takes no arguments");
 
 	struct image_table it;
-	if (image_table_open(&it, &args, "dump"))
-		return EXIT_FAILED;
+	int opened = image_table_open(&it, &args, "dump");
+	if (opened)
+		return opened == -2 ? EXIT_USAGE : EXIT_FAILED;
 	int status = dump_table(&it.table, max_ranges, max_entries);
 	image_table_close(&it);
 	return status;

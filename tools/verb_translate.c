@@ -58,7 +58,7 @@ static int translate_stdin(const struct vpte_table *t)
 
 int verb_translate(int argc, char **argv)
 {
-	struct image_args args = { 0 };
+	struct image_args args = IMAGE_ARGS_INIT;
 	struct opt opts[] = { IMAGE_OPTIONS(&args) };
 	int nargs = parse_options("translate", argc, argv, opts, sizeof(opts) / sizeof(opts[0]));
 	if (nargs < 0)
@@ -67,8 +67,9 @@ int verb_translate(int argc, char **argv)
 		return usage_error("translate", "want VAs, or - to read them from stdin");
 
 	struct image_table it;
-	if (image_table_open(&it, &args, "translate"))
-		return EXIT_FAILED;
+	int opened = image_table_open(&it, &args, "translate");
+	if (opened)
+		return opened == -2 ? EXIT_USAGE : EXIT_FAILED;
 	int failed = 0;
 	for (int i = 0; i < nargs; i++) {
 		/* Keep going: one bad address should not hide the others' answers. */
