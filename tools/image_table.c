@@ -103,6 +103,33 @@ int image_table_open(struct image_table *it, const struct image_args *args, cons
 	return status;
 }
 
+int image_walk(const struct vpte_table *t, uint64_t max_entries, const char *verb,
+	       int (*leaf)(void *ctx, const struct vpte_walk *w), void *ctx)
+{
+	vpte_va_t start[2];
+	uint64_t size[2], entries = 0;
+	unsigned halves = vpte_va_space(t->fmt, start, size);
+	struct vpte_walk w = { 0 };
+	for (unsigned h = 0; h < halves && !w.error; h++) {
+		vpte_for_each_entry(&w, t, start[h], size[h], VPTE_ITER_ALL)
+		{
+			if (entries++ == max_entries) {
+				fprintf(stderr, "vpte: %s: more than %" PRIu64 " entries (--max-entries)\n",
+					verb, max_entries);
+				return -1;
+			}
+			int stop = w.kind == VPTE_LEAF ? leaf(ctx, &w) : 0;
+			if (stop)
+				return stop;
+		}
+	}
+	if (w.error) {
+		fprintf(stderr, "vpte: %s: %s\n", verb, vpte_strerror(w.error));
+		return -1;
+	}
+	return 0;
+}
+
 void image_table_close(struct image_table *it)
 {
 	if (it->is_elf)

@@ -62,4 +62,16 @@ int image_table_open(struct image_table *it, const struct image_args *args, cons
 
 void image_table_close(struct image_table *it);
 
+/*
+ * image_walk - one bounded walk of every translatable range of @t (both
+ * halves of a sign-extended format), calling @leaf for each leaf: at most
+ * @max_entries entries (leaves, holes and table entries alike), so a
+ * hostile image's tables of tables cannot keep it busy.
+ * Returns 0, -1 after printing why ("vpte: VERB: ...": too many entries, a
+ * corrupt table), or the non-zero value @leaf returned to stop the walk
+ * (after printing its own reason).
+ */
+int image_walk(const struct vpte_table *t, uint64_t max_entries, const char *verb,
+	       int (*leaf)(void *ctx, const struct vpte_walk *w), void *ctx);
+
 #endif

@@ -37,6 +37,8 @@ static bool set_option(const struct opt *o, const char *text)
 		return parse_u64(text, o->value);
 	case OPT_FORMAT:
 		return (*(const struct vpte_format **)o->value = vpte_format_by_name(text)) != NULL;
+	case OPT_FLAG:
+		break;
 	}
 	return false;
 }
@@ -60,6 +62,12 @@ int parse_options(const char *verb, int argc, char **argv, struct opt *opts, siz
 		struct opt *o = find_option(word, len, opts, nopts);
 		if (!o)
 			return usage_error(verb, "unknown option '%s'", word), -1;
+		if (o->kind == OPT_FLAG) {
+			if (equals)
+				return usage_error(verb, "%s takes no value", o->name), -1;
+			o->seen = true;
+			continue;
+		}
 		const char *value = equals ? equals + 1 : i + 1 < argc ? argv[++i] : NULL;
 		if (!value)
 			return usage_error(verb, "%s needs a value", o->name), -1;

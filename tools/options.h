@@ -26,6 +26,7 @@ enum opt_kind {
 	OPT_STRING, /* value: const char ** */
 	OPT_NUMBER, /* value: uint64_t *, numbers.h syntax */
 	OPT_FORMAT, /* value: const struct vpte_format **, a format name */
+	OPT_FLAG,   /* no value: only .seen is set */
 };
 
 struct opt {

@@ -38,44 +38,37 @@ static uint64_t least_bytes(const struct vpte_format *to, unsigned shift)
 	return shift > fit ? 8ull << (shift - fit) : 8;
 }
 
+struct source_check {
+	const struct vpte_format *to;
+	uint64_t limit, bytes;
+};
+
+/* One leaf of the source: inside @to's space, and the tables so far within --limit. */
+static int check_leaf(void *ctx, const struct vpte_walk *w)
+{
+	struct source_check *c = ctx;
+	if (!in_space(c->to, w->va.addr, w->va.addr + ((1ull << w->shift) - 1))) {
+		fprintf(stderr, "vpte: convert: the leaf at VA 0x%" PRIx64
+				" (shift %u) is outside %s's address space\n",
+			w->va.addr, w->shift, c->to->name);
+		return -1;
+	}
+	c->bytes += least_bytes(c->to, w->shift);
+	if (c->bytes > c->limit) {
+		fprintf(stderr, "vpte: convert: %s needs more than --limit %" PRIu64
+				" bytes of tables\n",
+			c->to->name, c->limit);
+		return -1;
+	}
+	return 0;
+}
+
 /* The bounded check of the source; returns 0, or -1 after saying why. */
 static int check_source(const struct vpte_table *src, const struct vpte_format *to, uint64_t limit,
 			uint64_t max_entries)
 {
-	vpte_va_t start[2];
-	uint64_t size[2], entries = 0, bytes = 0;
-	unsigned halves = vpte_va_space(src->fmt, start, size);
-	struct vpte_walk w = { 0 };
-	for (unsigned h = 0; h < halves && !w.error; h++) {
-		vpte_for_each_entry(&w, src, start[h], size[h], VPTE_ITER_ALL)
-		{
-			if (entries++ == max_entries) {
-				fprintf(stderr, "vpte: convert: more than %" PRIu64 " entries (--max-entries)\n",
-					max_entries);
-				return -1;
-			}
-			if (w.kind != VPTE_LEAF)
-				continue;
-			if (!in_space(to, w.va.addr, w.va.addr + ((1ull << w.shift) - 1))) {
-				fprintf(stderr, "vpte: convert: the leaf at VA 0x%" PRIx64
-						" (shift %u) is outside %s's address space\n",
-					w.va.addr, w.shift, to->name);
-				return -1;
-			}
-			bytes += least_bytes(to, w.shift);
-			if (bytes > limit) {
-				fprintf(stderr, "vpte: convert: %s needs more than --limit %" PRIu64
-						" bytes of tables\n",
-					to->name, limit);
-				return -1;
-			}
-		}
-	}
-	if (w.error) {
-		fprintf(stderr, "vpte: convert: %s\n", vpte_strerror(w.error));
-		return -1;
-	}
-	return 0;
+	struct source_check c = { to, limit, 0 };
+	return image_walk(src, max_entries, "convert", check_leaf, &c) ? -1 : 0;
 }
 
 /* What a copy refuses once the VA space is known to fit. */

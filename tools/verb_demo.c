@@ -11,6 +11,7 @@
 #include "numbers.h"
 #include "options.h"
 #include "prot.h"
+#include "report.h"
 #include "verbs.h"
 #include "vpte/hosted.h"
 
@@ -36,25 +37,8 @@ static void print_layout(const struct vpte_format *fmt)
 			printf("  %s", prot_text(steps[i].prot).s);
 		printf("\n");
 	}
-	printf("\n%-13s %6s %8s %8s %6s %6s  %s\n", "format", "tables", "bytes", "mapped", "runs",
-	       "TLB", "leaves (size:count)");
-}
-
-static void print_row(const struct vpte_format *fmt, const struct vpte_stats *st)
-{
-	uint64_t pages = 0, bytes = 0, runs = 0;
-	for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++) {
-		pages += st->table_pages[l];
-		bytes += st->table_bytes[l];
-	}
-	for (unsigned s = 0; s < 64; s++)
-		runs += st->runs[s];
-	printf("%-13s %6" PRIu64 " %8s %8s %6" PRIu64 " %6" PRIu64 " ", fmt->name, pages,
-	       size_text(bytes).s, size_text(st->mapped_bytes).s, runs, st->tlb_entries);
-	for (unsigned s = 0; s < 64; s++)
-		if (st->leaves[s])
-			printf(" %s:%" PRIu64, size_text(1ull << s).s, st->leaves[s]);
 	printf("\n");
+	report_header(stdout);
 }
 
 /* Builds the layout in @fmt and prints its row; returns 0 or -1 after printing why. */
@@ -80,7 +64,7 @@ static int compare_format(const struct vpte_format *fmt)
 	if (!err && (err = vpte_stats_table(&table, &st)))
 		fprintf(stderr, "vpte: demo: %s: stats: %s\n", fmt->name, vpte_strerror(err));
 	if (!err)
-		print_row(fmt, &st);
+		report_row(stdout, fmt, &st);
 	vpte_table_destroy(&table);
 	return err ? -1 : 0;
 }
@@ -100,8 +84,7 @@ int verb_demo(int argc, char **argv)
 	for (size_t i = 0; i < count; i++)
 		if (compare_format(formats[i]))
 			status = EXIT_FAILED;
-	printf("\nleaves: mappings of each size; a contiguous run (arm64 contiguous bit, RISC-V\n"
-	       "Svnapot) counts once, at its run size, and is also counted in runs.\n"
-	       "TLB: entries needed to cover everything mapped, the sum of leaves.\n");
+	printf("\n");
+	report_legend(stdout);
 	return status;
 }

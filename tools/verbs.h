@@ -12,6 +12,8 @@ int verb_translate(int argc, char **argv);
 int verb_dump(int argc, char **argv);
 int verb_demo(int argc, char **argv);
 int verb_convert(int argc, char **argv);
+int verb_replay(int argc, char **argv);
+int verb_stats(int argc, char **argv);
 
 /* The most memory a verb that writes an image (build, convert) grows its
  * arena to unless told (--limit): enough for any sane table, small enough

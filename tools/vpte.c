@@ -33,6 +33,18 @@ static const char usage[] =
 	"      format G with tables placed from PA (default: --base) upward; print\n"
 	"      the root, base and size like build.  Every mapping must fit G's VA\n"
 	"      space; at most N entries are read (default 67108864).\n"
+	"  vpte replay [--pid PID] [--format F|all] [--json] [--svg FILE]\n"
+	"           [--presence-only] [--no-scan]\n"
+	"      Read a live process's address space (/proc/PID/maps, pagemap;\n"
+	"      default: this process), rebuild it in each format (default all)\n"
+	"      with its best page sizes, and compare table memory per level,\n"
+	"      leaves per size, contiguous runs and TLB entries; --json adds each\n"
+	"      mapping's numbers, --svg FILE draws the space and the comparison.\n"
+	"      --presence-only ignores page frames; --no-scan reads every pagemap\n"
+	"      entry instead of asking PAGEMAP_SCAN for the present ones.\n"
+	"  vpte stats --format F --image IMAGE [--base PA] [--root PA] [--json]\n"
+	"           [--svg FILE] [--max-entries N]\n"
+	"      The same report for the table of an image (raw or QEMU dump).\n"
 	"  vpte demo\n"
 	"      Build a kernel-and-process address space in every format and\n"
 	"      compare table memory, leaf sizes, contiguous runs and TLB entries.\n"
@@ -58,6 +70,7 @@ struct verb {
 static const struct verb verbs[] = {
 	{ "formats", verb_formats },     { "build", verb_build }, { "translate", verb_translate },
 	{ "dump", verb_dump },           { "demo", verb_demo },   { "convert", verb_convert },
+	{ "replay", verb_replay },       { "stats", verb_stats },
 };
 
 /* True when --help or -h comes before any "--". */

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# test_replay.sh - `vpte replay` on real processes: a child that maps a
+# file, anonymous memory and a THP-eligible region (tests/replay_child.c)
+# is replayed and every number checked against the kernel's own account in
+# /proc/PID/smaps (Rss, AnonHugePages), with page frames known and hidden,
+# with PAGEMAP_SCAN and without; the tool's own process; the errors (no such
+# process, a zombie, another user's process); --svg is valid XML.
+# Run by CTest with VPTE_BIN, VPTE_SRC and CC set.
+set -euo pipefail
+
+vpte="${VPTE_BIN:?set VPTE_BIN to the directory of the vpte binary}/vpte"
+src=${VPTE_SRC:?set VPTE_SRC to the source tree}
+# shellcheck source=../scripts/deps.sh
+. "$src/scripts/deps.sh"
+vpte_need jq jq
+vpte_need xmllint libxml2-utils
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+checks=0
+exec {to_child}>/dev/null
+cleanup() {
+	exec {to_child}>&- || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "test_replay: FAIL: $*" >&2
+	exit 1
+}
+check() { # check WHAT GOT WANT
+	[[ "$2" == "$3" ]] || fail "$1: got '$2', want '$3'"
+	checks=$((checks + 1))
+}
+
+"${CC:-cc}" -O1 -o "$tmp/child" "$src/tests/replay_child.c" || fail "cannot build the child"
+head -c 1M /dev/urandom >"$tmp/data.bin"
+coproc CHILD { exec "$tmp/child" "$tmp/data.bin"; }
+child=$CHILD_PID
+exec {to_child}>&"${CHILD[1]}"
+declare -A at
+for _ in 1 2 3 4 5; do
+	read -r -t 30 name value <&"${CHILD[0]}" || fail "the child said nothing"
+	at[$name]=$value
+done
+
+# smaps_kb START KEY: the KEY line of the mapping starting at START, in kB.
+smaps_kb() {
+	awk -v start="${1#0x}" -v key="$2:" '
+		/^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); hit = (r[1] == start) }
+		hit && $1 == key { print $2; exit }' "/proc/$child/smaps"
+}
+# field JSON START EXPR: jq EXPR on the mapping starting at START.
+field() {
+	jq -rc --arg s "$2" ".mappings[] | select(.start == \$s) | $3" "$1"
+}
+
+thp_enabled=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo "[never]")
+huge_kb=$(smaps_kb "${at[thp]}" AnonHugePages)
+if [[ $thp_enabled != *"[never]"* ]]; then
+	((huge_kb > 0)) || fail "the kernel gave the MADV_HUGEPAGE region no huge page"
+fi
+
+# Frames as the kernel shows them to us; frames hidden; each without PAGEMAP_SCAN.
+variants=("" "--presence-only" "--no-scan" "--no-scan --presence-only")
+for v in "${variants[@]}"; do
+	json="$tmp/replay${v// /}.json"
+	# shellcheck disable=SC2086
+	"$vpte" replay --pid "$child" --json $v >"$json" 2>"$tmp/stderr" ||
+		fail "replay $v: $(cat "$tmp/stderr")"
+	[[ ! -s "$tmp/stderr" ]] || fail "replay $v: stderr: $(cat "$tmp/stderr")"
+	check "replay $v: pid" "$(jq .source.pid "$json")" "$child"
+	[[ $v != *presence-only* ]] ||
+		check "replay $v: frames" "$(jq -r .source.page_frames "$json")" unknown
+	check "replay $v: formats" "$(jq '.formats | length' "$json")" \
+		"$("$vpte" formats | wc -l)"
+	for m in file anon thp; do
+		rss=$(($(smaps_kb "${at[$m]}" Rss) * 1024))
+		check "replay $v: $m present" "$(field "$json" "${at[$m]}" .present_bytes)" "$rss"
+		check "replay $v: $m smaps Rss" "$(field "$json" "${at[$m]}" .smaps_rss_bytes)" "$rss"
+		# Everything present is mapped in every 4 KiB format, nothing more.
+		for f in x86_64 arm64-4k-48 riscv-sv48; do
+			check "replay $v: $m mapped in $f" \
+				"$(field "$json" "${at[$m]}" ".formats[\"$f\"].mapped_bytes")" "$rss"
+		done
+	done
+	check "replay $v: anon pages" "$(field "$json" "${at[anon]}" .present_bytes)" $((128 * 4096))
+	check "replay $v: anon leaves" "$(field "$json" "${at[anon]}" '.formats.x86_64.leaves')" \
+		'{"4096":128}'
+	# The huge pages smaps counts are found and become 2 MiB leaves.
+	check "replay $v: thp huge bytes" "$(field "$json" "${at[thp]}" .huge_bytes)" \
+		$((huge_kb * 1024))
+	check "replay $v: thp 2M leaves" \
+		"$(field "$json" "${at[thp]}" '.formats.x86_64.leaves["2097152"] // 0')" \
+		$((huge_kb / 2048))
+	check "replay $v: thp 2M blocks on arm64" \
+		"$(field "$json" "${at[thp]}" '.formats["arm64-4k-48"].leaves["2097152"] // 0')" \
+		$((huge_kb / 2048))
+done
+# With and without PAGEMAP_SCAN, the same tables.
+check "replay: scan and no scan" "$(jq -c .formats "$tmp/replay.json")" \
+	"$(jq -c .formats "$tmp/replay--no-scan.json")"
+check "replay --presence-only: scan and no scan" \
+	"$(jq -c .formats "$tmp/replay--presence-only.json")" \
+	"$(jq -c .formats "$tmp/replay--no-scan--presence-only.json")"
+
+# One format, text output, and the picture.
+"$vpte" replay --pid "$child" --format arm64-16k-48 --svg "$tmp/replay.svg" >"$tmp/text"
+grep -Eq "^process $child \(child\): [0-9]+ mappings" "$tmp/text" || fail "text: $(cat "$tmp/text")"
+grep -Eq '^arm64-16k-48 +[0-9]+ ' "$tmp/text" || fail "text: no row: $(cat "$tmp/text")"
+(($(grep -Ec '^[a-z0-9-]+ +[0-9]+ +[0-9]+[KMG]? ' "$tmp/text") == 1)) || fail "text: rows"
+xmllint --noout "$tmp/replay.svg" || fail "replay --svg: not well-formed XML"
+grep -q 'arm64-16k-48' "$tmp/replay.svg" || fail "replay --svg: no chart row"
+checks=$((checks + 1))
+
+# The tool's own process, as root and as an unprivileged user (frames hidden).
+"$vpte" replay --json >"$tmp/self.json" || fail "replay of itself"
+check "replay of itself: command" "$(jq -r .source.command "$tmp/self.json")" vpte
+cp "$vpte" "$tmp/vpte"
+chmod 755 "$tmp/vpte"
+if command -v setpriv >/dev/null && [[ $(id -u) == 0 ]]; then
+	as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	"${as_nobody[@]}" "$tmp/vpte" replay --json >"$tmp/nobody.json" || fail "replay as nobody"
+	check "replay as nobody: frames" "$(jq -r .source.page_frames "$tmp/nobody.json")" unknown
+	rc=0
+	"${as_nobody[@]}" "$tmp/vpte" replay --pid "$child" 2>"$tmp/stderr" || rc=$?
+	check "replay of root's process as nobody: status" "$rc" 1
+	grep -q "/proc/$child/maps: Permission denied" "$tmp/stderr" ||
+		fail "replay of root's process as nobody: $(cat "$tmp/stderr")"
+fi
+
+# Errors: no such process; a process that has exited (a zombie: no memory).
+rc=0
+"$vpte" replay --pid 2147483647 2>"$tmp/stderr" || rc=$?
+check "no such process: status" "$rc" 1
+grep -q "no process 2147483647" "$tmp/stderr" || fail "no such process: $(cat "$tmp/stderr")"
+rc=0
+"$vpte" replay --pid "${at[zombie]}" 2>"$tmp/stderr" || rc=$?
+check "zombie: status" "$rc" 1
+grep -q "no process ${at[zombie]}" "$tmp/stderr" || fail "zombie: $(cat "$tmp/stderr")"
+rc=0
+"$vpte" replay --pid 0 2>"$tmp/stderr" || rc=$?
+check "--pid 0: status" "$rc" 2
+rc=0
+"$vpte" replay --format arm 2>"$tmp/stderr" || rc=$?
+check "--format arm: status" "$rc" 2
+
+echo "test_replay: $checks checks ok"
