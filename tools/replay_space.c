@@ -20,32 +20,48 @@ static uint64_t round_up(uint64_t v, uint64_t align)
 	return (v + align - 1u) & ~(align - 1u);
 }
 
-/* Sets the per-mapping deltas: 0 when the process fits, else gaps shortened. */
+/* Where placing has got to: host VA @va is at @at in the table. */
+struct cursor {
+	uint64_t va, at;
+};
+
+/* Where host VA @va (at or above c->va) goes: as far on, or a gap over
+ * 1 GiB shortened to what keeps @va's offset within its 1 GiB. */
+static uint64_t advance(struct cursor *c, uint64_t va, bool compact)
+{
+	uint64_t gap = va - c->va;
+	c->at = compact && gap > GiB ? round_up(c->at, GiB) + (va & (GiB - 1u)) : c->at + gap;
+	c->va = va;
+	return c->at;
+}
+
+/* Sets the extents' deltas and the mappings' ranges: as on the host when the
+ * process fits, else with the long gaps shortened. */
 static void place(struct replay_space *rs, const struct proc_space *s)
 {
-	uint64_t limit = user_limit(rs->fmt), end = 0, new_end = 0;
+	uint64_t limit = user_limit(rs->fmt);
 	for (size_t i = 0; i < s->nvmas; i++)
 		if (s->vmas[i].start < UPPER_HALF && s->vmas[i].end > limit)
 			rs->compacted = true;
-	if (!rs->compacted)
-		return;
+	struct cursor c = { 0, 0 };
+	size_t e = 0;
 	for (size_t i = 0; i < s->nvmas && s->vmas[i].start < UPPER_HALF; i++) {
-		uint64_t start = s->vmas[i].start, gap = start - end;
-		uint64_t new_start = gap > GiB ? round_up(new_end, GiB) + (start & (GiB - 1u))
-					       : new_end + gap;
-		rs->delta[i] = start - new_start;
-		end = s->vmas[i].end;
-		new_end = end - rs->delta[i];
+		rs->range[i][0] = advance(&c, s->vmas[i].start, rs->compacted);
+		for (; e < s->nextents && s->extents[e].vma == i; e++) {
+			rs->delta[e] = s->extents[e].va - advance(&c, s->extents[e].va, rs->compacted);
+			advance(&c, s->extents[e].va + s->extents[e].size, false);
+		}
+		rs->range[i][1] = advance(&c, s->vmas[i].end, rs->compacted);
 	}
 }
 
 void replay_space_range(const struct replay_space *rs, const struct proc_space *s, size_t i,
 			uint64_t *start, uint64_t *size)
 {
+	(void)s;
 	uint64_t granule = 1ull << rs->fmt->granule_shift;
-	uint64_t va = (s->vmas[i].start - rs->delta[i]) & ~(granule - 1u);
-	*start = va;
-	*size = round_up(s->vmas[i].end - rs->delta[i], granule) - va;
+	*start = rs->range[i][0] & ~(granule - 1u);
+	*size = round_up(rs->range[i][1], granule) - *start;
 }
 
 static struct vpte_prot vma_prot(const struct proc_vma *v)
@@ -72,8 +88,8 @@ static int map_extents(struct replay_space *rs, const struct proc_space *s)
 			rs->skipped += e->size;
 			continue;
 		}
-		uint64_t start = (e->va - rs->delta[e->vma]) & ~(granule - 1u);
-		uint64_t end = round_up(e->va - rs->delta[e->vma] + e->size, granule);
+		uint64_t start = (e->va - rs->delta[i]) & ~(granule - 1u);
+		uint64_t end = round_up(e->va - rs->delta[i] + e->size, granule);
 		if (start < mapped_end) /* a granule page the previous extent mapped */
 			start = mapped_end;
 		if (start >= end)
@@ -99,15 +115,16 @@ int replay_space_build(struct replay_space *rs, const struct vpte_format *fmt,
 		       const struct proc_space *s)
 {
 	*rs = (struct replay_space){ .fmt = fmt };
-	if (!(rs->delta = calloc(s->nvmas ? s->nvmas : 1u, sizeof(*rs->delta)))) {
-		fprintf(stderr, "vpte: replay: %s: out of memory\n", fmt->name);
-		return -1;
-	}
-	int err = vpte_table_init(&rs->table, fmt, vpte_heap_mem(&rs->heap));
+	rs->delta = calloc(s->nextents ? s->nextents : 1u, sizeof(*rs->delta));
+	rs->range = calloc(s->nvmas ? s->nvmas : 1u, sizeof(*rs->range));
+	int err = rs->delta && rs->range ? vpte_table_init(&rs->table, fmt, vpte_heap_mem(&rs->heap))
+					 : -VPTE_ENOMEM;
 	if (err) {
 		fprintf(stderr, "vpte: replay: %s: top table: %s\n", fmt->name, vpte_strerror(err));
 		free(rs->delta);
+		free(rs->range);
 		rs->delta = NULL;
+		rs->range = NULL;
 		return -1;
 	}
 	place(rs, s);
@@ -125,5 +142,7 @@ void replay_space_release(struct replay_space *rs)
 	if (rs->delta)
 		vpte_table_destroy(&rs->table);
 	free(rs->delta);
+	free(rs->range);
 	rs->delta = NULL;
+	rs->range = NULL;
 }

@@ -11,8 +11,10 @@
  *     it, a page shared by two extents is mapped once, and PA = VA (the
  *     host's frames say nothing about where such a kernel would put them).
  *   - A VA space too narrow for the process (Sv39, arm64 39/42-bit): gaps
- *     longer than 1 GiB are shortened, keeping every address's offset
- *     within its 1 GiB, so leaf and run alignment is as on the host.
+ *     longer than 1 GiB between present pages (between mappings, or inside
+ *     one: a sanitizer's 16 TiB of shadow) are shortened, keeping every
+ *     address's offset within its 1 GiB, so leaf and run alignment is as
+ *     on the host.
  *   - Every leaf is readable (PROT_NONE and execute-only mappings
  *     included): all formats can encode that, and it changes no leaf size.
  */
@@ -30,7 +32,8 @@ struct replay_space {
 	const struct vpte_format *fmt;
 	struct vpte_heap heap;
 	struct vpte_table table;
-	uint64_t *delta;   /* per mapping: its VA in the table is its VA - delta */
+	uint64_t *delta;   /* per extent: its VA in the table is its VA - delta */
+	uint64_t (*range)[2]; /* per mapping: [start, end) in the table */
 	bool compacted;    /* some delta is not 0 */
 	uint64_t skipped;  /* bytes of mappings outside the VA space (vsyscall) */
 	struct vpte_stats stats;
