@@ -109,6 +109,9 @@ vas="0x400000 0x6a4fff 0x6a5000 0x40100fff 0x40101000 0x403fffff 0xffff888012345
 expect_same "translate in the ELF" \
 	"$("$vpte" translate --format x86_64 --image "$tmp/pt.img" --base $base --root "$root" $vas)" \
 	"$("$vpte" translate --format x86_64 --image "$tmp/guest.elf" $vas)"
+expect_same "stats of the ELF" \
+	"$("$vpte" stats --format x86_64 --image "$tmp/pt.img" --base $base --root "$root" | sed 1d)" \
+	"$("$vpte" stats --format x86_64 --image "$tmp/guest.elf" | sed 1d)"
 # A root elsewhere in RAM (zeroed guest memory: an empty table) maps nothing.
 expect_same "dump with another --root" "" \
 	"$("$vpte" dump --format x86_64 --image "$tmp/guest.elf" --root 0x3000000)"

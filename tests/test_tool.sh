@@ -435,6 +435,43 @@ expect_status 2 'convert: missing --to' "$vpte" convert --from x86_64 --image "$
 expect_status 2 "convert: bad --to 'arm'" "$vpte" convert --from x86_64 --to arm \
 	--image "$tmp/cv.img" --base 0 --root 0 -o "$tmp/cv-bad.img"
 
+# ---- stats: the replay report for an image ----
+build arm64-4k-48 0x80000000 "$tmp/stats.img" <<'EOF'
+map 0x10000 0x80010000 64K rw
+map 0x21000 0x90021000 0x4f000 r-x
+map 1G 1G 32M rw-g,device
+map 0x7ffffffff000 0x1000 4K rw
+EOF
+expect_output "$tmp/stats.img: arm64-4k-48 table at root 0x80000000, 4 mapped ranges
+
+format        tables    bytes   mapped   runs    TLB  leaves (size:count)
+arm64-4k-48        8      32K   33152K      6     22  4K:16 64K:5 32M:1
+
+table pages (bytes) per level, top first:
+arm64-4k-48    L3 1 (4K)  L2 2 (8K)  L1 3 (12K)  L0 2 (8K)
+
+leaves: mappings of each size; a contiguous run (arm64 contiguous bit, RISC-V
+Svnapot) counts once, at its run size, and is also counted in runs.
+TLB: entries needed to cover everything mapped, the sum of leaves." \
+	"$vpte" stats --format arm64-4k-48 --image "$tmp/stats.img" --base 0x80000000 --root "$root"
+expect_output '{"name":"arm64-4k-48","stats":{"table_pages":[2,3,2,1],"table_bytes":[8192,12288,8192,4096],"table_bytes_total":32768,"leaves":{"4096":16,"65536":5,"33554432":1},"runs":{"65536":5,"33554432":1},"tlb_entries":22,"mapped_bytes":33947648}}
+{"start":"0x10000","size":65536},
+{"start":"0x21000","size":323584},
+{"start":"0x40000000","size":33554432},
+{"start":"0x7ffffffff000","size":4096}' grep -E '^\{"(name|start)"' \
+	<("$vpte" stats --format arm64-4k-48 --image "$tmp/stats.img" --base 0x80000000 --root "$root" --json)
+expect_status 0 '' "$vpte" stats --format arm64-4k-48 --image "$tmp/stats.img" --base 0x80000000 \
+	--root "$root" --svg "$tmp/stats.svg"
+grep -q '^</svg>$' "$tmp/stats.svg" || fail "stats --svg: no complete document"
+checks=$((checks + 1))
+expect_status 1 'stats: more than 100000 entries \(--max-entries\)' \
+	"$vpte" stats --format x86_64-la57 --image "$tmp/fan.img" --base 0 --root 0 --max-entries 100000
+expect_status 1 'stats: EFAULT' "$vpte" stats --format x86_64 --image "$tmp/truncated.img" \
+	--base 0x1000000 --root 0x1000000
+expect_status 2 'stats: missing --base' "$vpte" stats --format x86_64 --image "$tmp/stats.img"
+expect_status 2 'stats: --json takes no value' "$vpte" stats --format x86_64 --image "$tmp/stats.img" \
+	--base 0 --root 0 --json=1
+
 # ---- usage ----
 expect_status 2 'usage: vpte' "$vpte"
 expect_output "$("$vpte" --help)" "$vpte" dump --help

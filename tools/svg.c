@@ -123,14 +123,20 @@ static void add_leaf(struct columns *c, uint64_t off, uint64_t len, unsigned shi
 	}
 }
 
-/* The colour of column @x: the shift mapping most of its bytes, or unmapped. */
+/* The colour of column @x: the shift mapping most of its bytes, or unmapped
+ * when more of them are unmapped than that. */
 static const char *column_colour(const struct columns *c, int x)
 {
 	unsigned best = 64;
-	for (unsigned s = 0; s < 64; s++)
+	uint64_t mapped = 0;
+	for (unsigned s = 0; s < 64; s++) {
+		mapped += c->bytes[x][s];
 		if (c->bytes[x][s] && (best == 64 || c->bytes[x][s] > c->bytes[x][best]))
 			best = s;
-	return best == 64 ? UNMAPPED : colour(best);
+	}
+	if (best == 64 || c->per_column - mapped > c->bytes[x][best])
+		return UNMAPPED;
+	return colour(best);
 }
 
 /* One region's row; returns 0 or a walk error. */
