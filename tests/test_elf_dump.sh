@@ -112,6 +112,11 @@ expect_same "translate in the ELF" \
 expect_same "stats of the ELF" \
 	"$("$vpte" stats --format x86_64 --image "$tmp/pt.img" --base $base --root "$root" | sed 1d)" \
 	"$("$vpte" stats --format x86_64 --image "$tmp/guest.elf" | sed 1d)"
+# convert reads it too (its tables go to --out-base: a dump has no --base).
+cv_root=$("$vpte" convert --from x86_64 --to riscv-sv48 --image "$tmp/guest.elf" -o "$tmp/cv.img" \
+	--out-base 0x1000000 | sed -n 's/^root //p')
+expect_same "convert of the ELF" "$raw_dump" \
+	"$("$vpte" dump --format riscv-sv48 --image "$tmp/cv.img" --base 0x1000000 --root "$cv_root")"
 # A root elsewhere in RAM (zeroed guest memory: an empty table) maps nothing.
 expect_same "dump with another --root" "" \
 	"$("$vpte" dump --format x86_64 --image "$tmp/guest.elf" --root 0x3000000)"
@@ -126,6 +131,8 @@ expect_error() {
 	checks=$((checks + 1))
 }
 expect_error 2 'drop --base' "$vpte" dump --format x86_64 --image "$tmp/guest.elf" --base 0
+expect_error 2 'missing --out-base' "$vpte" convert --from x86_64 --to riscv-sv48 \
+	--image "$tmp/guest.elf" -o "$tmp/cv.img"
 expect_error 1 'holds no page-table root for arm64-4k-48.*give --root' \
 	"$vpte" dump --format arm64-4k-48 --image "$tmp/guest.elf"
 expect_error 2 'missing --root \(a raw image needs --base and --root\)' \

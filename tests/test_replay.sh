@@ -129,6 +129,15 @@ if command -v setpriv >/dev/null && [[ $(id -u) == 0 ]]; then
 		fail "replay of root's process as nobody: $(cat "$tmp/stderr")"
 fi
 
+# A progress line on a terminal (script(1) gives it one), erased at the end.
+if command -v script >/dev/null; then
+	script -qec "'$vpte' replay --format x86_64 >/dev/null" /dev/null >"$tmp/tty" </dev/null ||
+		fail "replay on a terminal"
+	grep -q $'vpte: replay: building tables 100%\r\e\\[K' "$tmp/tty" ||
+		fail "replay on a terminal: no progress line: $(od -c "$tmp/tty" | head)"
+	checks=$((checks + 1))
+fi
+
 # Errors: no such process; a process that has exited (a zombie: no memory).
 rc=0
 "$vpte" replay --pid 2147483647 2>"$tmp/stderr" || rc=$?

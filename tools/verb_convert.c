@@ -138,7 +138,7 @@ static int convert(struct vpte_table *src, const struct vpte_format *to, uint64_
 
 int verb_convert(int argc, char **argv)
 {
-	struct image_args args = { 0 };
+	struct image_args args = IMAGE_ARGS_INIT;
 	const struct vpte_format *to = NULL;
 	const char *output = NULL;
 	uint64_t out_base = 0, limit = DEFAULT_ARENA_LIMIT, max_entries = IMAGE_MAX_ENTRIES;
@@ -146,8 +146,8 @@ int verb_convert(int argc, char **argv)
 		{ "--from", OPT_FORMAT, true, &args.fmt, false },
 		{ "--to", OPT_FORMAT, true, &to, false },
 		{ "--image", OPT_STRING, true, &args.path, false },
-		{ "--base", OPT_NUMBER, true, &args.base, false },
-		{ "--root", OPT_NUMBER, true, &args.root, false },
+		{ "--base", OPT_NUMBER, false, &args.base, false },
+		{ "--root", OPT_NUMBER, false, &args.root, false },
 		{ "-o", OPT_STRING, true, &output, false },
 		{ "--out-base", OPT_NUMBER, false, &out_base, false },
 		{ "--limit", OPT_NUMBER, false, &limit, false },
@@ -158,13 +158,17 @@ int verb_convert(int argc, char **argv)
 		return EXIT_USAGE;
 	if (nargs)
 		return usage_error("convert", "takes no arguments");
-	if (!opts[6].seen) /* --out-base: the input's base by default */
-		out_base = args.base;
-
 	struct image_table it;
 	int opened = image_table_open(&it, &args, "convert");
 	if (opened)
 		return opened == -2 ? EXIT_USAGE : EXIT_FAILED;
+	if (!opts[6].seen) { /* --out-base: the input's base by default */
+		if (it.is_elf) {
+			image_table_close(&it);
+			return usage_error("convert", "missing --out-base (an ELF dump has no --base)");
+		}
+		out_base = args.base;
+	}
 	int status = EXIT_FAILED;
 	if (!check_source(&it.table, to, limit, max_entries))
 		status = convert(&it.table, to, out_base, limit, output);

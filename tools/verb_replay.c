@@ -208,7 +208,7 @@ static int build_formats(struct replay *r, const struct vpte_format *only)
 		if (only && all[i] != only)
 			continue;
 		status = replay_space_build(&r->formats[r->nformats++], all[i], &r->space);
-		progress_update(&p, i + 1, count);
+		progress_update(&p, r->nformats, only ? 1 : count);
 	}
 	progress_end(&p);
 	return status;
