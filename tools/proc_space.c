@@ -296,6 +296,24 @@ static int add_extent(struct proc_space *s, struct proc_extent e)
 }
 
 /*
+ * The bytes of @run in huge pages.  PAGEMAP_SCAN's PAGE_IS_HUGE means
+ * PMD-mapped; KPF_THP marks every page of a transparent huge page, also
+ * one mapped by 4 KiB entries, so with kpageflags only the spans a PMD
+ * could map count: huge-aligned in VA and PA, and whole.
+ */
+static uint64_t huge_part(const struct proc_space *s, const struct page_run *run)
+{
+	uint64_t huge = 1ull << s->huge_shift;
+	if (s->huge_from != HUGE_FROM_KPAGEFLAGS)
+		return run->size;
+	if ((run->va ^ run->pa) & (huge - 1u))
+		return 0;
+	uint64_t first = (run->va + huge - 1u) & ~(huge - 1u);
+	uint64_t end = (run->va + run->size) & ~(huge - 1u);
+	return end > first ? end - first : 0;
+}
+
+/*
  * Turns the runs of mapping @index into extents.  Real frames: a run is
  * physically contiguous, whatever its size.  Hidden frames: only a huge
  * page is known to be; where the scan and kpageflags could not say which
@@ -315,7 +333,7 @@ static int make_extents(struct reader *r, size_t index)
 	for (size_t i = 0; i < r->nruns; i++) {
 		const struct page_run *run = &r->runs[i];
 		if (run->huge)
-			v->huge_bytes += run->size;
+			v->huge_bytes += huge_part(s, run);
 		if (s->pfns_known) {
 			if (add_extent(s, (struct proc_extent){ run->va, run->pa, run->size, 0, index }))
 				return -1;
