@@ -399,6 +399,21 @@ static void read_comm(struct proc_space *s)
 	fclose(in);
 }
 
+/* Frames are shown to CAP_SYS_ADMIN only: is one present page's frame non-zero?
+ * (The first 64 pages of each mapping are looked at.) */
+static bool frames_visible(const struct proc_space *s, int pagemap)
+{
+	for (size_t i = 0; i < s->nvmas; i++) {
+		uint64_t e, page = 1ull << s->page_shift;
+		for (uint64_t va = s->vmas[i].start; va < s->vmas[i].end && va - s->vmas[i].start <
+		     64 * page; va += page)
+			if (pread(pagemap, &e, 8, (off_t)((va >> s->page_shift) * 8u)) == 8 &&
+			    (e & PM_PRESENT))
+				return (e & PM_PFN_MASK) != 0;
+	}
+	return false;
+}
+
 int proc_space_read(struct proc_space *s, pid_t pid, bool presence_only, bool use_scan,
 		    proc_progress_fn *progress_fn, void *progress_ctx)
 {
@@ -424,23 +439,11 @@ int proc_space_read(struct proc_space *s, pid_t pid, bool presence_only, bool us
 	for (size_t i = 0; i < s->nvmas; i++)
 		r.total += (s->vmas[i].end - s->vmas[i].start) >> s->page_shift;
 
-	/* Frames are shown to CAP_SYS_ADMIN only: find out from the first present page. */
+	/* An empty scan: does the kernel have PAGEMAP_SCAN (Linux 6.7)? */
 	struct pm_scan_arg probe = { .size = sizeof(probe), .start = s->vmas[0].start,
 				     .end = s->vmas[0].start };
 	r.scan = use_scan && ioctl(r.pagemap, PAGEMAP_SCAN, &probe) == 0;
-	s->pfns_known = false;
-	if (!presence_only) {
-		for (size_t i = 0; i < s->nvmas && !s->pfns_known; i++) {
-			uint64_t e;
-			for (uint64_t va = s->vmas[i].start; va < s->vmas[i].end && va -
-			     s->vmas[i].start < (64ull << s->page_shift); va += 1ull << s->page_shift)
-				if (pread(r.pagemap, &e, 8, (off_t)((va >> s->page_shift) * 8u)) == 8 &&
-				    (e & PM_PRESENT) && (e & PM_PFN_MASK)) {
-					s->pfns_known = true;
-					break;
-				}
-		}
-	}
+	s->pfns_known = !presence_only && frames_visible(s, r.pagemap);
 	if (s->pfns_known && !r.scan)
 		r.kpageflags = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	s->huge_from = HUGE_FROM_NONE;
