@@ -78,11 +78,16 @@ for v in "${variants[@]}"; do
 		rss=$(($(smaps_kb "${at[$m]}" Rss) * 1024))
 		check "replay $v: $m present" "$(field "$json" "${at[$m]}" .present_bytes)" "$rss"
 		check "replay $v: $m smaps Rss" "$(field "$json" "${at[$m]}" .smaps_rss_bytes)" "$rss"
-		# Everything present is mapped in every 4 KiB format, nothing more.
-		for f in x86_64 arm64-4k-48 riscv-sv48; do
+		# Everything present is mapped in every 4 KiB format, nothing more,
+		# also where the space had to be compacted (Sv39, arm64 39-bit).
+		for f in x86_64 arm64-4k-48 riscv-sv48 riscv-sv39 arm64-4k-39; do
 			check "replay $v: $m mapped in $f" \
 				"$(field "$json" "${at[$m]}" ".formats[\"$f\"].mapped_bytes")" "$rss"
 		done
+		# A 16 KiB granule maps whole 16 KiB pages around them.
+		mapped=$(field "$json" "${at[$m]}" '.formats["arm64-16k-48"].mapped_bytes')
+		((mapped >= rss && mapped % 16384 == 0 && mapped <= 4 * rss)) ||
+			fail "replay $v: $m mapped in arm64-16k-48: $mapped for $rss present"
 	done
 	check "replay $v: anon pages" "$(field "$json" "${at[anon]}" .present_bytes)" $((128 * 4096))
 	check "replay $v: anon leaves" "$(field "$json" "${at[anon]}" '.formats.x86_64.leaves')" \
