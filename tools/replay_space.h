@@ -17,6 +17,8 @@
  *     on the host.
  *   - Every leaf is readable (PROT_NONE and execute-only mappings
  *     included): all formats can encode that, and it changes no leaf size.
+ *   - Mappings in the upper half of the address space (x86-64's
+ *     [vsyscall], which pagemap does not show) are left out.
  */
 #ifndef VPTE_TOOL_REPLAY_SPACE_H
 #define VPTE_TOOL_REPLAY_SPACE_H

@@ -93,12 +93,12 @@ static int print_json_mapping(const struct replay *r, size_t i)
 	       v->smaps_huge_bytes);
 	for (size_t f = 0; f < r->nformats; f++) {
 		const struct replay_space *rs = &r->formats[f];
-		struct vpte_stats st;
+		struct vpte_stats st = { 0 };
 		uint64_t start, size;
+		int err = 0;
 		replay_space_range(rs, &r->space, i, &start, &size);
-		int err = v->start >> 63 ? 0 : vpte_stats(&rs->table, vpte_va(start), size, &st);
-		if (v->start >> 63)
-			memset(&st, 0, sizeof(st)); /* never replayed: see replay_space.c */
+		if (!(v->start >> 63)) /* the upper half is never replayed (replay_space.h) */
+			err = vpte_stats(&rs->table, vpte_va(start), size, &st);
 		if (err) {
 			fprintf(stderr, "vpte: replay: %s: stats of 0x%" PRIx64 ": %s\n", rs->fmt->name,
 				start, vpte_strerror(err));
