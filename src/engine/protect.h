@@ -1,12 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * protect.h - vpte_protect: cut the range's edges (edges.h), then rewrite
- * every leaf inside the range with the change applied.
+ * protect.h - vpte_protect: check that the change is encodable for every
+ * leaf, cut the range's edges (edges.h), then apply the change to every
+ * leaf inside the range.
+ *
+ * The change is not decoded and re-encoded per entry.  What it does to a
+ * leaf depends only on the leaf's bits outside its PA field (its
+ * "encoding"), which nearly all leaves of a range share: the change is
+ * worked out once per encoding met (struct change_memo) as bits to keep
+ * and bits to flip, and each entry then costs a load, a compare, an and
+ * and an xor.  Both the check and the apply pass are per-table loops.
  */
 #ifndef VPTE_ENGINE_PROTECT_H
 #define VPTE_ENGINE_PROTECT_H
 
 #include "engine/edges.h"
+#include "engine/harvest.h"
+#include "engine/unmap.h"
 
 /* The change itself is well-formed, whatever the table holds. */
 VPTE_INLINE int check_change(const struct vpte_format *f, const struct prot_change *ch)
@@ -21,19 +31,217 @@ VPTE_INLINE int check_change(const struct vpte_format *f, const struct prot_chan
 		       : -VPTE_EINVAL;
 }
 
-/* Apply @ch to every leaf in [first, last], all whole after cut_edges(). */
-VPTE_INLINE void protect_leaves(const struct vpte_format *f, const struct vpte_codec *c,
-				const struct vpte_table *t, struct vpte_gather *g,
-				uint64_t first, uint64_t last, const struct prot_change *ch)
+/*
+ * pa_field - the bits of a leaf at @level that hold its PA.  Derived from
+ * the codec like leaf_step() (map.h): every format places the PA as a
+ * plain field beside the attributes, so the encodings of the lowest and
+ * the highest PA differ in exactly those bits.  Folds to a constant.
+ */
+VPTE_INLINE uint64_t pa_field(const struct vpte_format *f, const struct vpte_codec *c,
+			      unsigned level)
 {
-	struct vpte_walk w;
-	for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, first)), last - first + 1u,
-				      VPTE_ITER_LEAVES);
-	     ret > 0; ret = eng_iter_next(f, c, &w)) {
-		vpte_slot_t *member = slot_at(w.path[w.level], g_index(f, w.index_addr, w.level));
-		unsigned members = 1u << (w.shift - g_shift(f, w.level));
-		if (rewrite_leaf(f, c, member, members, w.level, w.index_addr, ch, w.cont))
-			vpte_gather_leaf(g, w.va.addr, w.shift);
+	const struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
+	uint64_t top = mask_below(f->pa_bits) & ~mask_below(g_shift(f, level));
+	return c->make_leaf(f, top, level, p, false) ^ c->make_leaf(f, 0, level, p, false);
+}
+
+/*
+ * struct change_memo - the change for the leaves of one level whose bits
+ * outside the PA field are @key (0: none yet; a leaf always has its valid
+ * bit there): the new entry is (e & keep) ^ flip; @cont: they are members
+ * of contiguous runs.  @plain: the hardware
+ * cannot change such an entry (accessed already set, and dirty set or the
+ * page not writable), so a plain store replaces it; otherwise a
+ * compare-and-swap does, and an accessed or dirty flag the hardware sets
+ * meanwhile is kept.
+ */
+struct change_memo {
+	uint64_t key, keep, flip;
+	bool plain, cont;
+};
+
+/* Can the hardware still set a flag in the leaf @e at @level? */
+VPTE_INLINE bool hw_may_update(const struct vpte_format *f, const struct vpte_codec *c,
+			       uint64_t e, unsigned level)
+{
+	return !flag_in(e, flag_bits(f, c, level, VPTE_A)) ||
+	       (flag_in(e, flag_bits(f, c, level, VPTE_W)) &&
+		!flag_in(e, flag_bits(f, c, level, VPTE_D)));
+}
+
+/*
+ * memo_fill - work out @ch for the encoding of the leaf @e at @level
+ * (mapping @entry_ia), as rewrite_leaf() (edges.h) would apply it: only
+ * the bits in which the old and new attributes' encodings differ flip; a
+ * memory type vpte cannot name has no encoding to differ from, so all but
+ * the PA is replaced.  Returns false when the format cannot encode the
+ * result (nothing is kept then).
+ */
+VPTE_INLINE bool memo_fill(const struct vpte_format *f, const struct vpte_codec *c,
+			   struct change_memo *m, const struct prot_change *ch, uint64_t e,
+			   unsigned level, uint64_t entry_ia)
+{
+	uint64_t pa = c->leaf_pa(f, e, level, entry_ia), pam = pa_field(f, c, level);
+	bool cont = c->leaf_cont(f, e, level);
+	struct vpte_prot old = c->leaf_prot(f, e, level), prot = prot_apply(ch, old);
+	if (!c->prot_ok(f, prot))
+		return false;
+	uint64_t next = c->make_leaf(f, pa, level, prot, cont);
+	m->key = e & ~pam;
+	if (old.memtype == VPTE_MT_OTHER) {
+		m->keep = pam;
+		m->flip = next & ~pam;
+	} else {
+		m->keep = ~0ull;
+		m->flip = next ^ c->make_leaf(f, pa, level, old, cont);
+	}
+	m->plain = !hw_may_update(f, c, e, level);
+	m->cont = f->cont_bits[level] && cont;
+	return true;
+}
+
+/*
+ * struct protect_pass - what protect_range() does: check (@apply false:
+ * every leaf meeting [first, last] must take the change) or apply it,
+ * recording the changed leaves in @batch.  One memo per level.
+ */
+struct protect_pass {
+	const struct prot_change *ch;
+	uint64_t first, last;
+	bool apply;
+	struct leaf_batch batch;
+	struct change_memo memo[VPTE_MAX_LEVELS];
+};
+
+/* Replace the leaf @e at @slot by @next; false if the entry changed
+ * meanwhile (then nothing was written). */
+VPTE_INLINE bool replace_leaf(vpte_slot_t *slot, uint64_t e, uint64_t next, bool plain)
+{
+	if (plain) {
+		slot_store(slot, next);
+		return true;
+	}
+	return atomic_compare_exchange_strong_explicit(slot, &e, next, memory_order_release,
+						       memory_order_relaxed);
+}
+
+/*
+ * protect_table - protect_range() over entries *@i..@end of the table at
+ * @level (entry 0 maps index address @base): 0 when all are done, 1 with
+ * *@i at a table entry to go down into, or -VPTE_EINVAL.  Inlined with
+ * @level 0 as a constant for the leaf tables.  A leaf whose entry the
+ * hardware changed between the load and the compare-and-swap, and the
+ * members of a contiguous run (which must change alike, whatever their
+ * own accessed and dirty say), go through rewrite_leaf().
+ */
+VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_codec *c,
+			      vpte_slot_t *table, unsigned level, uint64_t base, unsigned *i,
+			      unsigned end, struct protect_pass *p)
+{
+	/* Locals, not the pass's fields: kept in registers across the loop's
+	 * atomic loads. */
+	struct change_memo *memo = &p->memo[level];
+	uint64_t key = memo->key, keep = memo->keep, flip = memo->flip;
+	bool plain = memo->plain, cont = memo->cont;
+	const uint64_t pam = pa_field(f, c, level);
+	const bool apply = p->apply;
+	unsigned shift = g_shift(f, level), at = *i, first_at = ~0u, last_at = 0;
+	unsigned run_step = 63, last_step = shift;
+	bool single = false;
+	int ret = 0;
+	for (; at <= end; at++) {
+		vpte_slot_t *slot = slot_at(table, at);
+		uint64_t e = slot_load(slot);
+		uint64_t entry_ia = base + ((uint64_t)at << shift);
+		/* plan_edges() refused corrupt entries, and only a leaf has an
+		 * encoding the memo holds: kind() is needed for others only. */
+		if ((e & ~pam) != key) {
+			int kind = c->kind(f, e, level);
+			if (kind == VPTE_HOLE)
+				continue;
+			if (kind == VPTE_TABLE) {
+				ret = 1;
+				break;
+			}
+			if (!memo_fill(f, c, memo, p->ch, e, level, entry_ia)) {
+				ret = -VPTE_EINVAL;
+				break;
+			}
+			key = memo->key;
+			keep = memo->keep;
+			flip = memo->flip;
+			plain = memo->plain;
+			cont = memo->cont;
+		}
+		if (!apply)
+			continue;
+		unsigned changed = at;
+		if (f->cont_bits[level] && cont) {
+			unsigned members = 1u << f->cont_bits[level];
+			changed &= ~(members - 1u);
+			at = changed + members - 1u;
+			if (!rewrite_leaf(f, c, slot_at(table, changed), members, level,
+					  base + ((uint64_t)changed << shift), p->ch, true))
+				continue;
+			last_step = run_step = shift + f->cont_bits[level];
+		} else {
+			uint64_t next = (e & keep) ^ flip;
+			if (next == e)
+				continue;
+			if (!replace_leaf(slot, e, next, plain) &&
+			    !rewrite_leaf(f, c, slot, 1, level, entry_ia, p->ch, false))
+				continue;
+			last_step = shift;
+			single = true;
+		}
+		if (first_at == ~0u)
+			first_at = changed;
+		last_at = changed;
+	}
+	if (first_at != ~0u) {
+		/* A plain leaf has the smallest shift there is at this level. */
+		batch_leaf(&p->batch, base + ((uint64_t)first_at << shift), single ? shift : run_step);
+		batch_leaf(&p->batch, base + ((uint64_t)last_at << shift), last_step);
+	}
+	*i = at;
+	return ret;
+}
+
+/*
+ * protect_range - the check or the apply pass (struct protect_pass) over
+ * every leaf meeting [first, last], table by table.  The check runs
+ * after plan_edges(), which has already refused corrupt entries; the apply
+ * after cut_edges(), when every leaf in the range is whole.
+ */
+VPTE_INLINE int protect_range(const struct vpte_format *f, const struct vpte_codec *c,
+			      const struct vpte_table *t, struct protect_pass *p)
+{
+	void *path[VPTE_MAX_LEVELS];
+	unsigned level = g_top(f);
+	uint64_t ia = p->first;
+	path[level] = tab_ptr(f, t, t->root.addr);
+	for (;;) {
+		unsigned shift = g_shift(f, level), end = stretch_end(f, level, ia, p->last);
+		unsigned i = g_index(f, ia, level);
+		uint64_t base = table_base(f, level, ia);
+		int ret = level ? protect_table(f, c, path[level], level, base, &i, end, p)
+				: protect_table(f, c, path[0], 0, base, &i, end, p);
+		if (ret < 0)
+			return ret;
+		if (ret) {
+			uint64_t e = slot_load(slot_at(path[level], i));
+			path[level - 1u] = tab_ptr(f, t, c->table_pa(f, e));
+			ia = base + ((uint64_t)i << shift);
+			ia = ia > p->first ? ia : p->first;
+			level--;
+			continue;
+		}
+		uint64_t next = base + ((uint64_t)end << shift) + (1ull << shift);
+		if (next > p->last || next > g_ia_mask(f))
+			return 0;
+		ia = next;
+		while (level < g_top(f) && !(ia & mask_below(g_shift(f, level + 1u))))
+			level++;
 	}
 }
 
@@ -43,16 +251,25 @@ VPTE_INLINE int eng_protect(const struct vpte_format *f, const struct vpte_codec
 			    struct vpte_gather *gather)
 {
 	struct prot_change ch = { set, clear };
-	uint64_t first, last;
+	struct protect_pass p = { .ch = &ch };
+	struct edge_plan plan;
 	struct vpte_pool pool = { vpte_pa(0), 0 };
 	int err = check_change(f, &ch);
 	if (!err)
-		err = edges_prepare(f, c, t, va, size, &ch, gather, &first, &last, &pool);
+		err = edit_check(f, t, va, size, gather, &p.first, &p.last);
+	if (!err)
+		err = plan_edges(f, c, t, p.first, p.last, NULL, &plan);
+	if (!err)
+		err = protect_range(f, c, t, &p);
+	if (!err)
+		err = vpte_pool_fill(&pool, t, plan.count);
 	if (err)
 		return err;
 	struct vpte_gather local, *g = edit_gather(t, gather, &local);
-	cut_edges(f, c, t, &pool, g, first, last);
-	protect_leaves(f, c, t, g, first, last, &ch);
+	cut_edges(f, c, t, &pool, g, p.first, p.last);
+	p.apply = true;
+	protect_range(f, c, t, &p);
+	batch_flush(f, &p.batch, g);
 	vpte_pool_drain(&pool, t);
 	edit_gather_end(g, &local);
 	return 0;
