@@ -8,6 +8,9 @@
  *          from a chosen base PA upward (guest tables, image files).
  *   image  a read-only view of a memory image (a dump) at a base PA; every
  *          physical address is bounds-checked.
+ *   epoch  a grace period for concurrent tables (struct vpte_reclaim):
+ *          readers mark their walks, retired table pages are freed once
+ *          every walk that could have reached them has ended.
  */
 #ifndef VPTE_HOSTED_H
 #define VPTE_HOSTED_H
@@ -108,6 +111,63 @@ void vpte_image_view(struct vpte_image *img, const void *bytes, uint64_t size, v
 struct vpte_mem vpte_image_mem(struct vpte_image *img);
 
 void vpte_image_release(struct vpte_image *img);
+
+/* ---- epoch ---- */
+
+/*
+ * Epoch-based reclamation: the hosted default for struct vpte_reclaim
+ * (docs/concurrency.md).  A thread that walks or edits a concurrent table
+ * registers once, then brackets each use with vpte_epoch_enter() and
+ * vpte_epoch_leave() (a read section: two atomic stores and a fence).
+ * Pages the edits retire are freed by whichever thread leaves a section
+ * once enough are pending and every thread that was inside when they were
+ * retired has left.  Memory held is what was retired since the oldest
+ * read section still running began, so keep read sections short.
+ */
+struct vpte_epoch;
+struct vpte_epoch_reader;
+
+/* vpte_epoch_create - a new domain; NULL when out of memory. */
+struct vpte_epoch *vpte_epoch_create(void);
+
+/*
+ * vpte_epoch_destroy - free every page still pending, then the domain.
+ * No thread may be registered any more (vpte_epoch_unregister()).
+ */
+void vpte_epoch_destroy(struct vpte_epoch *d);
+
+/*
+ * vpte_epoch_reclaim - the hook to pass to vpte_table_set_reclaim(): the
+ * tables' unhooked pages are retired into @d.  Valid as long as @d.
+ */
+const struct vpte_reclaim *vpte_epoch_reclaim(struct vpte_epoch *d);
+
+/*
+ * vpte_epoch_register - a reader record for the calling thread (one per
+ * thread and domain; not to be shared).  NULL when out of memory.
+ * vpte_epoch_unregister - drop it; the thread must be outside a section.
+ */
+struct vpte_epoch_reader *vpte_epoch_register(struct vpte_epoch *d);
+void vpte_epoch_unregister(struct vpte_epoch_reader *r);
+
+/*
+ * vpte_epoch_enter - begin a read section: table pages retired from now on
+ * stay allocated until the section ends.  Sections do not nest.
+ * vpte_epoch_leave - end it; may free pages whose grace period is over.
+ */
+void vpte_epoch_enter(struct vpte_epoch_reader *r);
+void vpte_epoch_leave(struct vpte_epoch_reader *r);
+
+/*
+ * vpte_epoch_barrier - wait until every page retired so far is freed.
+ * Called outside any read section (the caller's own would never end);
+ * before vpte_table_destroy() of a table whose pages are pending, a
+ * memory backend's release, or a count of live pages.
+ */
+void vpte_epoch_barrier(struct vpte_epoch *d);
+
+/* vpte_epoch_pending - how many retired pages wait for their grace period. */
+uint64_t vpte_epoch_pending(const struct vpte_epoch *d);
 
 #ifdef __cplusplus
 }

@@ -254,6 +254,26 @@ static inline void *vpte_mem_ptr(const struct vpte_mem *mem, vpte_pa_t pa, uint6
 
 #define VPTE_TABLE_READONLY (1u << 0) /* edits fail with -VPTE_EROFS */
 
+/*
+ * struct vpte_reclaim - the grace period before a table page is freed, for
+ * a table that other threads walk or edit while it changes
+ * (docs/concurrency.md).
+ * @retire: called by vpte_gather_finish(), after the gather's invalidate,
+ *          instead of freeing each table page an edit unhooked: the page
+ *          may still be read by walks that reached it before it was
+ *          unhooked.  The callee frees it, with
+ *          mem->ops->free(mem->ctx, pa, size), once every such walk has
+ *          ended: an RCU grace period (call_rcu()), an epoch
+ *          (vpte_epoch_reclaim() in vpte/hosted.h).  @mem is the table's
+ *          and stays valid for the call only.  Must not block: edits call
+ *          it from inside the caller's read section.  Cannot fail.
+ * @ctx:    passed to @retire.
+ */
+struct vpte_reclaim {
+	void (*retire)(void *ctx, const struct vpte_mem *mem, vpte_pa_t pa, uint64_t size);
+	void *ctx;
+};
+
 struct vpte_observer;
 
 /*
@@ -267,6 +287,7 @@ struct vpte_table {
 	struct vpte_mem mem;
 	uint32_t flags;
 	const struct vpte_observer *observer;
+	const struct vpte_reclaim *reclaim;
 };
 
 /*
@@ -341,6 +362,18 @@ struct vpte_observer {
  * observer must stay valid while attached; edits call its hooks.
  */
 void vpte_table_set_observer(struct vpte_table *t, const struct vpte_observer *observer);
+
+/*
+ * vpte_table_set_reclaim - make @t a concurrent table: table pages its
+ * edits unhook are retired through @reclaim (struct vpte_reclaim) instead
+ * of freed, and its edits follow the protocol that lets vpte_map,
+ * vpte_unmap and vpte_protect of disjoint ranges run at once while
+ * vpte_seek and iteration run anywhere (docs/concurrency.md).  NULL makes
+ * it a single-threaded table again (pages freed at once, no protocol
+ * costs).  Set it before other threads use the table.  @reclaim must stay
+ * valid while set.
+ */
+void vpte_table_set_reclaim(struct vpte_table *t, const struct vpte_reclaim *reclaim);
 
 /* ------------------------------------------------------------------------
  * Walking
@@ -484,7 +517,8 @@ int vpte_iter_next(struct vpte_walk *w);
  * @pages:          table pages to free once the invalidation is done.
  *
  * Set up with vpte_gather_init(); finish with vpte_gather_finish(), which
- * calls @invalidate (if set) and then frees the pages.  When more than
+ * calls @invalidate (if set) and then frees the pages (retires them, on a
+ * table with a reclaim hook: vpte_table_set_reclaim()).  When more than
  * VPTE_GATHER_BATCH pages pile up during one edit, the edit finishes the
  * gather early (invalidate, free) and goes on: the table is consistent at
  * that point.
@@ -511,8 +545,9 @@ void vpte_gather_init(struct vpte_gather *g, const struct vpte_table *t,
 		      void (*invalidate)(void *ctx, const struct vpte_gather *g), void *ctx);
 
 /*
- * vpte_gather_finish - invalidate, free the gathered table pages, and reset
- * @g for reuse.
+ * vpte_gather_finish - invalidate, free the gathered table pages (or hand
+ * them to the table's struct vpte_reclaim, which frees them after its grace
+ * period), and reset @g for reuse.
  */
 void vpte_gather_finish(struct vpte_gather *g);
 

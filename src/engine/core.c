@@ -95,6 +95,7 @@ int vpte_table_init(struct vpte_table *t, const struct vpte_format *fmt, struct 
 	t->mem = mem;
 	t->flags = 0;
 	t->observer = NULL;
+	t->reclaim = NULL;
 	return 0;
 }
 
@@ -114,6 +115,7 @@ int vpte_table_attach(struct vpte_table *t, const struct vpte_format *fmt, struc
 	t->mem = mem;
 	t->flags = flags;
 	t->observer = NULL;
+	t->reclaim = NULL;
 	return 0;
 }
 
@@ -125,6 +127,11 @@ int vpte_table_destroy(struct vpte_table *t)
 void vpte_table_set_observer(struct vpte_table *t, const struct vpte_observer *observer)
 {
 	t->observer = observer;
+}
+
+void vpte_table_set_reclaim(struct vpte_table *t, const struct vpte_reclaim *reclaim)
+{
+	t->reclaim = reclaim;
 }
 
 int vpte_seek(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va)

@@ -325,6 +325,15 @@ struct split_req {
  * (TLB entries of the old size must go); edits that change the range
  * afterwards record that change instead.  Reads only entries that meet the
  * range.
+ *
+ * An edge cut (one address) on a concurrent table publishes by
+ * compare-and-swap from the leaf it read: the edits of two neighbouring
+ * ranges may cut one huge leaf that straddles both at once.  The loser
+ * empties its new tables, gives them back to the pool and starts again
+ * from the root, where it finds the winner's table (a split never needs
+ * more tables in a table more split than planned).  A lost swap also
+ * means the leaf changed (accessed, dirty), which the new tables would
+ * not hold: starting again takes the change along.
  */
 VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_codec *c,
 			     const struct vpte_table *t, struct vpte_pool *pool,
@@ -333,10 +342,14 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 	void *path[VPTE_MAX_LEVELS];
 	unsigned level = g_top(f);
 	uint64_t ia = r->first;
-	/* The topmost new table not yet published: its entry, slot and level. */
+	/* The topmost new table not yet published: its entry, slot and level,
+	 * the leaf it replaces, and the new tables under it so far (one per
+	 * level for one address). */
 	vpte_slot_t *pending_slot = NULL;
-	uint64_t pending_entry = 0;
-	unsigned pending_level = 0;
+	uint64_t pending_entry = 0, pending_old = 0;
+	unsigned pending_level = 0, fresh = 0;
+	uint64_t fresh_pa[VPTE_MAX_LEVELS];
+	const bool swap = r->first == r->last && table_concurrent(t);
 
 	path[level] = tab_ptr(f, t, t->root.addr);
 	for (;;) {
@@ -374,8 +387,11 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 			} else {
 				pending_slot = slot;
 				pending_entry = table_entry;
+				pending_old = e;
 				pending_level = level;
 			}
+			if (fresh < VPTE_MAX_LEVELS)
+				fresh_pa[fresh++] = table_pa;
 			path[level - 1u] = tab_ptr(f, t, table_pa);
 			level--;
 			continue;
@@ -385,13 +401,36 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 		bool done = next > r->last || next > g_ia_mask(f);
 		ia = next;
 		/* Leave each table this step finishes; publish a finished split. */
+		bool lost = false;
 		while (level < g_top(f) && (done || !(ia & mask_below(g_shift(f, level + 1u))))) {
 			level++;
 			if (pending_slot && level == pending_level) {
-				slot_store(pending_slot, pending_entry);
+				if (!swap) {
+					slot_store(pending_slot, pending_entry);
+				} else if (!atomic_compare_exchange_strong_explicit(
+						   pending_slot, &pending_old, pending_entry,
+						   memory_order_release, memory_order_relaxed)) {
+					lost = true;
+					break;
+				}
 				vpte_gather_table(g);
 				pending_slot = NULL;
+				fresh = 0;
 			}
+		}
+		if (lost) {
+			/* Never published: empty the tables, back to the pool. */
+			for (unsigned i = 0; i < fresh; i++) {
+				vpte_slot_t *page = tab_ptr(f, t, fresh_pa[i]);
+				for (unsigned k = 0; k < g_entries(f, 0); k++)
+					slot_store(page + k, 0);
+				vpte_pool_put(pool, t, vpte_pa(fresh_pa[i]));
+			}
+			pending_slot = NULL;
+			fresh = 0;
+			level = g_top(f);
+			ia = r->first;
+			continue;
 		}
 		if (done)
 			return;

@@ -25,8 +25,16 @@ void vpte_gather_finish(struct vpte_gather *g)
 	if (g->invalidate && (g->leaves_changed || g->tables_changed))
 		g->invalidate(g->ctx, g);
 	const struct vpte_table *t = g->table;
-	for (unsigned i = 0; i < g->nr_pages; i++)
-		t->mem.ops->free(t->mem.ctx, g->pages[i], 1ull << t->fmt->granule_shift);
+	const struct vpte_reclaim *r = t->reclaim;
+	uint64_t size = 1ull << t->fmt->granule_shift;
+	/* Walks that reached a page before it was unhooked may still read
+	 * it: on a concurrent table it waits for the caller's grace period. */
+	for (unsigned i = 0; i < g->nr_pages; i++) {
+		if (r)
+			r->retire(r->ctx, &t->mem, g->pages[i], size);
+		else
+			t->mem.ops->free(t->mem.ctx, g->pages[i], size);
+	}
 	gather_reset(g);
 }
 

@@ -11,7 +11,12 @@
 #ifndef VPTE_ENGINE_MAP_H
 #define VPTE_ENGINE_MAP_H
 
+#include "engine/unmap.h"
 #include "engine/walk.h"
+
+/* What an apply walk returns when a table its plan counted on is being
+ * freed by a concurrent unmap (freeze_table(), unmap.h): plan again. */
+#define MAP_RETRY 1
 
 struct map_req {
 	uint64_t first, last; /* index addresses, inclusive */
@@ -19,6 +24,7 @@ struct map_req {
 	struct vpte_prot prot;
 	unsigned max_shift;   /* 63 when unlimited */
 	bool insert;
+	bool conc;            /* a concurrent table: entries are claimed (slot_claim()) */
 };
 
 VPTE_INLINE bool piece_fits(const struct map_req *r, uint64_t ia, uint64_t pa, unsigned shift)
@@ -105,7 +111,9 @@ VPTE_INLINE uint64_t leaf_step(const struct vpte_format *f, const struct vpte_co
  * walk created (@fresh) without reading them first, since the request's
  * entries there are empty (a concurrent map of a disjoint range writes
  * only others).  The first entry is known to be empty.  Returns how many
- * entries were dealt with, at least 1; the walk goes on after them.
+ * entries were dealt with, at least 1; the walk goes on after them.  On a
+ * concurrent table (@r->conc) each entry is claimed (slot_claim()), and 0
+ * means the first could not be: a concurrent unmap is freezing the table.
  */
 VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_codec *c,
 				 const struct map_req *r, void *table, unsigned level, uint64_t ia,
@@ -127,6 +135,16 @@ VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_
 	}
 	uint64_t e = c->make_leaf(f, pa, level, prot, false);
 	uint64_t step = n > 1 ? leaf_step(f, c, prot, level, pa, e, n) : 0;
+	if (r->conc) {
+		if (slot_claim(slot, e))
+			return 0;
+		for (; i < n && !slot_claim(slot + i, step ? e + i * step
+							 : c->make_leaf(f, pa + (i << shift), level,
+									prot, false));
+		     i++)
+			;
+		return i;
+	}
 	slot_store(slot, e);
 	if (step && fresh) {
 		for (; i < n; i++)
@@ -152,21 +170,71 @@ VPTE_INLINE void observe_installs(const struct vpte_format *f, const struct vpte
 		observe_install(t, ia_to_va(f, ia + (i << shift)), pa + (i << shift), shift);
 }
 
-/* Publish a new table at @slot.  Another writer of a disjoint range may
- * have installed one first: then its table is used and the page goes back.
- * *@won: the table is the new one. */
+/* Publish a new table at @slot (of a table at @level) by compare-and-swap
+ * (slot_claim(): release publishes the zeroed page).  Another writer of a
+ * disjoint range may have installed one first: then its table is used and
+ * the page goes back.  *@won: the table is the new one.  NULL when the
+ * entry is frozen (a concurrent unmap frees the table holding it) or the
+ * pool is empty (a table the plan counted on was freed meanwhile): the
+ * caller plans again. */
 VPTE_INLINE void *install_table(const struct vpte_format *f, const struct vpte_codec *c,
 				const struct vpte_table *t, struct vpte_pool *pool,
-				vpte_slot_t *slot, bool *won)
+				vpte_slot_t *slot, unsigned level, bool *won)
 {
+	*won = false;
+	if (!pool->count)
+		return NULL;
 	vpte_pa_t pa = vpte_pool_take(pool, t);
-	uint64_t expected = 0;
-	*won = atomic_compare_exchange_strong_explicit(slot, &expected, c->make_table(f, pa.addr),
-						       memory_order_release, memory_order_acquire);
+	uint64_t found = slot_claim(slot, c->make_table(f, pa.addr));
+	*won = !found;
 	if (*won)
 		return tab_ptr(f, t, pa.addr);
 	vpte_pool_put(pool, t, pa);
-	return tab_ptr(f, t, c->table_pa(f, expected));
+	return c->kind(f, found, level) == VPTE_TABLE ? tab_ptr(f, t, c->table_pa(f, found)) : NULL;
+}
+
+/*
+ * wait_frozen - the entry @slot of the table at @level on @path is frozen:
+ * wait until the unmap that froze it has unhooked the table (its parent's
+ * entry no longer points to it) or given up (the entry is empty again).
+ * The table stays allocated meanwhile: the caller is in a read section.
+ */
+VPTE_INLINE void wait_frozen(const struct vpte_format *f, const struct vpte_codec *c,
+			     const struct vpte_table *t, void **path, unsigned level, uint64_t ia,
+			     vpte_slot_t *slot)
+{
+	if (level == g_top(f)) /* the root is never frozen */
+		return;
+	vpte_slot_t *parent = slot_at(path[level + 1u], g_index(f, ia, level + 1u));
+	for (;;) {
+		uint64_t up = slot_load(parent);
+		if (slot_load(slot) != SLOT_FROZEN || c->kind(f, up, level + 1u) != VPTE_TABLE ||
+		    tab_ptr(f, t, c->table_pa(f, up)) != path[level])
+			return;
+	}
+}
+
+/*
+ * map_run - write the @members entries of a leaf (a run when @run) from
+ * @slot on, mapping @pa.  On a concurrent table each is claimed; when one
+ * cannot be (frozen), those written are emptied again and false returned.
+ */
+VPTE_INLINE bool map_run(const struct vpte_format *f, const struct vpte_codec *c,
+			 const struct map_req *r, vpte_slot_t *slot, unsigned members,
+			 unsigned level, uint64_t pa, bool run)
+{
+	unsigned shift = g_shift(f, level);
+	for (unsigned i = 0; i < members; i++) {
+		uint64_t e = c->make_leaf(f, pa + ((uint64_t)i << shift), level, r->prot, run);
+		if (!r->conc) {
+			slot_store(slot + i, e);
+		} else if (slot_claim(slot + i, e)) {
+			while (i--)
+				slot_store(slot + i, 0);
+			return false;
+		}
+	}
+	return true;
 }
 
 /* Start @cur at the root (struct map_cursor: internal.h). */
@@ -182,7 +250,8 @@ VPTE_INLINE int map_cursor_start(const struct vpte_format *f, const struct vpte_
 /*
  * map_walk - plan (@pool NULL: returns the number of tables to create, or
  * an error) or apply (returns 0) one request, from @cur onward; @r must
- * lie above every request the cursor has seen.
+ * lie above every request the cursor has seen.  On a concurrent table the
+ * apply may return MAP_RETRY after writing part of the request.
  */
 VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_codec *c,
 			     const struct vpte_table *t, const struct map_req *r,
@@ -221,9 +290,13 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 				path[level - 1u] = NULL;
 			} else {
 				bool won;
-				path[level - 1u] = install_table(
-					f, c, t, pool, slot_at(path[level], g_index(f, ia, level)), &won);
-				if (won)
+				vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
+				path[level - 1u] = install_table(f, c, t, pool, slot, level, &won);
+				if (!path[level - 1u]) {
+					wait_frozen(f, c, t, path, level, ia, slot);
+					return MAP_RETRY;
+				}
+				if (won && !r->conc)
 					fresh = path[level - 1u];
 			}
 			level--;
@@ -241,6 +314,11 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			/* Same-size leaves to the end of this table or range. */
 			uint64_t n = map_stretch(f, c, r, path[level], level, ia, pa, pool != NULL,
 						 path[level] == fresh);
+			if (!n) {
+				wait_frozen(f, c, t, path, level, ia,
+					    slot_at(path[level], g_index(f, ia, level)));
+				return MAP_RETRY;
+			}
 			if (pool)
 				observe_installs(f, t, ia, pa, g_shift(f, level), n);
 			uint64_t next = ia + (n << g_shift(f, level));
@@ -261,11 +339,10 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			unsigned members = run ? 1u << f->cont_bits[level] : 1u;
 			step = run ? run_shift : entry_shift;
 			if (pool) {
-				unsigned index = g_index(f, ia, level);
-				for (unsigned i = 0; i < members; i++) {
-					uint64_t member_pa = pa + ((uint64_t)i << entry_shift);
-					slot_store(slot_at(path[level], index + i),
-						   c->make_leaf(f, member_pa, level, r->prot, run));
+				vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
+				if (!map_run(f, c, r, slot, members, level, pa, run)) {
+					wait_frozen(f, c, t, path, level, ia, slot);
+					return MAP_RETRY;
 				}
 				observe_installs(f, t, ia, pa, step, 1);
 			}
@@ -390,6 +467,50 @@ VPTE_INLINE int64_t eng_map_piece(const struct vpte_format *f, const struct vpte
 	return err ? err : map_walk(f, c, t, &r, pool, cur);
 }
 
+/*
+ * map_concurrent - vpte_map on a concurrent table: plan, fill the pool,
+ * apply; when the apply finds that a concurrent unmap is freeing a table
+ * it writes into (MAP_RETRY), plan again from where the table stands, with
+ * the leaves the first apply wrote accepted as already there (insert), and
+ * apply again.  The range is the caller's alone, so every leaf found in it
+ * after the first plan is this map's.  If the pages a later plan needs
+ * cannot be had, the leaves written are removed again (an unmap of the
+ * range: whole leaves, no allocation), so the map is still all or nothing.
+ */
+VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_codec *c,
+			       const struct vpte_table *t, struct map_req *r)
+{
+	struct vpte_pool pool = { vpte_pa(0), 0 };
+	struct map_cursor cur;
+	bool retry = false;
+	int err = 0;
+	for (;;) {
+		if ((err = map_cursor_start(f, t, &cur)))
+			break;
+		int64_t tables = map_walk(f, c, t, r, NULL, &cur);
+		if (tables < 0) {
+			err = (int)tables;
+			break;
+		}
+		if ((err = vpte_pool_fill(&pool, t, (uint64_t)tables)))
+			break;
+		map_cursor_start(f, t, &cur);
+		if (!map_walk(f, c, t, r, &pool, &cur))
+			break;
+		retry = true;
+		r->insert = true;
+	}
+	vpte_pool_drain(&pool, t);
+	if (err && retry) {
+		struct vpte_gather local;
+		vpte_gather_init(&local, t, NULL, NULL);
+		observe_removes(f, c, t, r->first, r->last);
+		clear_range(f, c, t, &local, r->first, r->last);
+		vpte_gather_finish(&local);
+	}
+	return err;
+}
+
 VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
 			struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
 			struct vpte_prot prot, const struct vpte_map_opts *opts)
@@ -409,6 +530,9 @@ VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
 		r.insert = opts->flags & VPTE_MAP_INSERT;
 	}
 	r.prot.flags |= VPTE_A;
+	r.conc = table_concurrent(t);
+	if (r.conc)
+		return map_concurrent(f, c, t, &r);
 	if (map_one_table(f, c, t, &r)) {
 		unsigned shift = g_shift(f, pick_level(f, &r, r.first, r.pa, g_top(f)));
 		observe_installs(f, t, r.first, r.pa, shift, ((r.last - r.first) >> shift) + 1u);

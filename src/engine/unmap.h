@@ -94,6 +94,33 @@ VPTE_INLINE int clear_table(const struct vpte_format *f, const struct vpte_codec
 }
 
 /*
+ * freeze_table - claim every entry of the @n-entry table at @table for
+ * SLOT_FROZEN, first to last, so that it can be unhooked and freed while
+ * concurrent maps of neighbouring ranges walk through it: a map claims an
+ * empty entry by compare-and-swap (slot_claim()), so either its leaf or
+ * table stops the freeze, or the freeze stops it and the map waits for
+ * the unhook and starts again (map.h, MAP_RETRY).  An entry in use stops
+ * the freeze, which empties again the entries it froze (nobody else writes
+ * a frozen entry); so does an entry another unmap froze first, which then
+ * frees the table itself.  Returns true when every entry is frozen.
+ * Acquire-release: a failed freeze's entries go back to 0 in order.
+ */
+VPTE_INLINE bool freeze_table(vpte_slot_t *table, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t expected = 0;
+		if (!atomic_compare_exchange_strong_explicit(table + i, &expected, SLOT_FROZEN,
+							     memory_order_acq_rel,
+							     memory_order_relaxed)) {
+			while (i--)
+				slot_store(table + i, 0);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
  * clear_range - remove every leaf in [first, last] (all whole, after
  * cut_edges()) and free each table that this leaves empty.  A table whose
  * span lies inside the range is empty once the walk leaves it, whatever
@@ -101,7 +128,10 @@ VPTE_INLINE int clear_table(const struct vpte_format *f, const struct vpte_codec
  * build), so it goes without a look.  One the range covers in part goes
  * if this walk changed it and it is now all zero: a table the walk did not
  * touch may be one that a concurrent map of a neighbouring range has just
- * installed and is about to fill.  Each table's entries are cleared in one
+ * installed and is about to fill.  On a concurrent table such a table is
+ * frozen first (freeze_table()): a concurrent map may be about to claim an
+ * entry of it for a neighbouring range, and page_is_zero()'s plain reads
+ * would race with its stores.  Each table's entries are cleared in one
  * loop; the leaves go to the gather in batches (struct leaf_batch), always
  * before a table page does, so that an early finish of the gather
  * invalidates them before the page is freed.
@@ -115,6 +145,7 @@ VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_code
 	struct leaf_batch batch = { false, 0, 0, 0, 0 };
 	unsigned level = g_top(f);
 	uint64_t ia = first;
+	const bool conc = table_concurrent(t);
 
 	path[level] = tab_ptr(f, t, t->root.addr);
 	for (;;) {
@@ -144,7 +175,12 @@ VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_code
 			unsigned span = g_shift(f, level + 1u);
 			uint64_t start = here & ~mask_below(span);
 			bool covered = start >= first && start + mask_below(span) <= last;
-			if (covered || (touched[level] && vpte_page_is_zero(path[level], g_page(f)))) {
+			if (covered ||
+			    (touched[level] &&
+			     (conc ? freeze_table(path[level], g_entries(f, level))
+				   : vpte_page_is_zero(path[level], g_page(f))))) {
+				/* The only writer of this entry: its span is
+				 * ours, or its table is frozen. */
 				vpte_slot_t *parent = slot_at(path[level + 1u], g_index(f, here, level + 1u));
 				uint64_t table_pa = c->table_pa(f, slot_load(parent));
 				slot_store(parent, 0);

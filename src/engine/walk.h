@@ -121,15 +121,54 @@ VPTE_INLINE vpte_slot_t *slot_at(void *table, unsigned index)
 }
 
 /* Entries are read once, with acquire ordering, so that a table published
- * by a concurrent writer's release store is seen initialised. */
+ * by a concurrent writer's release store is seen initialised: the walk
+ * then reads the lower table's entries after the stores that filled it. */
 VPTE_INLINE uint64_t slot_load(vpte_slot_t *slot)
 {
 	return atomic_load_explicit(slot, memory_order_acquire);
 }
 
+/* Entries are written with release ordering: a table entry publishes a
+ * table filled before (split, map's new tables, collapse's leaves); a leaf
+ * or a hole needs nothing before it, but release costs nothing more than a
+ * plain store on x86-64 and arm64 (STLR), and keeps one rule for every
+ * store. */
 VPTE_INLINE void slot_store(vpte_slot_t *slot, uint64_t e)
 {
 	atomic_store_explicit(slot, e, memory_order_release);
+}
+
+/*
+ * SLOT_FROZEN - what a concurrent unmap writes into every empty entry of a
+ * shared table it is about to free (freeze_table(), unmap.h), so that no
+ * concurrent map claims one of them meanwhile.  Bit 0 is clear, and bit 0
+ * is the valid bit of every format (x86-64 P, Intel SDM vol. 3A 4.5;
+ * arm64 descriptor bit[0], Arm ARM D8.3; RISC-V V, privileged spec
+ * 4.3.1/4.4.1), whose hardware ignores every other bit of an invalid
+ * entry: walkers read it as the hole it is.
+ */
+#define SLOT_FROZEN 0x46524f5a454e0000ull
+
+/*
+ * slot_claim - write @e into the empty entry @slot of a concurrent table,
+ * by compare-and-swap from 0: a freeze (SLOT_FROZEN) and a claim of one
+ * entry exclude each other by the atomicity of the read-modify-write
+ * alone.  Release publishes what @e points to (a new table); acquire on
+ * failure, because a caller that finds another writer's table goes on
+ * into it.  Returns 0, or the entry found instead.
+ */
+VPTE_INLINE uint64_t slot_claim(vpte_slot_t *slot, uint64_t e)
+{
+	uint64_t found = 0;
+	atomic_compare_exchange_strong_explicit(slot, &found, e, memory_order_release,
+						memory_order_acquire);
+	return found;
+}
+
+/* Is @t edited by several threads at once (vpte_table_set_reclaim())? */
+VPTE_INLINE bool table_concurrent(const struct vpte_table *t)
+{
+	return t->reclaim != NULL;
 }
 
 /* ---- range checks ---- */
@@ -269,6 +308,19 @@ VPTE_INLINE bool run_consistent(const struct vpte_format *f, const struct vpte_c
 	return true;
 }
 
+/* Describe the run member @e at @level that covers @ia as a leaf of its
+ * own (its run flag aside). */
+VPTE_INLINE void describe_member(const struct vpte_format *f, const struct vpte_codec *c,
+				 struct vpte_walk *w, unsigned level, uint64_t ia, uint64_t e)
+{
+	uint64_t entry_ia = ia & ~mask_below(g_shift(f, level));
+	w->shift = g_shift(f, level);
+	w->cont = false;
+	w->pa = vpte_pa(c->leaf_pa(f, e, level, entry_ia));
+	w->index_addr = entry_ia;
+	w->va = vpte_va(ia_to_va(f, entry_ia));
+}
+
 /* Step past the span [index_addr, index_addr + 2^shift) and climb out of
  * every table that step leaves.  Returns false at the end of the range. */
 VPTE_INLINE bool iter_advance(const struct vpte_format *f, struct vpte_walk *w, unsigned shift)
@@ -315,8 +367,15 @@ VPTE_INLINE int iter_find(const struct vpte_format *f, const struct vpte_codec *
 		}
 		if (kind == VPTE_LEAF) {
 			describe(f, c, w, level, ia, e, kind);
-			if (w->cont && !run_consistent(f, c, w))
-				return iter_stop(w, -VPTE_EFAULT);
+			if (w->cont && !run_consistent(f, c, w)) {
+				/* On a concurrent table a run may be met while an
+				 * edit rewrites or clears it member by member: each
+				 * member read is then an old or a new translation
+				 * of its own page, so it is reported alone. */
+				if (!table_concurrent(w->table))
+					return iter_stop(w, -VPTE_EFAULT);
+				describe_member(f, c, w, level, ia, e);
+			}
 			return 1;
 		}
 		if (w->mode & VPTE_ITER_HOLES) {
