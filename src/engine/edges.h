@@ -207,10 +207,14 @@ VPTE_INLINE int plan_edges(const struct vpte_format *f, const struct vpte_codec 
 			return ret;
 		if (ret) {
 			uint64_t e = slot_load(slot_at(path[level], i));
-			if (!(path[level - 1u] = tab_ptr(f, t, c->table_pa(f, e))))
-				return -VPTE_EFAULT;
 			ia = base + ((uint64_t)i << shift);
 			ia = ia > first ? ia : first;
+			/* Freed meanwhile by a concurrent unmap (clear_range()):
+			 * look at the entry again. */
+			if (c->kind(f, e, level) != VPTE_TABLE)
+				continue;
+			if (!(path[level - 1u] = tab_ptr(f, t, c->table_pa(f, e))))
+				return -VPTE_EFAULT;
 			level--;
 			continue;
 		}

@@ -158,9 +158,14 @@ VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_code
 						    &touched[level]);
 		if (down) {
 			uint64_t e = slot_load(slot_at(path[level], i));
-			path[level - 1u] = tab_ptr(f, t, c->table_pa(f, e));
 			ia = base + ((uint64_t)i << shift);
 			ia = ia > first ? ia : first;
+			/* A table this range shares may have been freed since
+			 * clear_table() saw it (empty, by a concurrent unmap):
+			 * look at the entry again. */
+			if (c->kind(f, e, level) != VPTE_TABLE)
+				continue;
+			path[level - 1u] = tab_ptr(f, t, c->table_pa(f, e));
 			level--;
 			touched[level] = false;
 			continue;
