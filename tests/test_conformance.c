@@ -85,9 +85,26 @@ static bool chance(unsigned one_in)
 	return rnd_below(one_in) == 0;
 }
 
+/* Keep an entry with probability budget / count. */
+static bool keep_one(size_t count, size_t budget)
+{
+	return count <= budget || rnd_below(count) < budget;
+}
+
 static uint64_t bit(unsigned s)
 {
 	return s >= 64 ? 0 : 1ull << s;
+}
+
+static void prot_str(const struct vpte_prot *p, char out[32])
+{
+	static const char letters[] = "rwxugads";
+	unsigned i;
+	for (i = 0; i < 8; i++)
+		out[i] = (p->flags & (1u << i)) ? letters[i] : '-';
+	out[i] = 0;
+	static const char *const mt[] = { "", ",nc", ",device", ",other" };
+	strcat(out, mt[p->memtype & 3]);
 }
 
 static void *xrealloc(void *p, size_t n)
@@ -175,6 +192,18 @@ static const char *not_modelled(const struct vpte_format *f)
 /* ------------------------------------------------------------------------
  * Building a randomized address space
  * ------------------------------------------------------------------------ */
+/* What the operations did to a space, and how their results checked out. */
+struct ops_tally {
+	uint64_t copied_leaves;         /* leaves of another format's table copied in */
+	uint64_t cow_copies, cow_refused; /* regions copied with VPTE_COPY_WRPROTECT */
+	uint64_t protects, protects_refused;
+	uint64_t splits;
+	uint64_t collapses, collapsed;  /* collapses; leaves and runs they made */
+	uint64_t checks, failed;        /* vpte_seek after an operation against what it was asked */
+};
+
+#define MAX_FOCUS 1024 /* addresses the operations ask QEMU about, per boot */
+
 struct space {
 	const struct vpte_format *f;
 	const struct arch *arch;
@@ -185,12 +214,29 @@ struct space {
 	unsigned nhalves;
 	vpte_va_t half[2];
 	uint64_t half_size[2];
+	/* The generator's smallest piece: the granule, or for a copy's source
+	 * the smallest of its leaf and run sizes that the target's granule
+	 * divides, so that every source leaf is whole pages of the target. */
+	unsigned unit_shift;
+	uint64_t pa_limit;  /* leaves map PAs below this */
+	bool portable;      /* only attributes every format encodes (a copy's source) */
+	uint64_t seed;
 	uint64_t maps, maps_refused, unmaps;
+	uint64_t last_va, last_size; /* the last successful map */
+	const struct vpte_format *copied_from;
+	struct ops_tally ops;
+	uint64_t focus[MAX_FOCUS];
+	unsigned nfocus;
 };
 
 static uint64_t granule(const struct space *s)
 {
 	return 1ull << s->f->granule_shift;
+}
+
+static uint64_t unit(const struct space *s)
+{
+	return 1ull << s->unit_shift;
 }
 
 static struct vpte_prot random_prot(const struct space *s)
@@ -209,11 +255,11 @@ static struct vpte_prot random_prot(const struct space *s)
 	if (chance(6))
 		p.flags |= VPTE_SPECIAL;
 	/* RISC-V alone can express execute-only. */
-	if (s->arch->kind == ARCH_RISCV && chance(8))
+	if (s->arch->kind == ARCH_RISCV && !s->portable && chance(8))
 		p.flags = (p.flags & ~(VPTE_R | VPTE_W)) | VPTE_X;
 	unsigned mt = (unsigned)rnd_below(4);
 	p.memtype = mt == 3 ? VPTE_MT_WB : mt;
-	if (chance(4))
+	if (!s->portable && chance(4))
 		p.raw = rnd() & s->f->raw_mask;
 	return p;
 }
@@ -234,10 +280,13 @@ static int try_map(struct space *s, uint64_t va, uint64_t pa, uint64_t size, str
 		prot.raw = 0;
 		err = vpte_map(&s->t, vpte_va(va), vpte_pa(pa), size, prot, &opts);
 	}
-	if (err)
+	if (err) {
 		s->maps_refused++;
-	else
+	} else {
 		s->maps++;
+		s->last_va = va;
+		s->last_size = size;
+	}
 	if (verbose)
 		fprintf(stderr, "  map 0x%" PRIx64 "+0x%" PRIx64 " -> 0x%" PRIx64 ": %d, %" PRIu64 " table bytes\n",
 			va, size, pa, err, s->arena.used);
@@ -252,9 +301,9 @@ static uint64_t ragged(const struct space *s, unsigned shift)
 {
 	if (chance(3))
 		return 0;
-	unsigned g = s->f->granule_shift;
+	unsigned g = s->unit_shift;
 	unsigned bits = g + (unsigned)rnd_below(shift - g + 1u);
-	return rnd_below(bit(bits)) & ~(granule(s) - 1u) & (bit(shift) - 1u);
+	return rnd_below(bit(bits)) & ~(unit(s) - 1u) & (bit(shift) - 1u);
 }
 
 /*
@@ -266,12 +315,12 @@ static void region_around(struct space *s, unsigned shift, unsigned h)
 {
 	uint64_t n = 1 + rnd_below(3), r1 = ragged(s, shift), r2 = ragged(s, shift);
 	uint64_t core = n << shift, span = core + r1 + r2 + (1ull << shift);
-	if (span > s->half_size[h] || core + r1 + r2 + (1ull << shift) > s->arch->pa_limit)
+	if (span > s->half_size[h] || span > s->pa_limit)
 		return;
 	/* Aligned VA with room for the edges inside the half. */
 	uint64_t slots = (s->half_size[h] - span) >> shift;
 	uint64_t va = s->half[h].addr + ((rnd_below(slots + 1u) + 1u) << shift);
-	uint64_t pslots = (s->arch->pa_limit - span) >> shift;
+	uint64_t pslots = (s->pa_limit - span) >> shift;
 	uint64_t pa = (rnd_below(pslots + 1u) + 1u) << shift;
 	try_map(s, va - r1, pa - r1, core + r1 + r2, random_prot(s));
 }
@@ -280,15 +329,15 @@ static void region_around(struct space *s, unsigned shift, unsigned h)
 static void region_small(struct space *s)
 {
 	unsigned h = (unsigned)rnd_below(s->nhalves);
-	unsigned g = s->f->granule_shift;
+	unsigned g = s->unit_shift;
 	uint64_t size = (1 + rnd_below(bit((unsigned)rnd_below(10)))) << g;
 	if (size >= s->half_size[h])
 		return;
 	uint64_t va = s->half[h].addr + (rnd_below((s->half_size[h] - size) >> g) << g);
-	uint64_t pa = rnd_below((s->arch->pa_limit - size) >> g) << g;
+	uint64_t pa = rnd_below((s->pa_limit - size) >> g) << g;
 	if (chance(2)) /* congruent to the VA modulo 2 MiB or so: larger leaves */
 		pa = (pa & ~(bit(g + 9) - 1u)) | (va & (bit(g + 9) - 1u));
-	if (pa + size > s->arch->pa_limit)
+	if (pa + size > s->pa_limit)
 		return;
 	try_map(s, va, pa, size, random_prot(s));
 }
@@ -298,9 +347,9 @@ static void region_at(struct space *s, uint64_t va, uint64_t size)
 {
 	unsigned top = s->shifts[s->nshifts - 1];
 	uint64_t mask = bit(top) - 1u;
-	if (size > s->arch->pa_limit / 2)
+	if (size > s->pa_limit / 2)
 		return;
-	uint64_t pa = rnd_below((s->arch->pa_limit / 2) >> top) << top;
+	uint64_t pa = rnd_below((s->pa_limit / 2) >> top) << top;
 	try_map(s, va, pa + (va & mask), size, random_prot(s));
 }
 
@@ -322,26 +371,46 @@ static size_t collect_leaves(struct space *s, unsigned min_shift, struct vpte_wa
 	return n;
 }
 
-/* Unmap a random granule-aligned piece from inside a random large leaf or run. */
+/*
+ * A random range starting inside leaf @w, @unit-aligned: from one unit to
+ * the leaf's size, or with @spill up to twice that (past the leaf's end);
+ * kept inside the leaf's half.  Returns its size, 0 for none.
+ */
+static uint64_t range_in_leaf(const struct space *s, const struct vpte_walk *w, unsigned unit_shift,
+			      bool spill, uint64_t *va)
+{
+	unsigned g = unit_shift;
+	uint64_t pages = 1ull << (w->shift - g);
+	uint64_t first = rnd_below(pages);
+	uint64_t count = 1 + rnd_below(bit((unsigned)rnd_below(w->shift - g + 1u)));
+	if (!spill && first + count > pages)
+		count = pages - first;
+	*va = w->va.addr + (first << g);
+	uint64_t size = count << g;
+	unsigned h = w->va.addr >= s->half[s->nhalves - 1].addr ? s->nhalves - 1 : 0;
+	uint64_t end_off = *va - s->half[h].addr;
+	return size > s->half_size[h] - end_off ? s->half_size[h] - end_off : size;
+}
+
+/* Does [va, va + size) meet the stub's page or its probe block? */
+static bool touches_stub(const struct space *s, uint64_t va, uint64_t size)
+{
+	uint64_t last = va + (size - 1u);
+	uint64_t code = s->arch->code_pa & ~(granule(s) - 1u);
+	if (va <= code + (granule(s) - 1u) && code <= last)
+		return true;
+	uint64_t probe = s->arch->probe_pa;
+	return probe && va <= probe + (PROBE_MAP - 1u) && probe <= last;
+}
+
+/* Unmap a random unit-aligned piece from inside a random large leaf or run. */
 static void punch_hole(struct space *s, bool across)
 {
 	struct vpte_walk *v;
-	size_t n = collect_leaves(s, s->f->granule_shift, &v);
+	size_t n = collect_leaves(s, s->unit_shift, &v);
 	if (n) {
-		struct vpte_walk *w = &v[rnd_below(n)];
-		unsigned g = s->f->granule_shift;
-		uint64_t pages = 1ull << (w->shift - g);
-		uint64_t first = rnd_below(pages);
-		uint64_t count = 1 + rnd_below(bit((unsigned)rnd_below(w->shift - g + 1u)));
-		if (!across && first + count > pages)
-			count = pages - first;
-		uint64_t va = w->va.addr + (first << g), size = count << g;
-		/* Stay inside the half. */
-		unsigned h = w->va.addr >= s->half[s->nhalves - 1].addr ? s->nhalves - 1 : 0;
-		uint64_t end_off = va - s->half[h].addr;
-		if (size > s->half_size[h] - end_off)
-			size = s->half_size[h] - end_off;
-		if (size) {
+		uint64_t va, size = range_in_leaf(s, &v[rnd_below(n)], s->unit_shift, across, &va);
+		if (size && !touches_stub(s, va, size)) {
 			int err = vpte_unmap(&s->t, vpte_va(va), size, NULL);
 			if (err && verbose)
 				fprintf(stderr, "  unmap 0x%" PRIx64 "+0x%" PRIx64 ": %s\n", va, size,
@@ -356,20 +425,26 @@ static void punch_hole(struct space *s, bool across)
 	free(v);
 }
 
-static int build_space(struct space *s, const struct vpte_format *f, uint64_t seed)
+/*
+ * An empty table of @f in an arena, with the generator set for pieces of
+ * 2^@unit_shift and the format's leaf and run sizes from that up.
+ */
+static int space_init(struct space *s, const struct vpte_format *f, unsigned unit_shift,
+		      uint64_t seed)
 {
 	memset(s, 0, sizeof(*s));
 	s->f = f;
 	s->arch = arch_of(f);
-	rng_state = seed;
+	s->seed = seed;
+	s->unit_shift = unit_shift;
+	s->pa_limit = s->arch->pa_limit;
 	for (unsigned l = 0; l < f->levels; l++) {
-		if (!(f->leaf_levels & (1u << l)))
-			continue;
-		s->shifts[s->nshifts++] = vpte_level_shift(f, l);
+		unsigned shift = vpte_level_shift(f, l);
+		if ((f->leaf_levels & (1u << l)) && shift >= unit_shift)
+			s->shifts[s->nshifts++] = shift;
+		if (f->cont_bits[l] && shift + f->cont_bits[l] >= unit_shift)
+			s->shifts[s->nshifts++] = shift + f->cont_bits[l];
 	}
-	for (unsigned l = 0; l < f->levels; l++)
-		if (f->cont_bits[l])
-			s->shifts[s->nshifts++] = vpte_level_shift(f, l) + f->cont_bits[l];
 	for (unsigned i = 1; i < s->nshifts; i++) /* insertion sort */
 		for (unsigned j = i; j > 0 && s->shifts[j - 1] > s->shifts[j]; j--) {
 			unsigned x = s->shifts[j];
@@ -381,40 +456,28 @@ static int build_space(struct space *s, const struct vpte_format *f, uint64_t se
 	int err = vpte_arena_init(&s->arena, vpte_pa(s->arch->arena_pa), s->arch->arena_limit);
 	if (!err)
 		err = vpte_table_init(&s->t, f, vpte_arena_mem(&s->arena));
-	if (err) {
+	if (err)
 		fprintf(stderr, "%s: table: %s\n", f->name, vpte_strerror(err));
-		return err;
-	}
+	return err;
+}
 
-	/* The stub's page, to itself, so it runs on after the MMU is on. */
-	struct vpte_prot code = { VPTE_R | VPTE_X | VPTE_G, VPTE_MT_WB, 0 };
-	uint64_t code_pa = s->arch->code_pa & ~(granule(s) - 1u);
-	err = vpte_map(&s->t, vpte_va(code_pa), vpte_pa(code_pa), granule(s), code, NULL);
-	if (err) {
-		fprintf(stderr, "%s: mapping the stub: %s\n", f->name, vpte_strerror(err));
-		return err;
-	}
-	/* The probe block too, read and written by the stub through the MMU. */
-	struct vpte_prot data = { VPTE_R | VPTE_W | VPTE_G | VPTE_D, VPTE_MT_WB, 0 };
-	if (s->arch->probe_pa)
-		err = vpte_map(&s->t, vpte_va(s->arch->probe_pa), vpte_pa(s->arch->probe_pa), PROBE_MAP,
-			       data, NULL);
-	if (err) {
-		fprintf(stderr, "%s: mapping the probe block: %s\n", f->name, vpte_strerror(err));
-		return err;
-	}
-
-	/* Every leaf and run size, in each half, with ragged edges. */
+/*
+ * Fill a space with the random layout: @per_size regions around every leaf
+ * and run size in each half with ragged edges, @smalls small regions, the
+ * edges of the VA space, @holes holes.
+ */
+static void populate(struct space *s, unsigned per_size, unsigned smalls, unsigned holes)
+{
 	for (unsigned i = 0; i < s->nshifts; i++)
 		for (unsigned h = 0; h < s->nhalves; h++)
-			for (unsigned k = 0; k < 2; k++)
+			for (unsigned k = 0; k < per_size; k++)
 				region_around(s, s->shifts[i], h);
-	for (unsigned i = 0; i < 16; i++)
+	for (unsigned i = 0; i < smalls; i++)
 		region_small(s);
 
 	/* The edges of the VA space: the last page (and a large piece ending
 	 * there), the first page, and the edges of both halves. */
-	uint64_t g = granule(s);
+	uint64_t g = unit(s);
 	unsigned last = s->nhalves - 1;
 	uint64_t top = s->half[last].addr + s->half_size[last]; /* 0 = 2^64 */
 	unsigned sh = s->shifts[rnd_below(s->nshifts)];
@@ -429,9 +492,8 @@ static int build_space(struct space *s, const struct vpte_format *f, uint64_t se
 	}
 
 	/* Holes out of huge leaves and runs, some spilling over their ends. */
-	for (unsigned i = 0; i < 12; i++)
+	for (unsigned i = 0; i < holes; i++)
 		punch_hole(s, i % 3 == 2);
-	return 0;
 }
 
 static void free_space(struct space *s)
@@ -439,6 +501,587 @@ static void free_space(struct space *s)
 	if (s->t.fmt)
 		vpte_table_destroy(&s->t);
 	vpte_arena_release(&s->arena);
+}
+
+/* ------------------------------------------------------------------------
+ * The operations: every table QEMU checks has been through them
+ *
+ * Each operation is checked twice: here, vpte_seek() after it must say what
+ * the operation was asked to do (at a few addresses in and around its
+ * range); then QEMU must translate the result as vpte_seek() does.  A bug
+ * that makes an operation write the wrong entry is caught by one or the
+ * other, whether or not vpte's own decoder sees it.
+ * ------------------------------------------------------------------------ */
+#define PROTECTS 16       /* vpte_protect over random ranges */
+#define SPLITS 8          /* vpte_split of random ranges */
+#define RESPLITS 4        /* whole leaves split and collapsed back */
+#define COW_REGIONS 8     /* regions copied in with VPTE_COPY_WRPROTECT */
+#define MAX_NEW_LEAVES 1024 /* a split or a piecewise map makes at most about this many leaves */
+#define CHECK_POINTS 6    /* addresses checked around each operation */
+#define COPY_CHECKS 100   /* leaves of a copy checked */
+
+/* What vpte_seek() says about one address. */
+struct view {
+	int err;
+	bool mapped;
+	uint64_t pa; /* of the address itself */
+	unsigned shift;
+	struct vpte_prot prot;
+};
+
+static struct view view_of(const struct vpte_table *t, uint64_t va)
+{
+	struct vpte_walk w;
+	struct view v = { 0 };
+	v.err = vpte_seek(&w, t, vpte_va(va));
+	if (!v.err && w.kind == VPTE_LEAF) {
+		v.mapped = true;
+		v.pa = w.pa.addr + (va - w.va.addr);
+		v.shift = w.shift;
+		v.prot = w.prot;
+	}
+	return v;
+}
+
+static bool same_prot(struct vpte_prot a, struct vpte_prot b)
+{
+	return a.flags == b.flags && a.memtype == b.memtype && a.raw == b.raw;
+}
+
+/* Same translation: both holes, or both leaves with one PA and attributes. */
+static bool same_translation(const struct view *a, const struct view *b)
+{
+	if (a->err || b->err)
+		return a->err == b->err && a->err != -VPTE_EFAULT;
+	if (a->mapped != b->mapped)
+		return false;
+	return !a->mapped || (a->pa == b->pa && same_prot(a->prot, b->prot));
+}
+
+static void view_str(const struct view *v, char *out, size_t n)
+{
+	char prot[32];
+	if (v->err) {
+		snprintf(out, n, "%s", vpte_strerror(v->err));
+	} else if (v->mapped) {
+		prot_str(&v->prot, prot);
+		snprintf(out, n, "0x%" PRIx64 " shift %u %s raw 0x%" PRIx64, v->pa, v->shift, prot, v->prot.raw);
+	} else {
+		snprintf(out, n, "hole");
+	}
+}
+
+/* An address QEMU must be asked about: it is in or next to an operation. */
+static void focus(struct space *s, uint64_t va)
+{
+	if (s->nfocus < MAX_FOCUS)
+		s->focus[s->nfocus++] = va;
+}
+
+/*
+ * Count one check of an operation's result; print a failed one (what
+ * vpte_seek says, what it should say) and the command that reproduces it.
+ */
+static void op_check(struct space *s, bool ok, const char *op, uint64_t va, const struct view *got,
+		     const struct view *want, const char *why)
+{
+	if (ok) {
+		s->ops.checks++;
+		return;
+	}
+	if (s->ops.failed++ < MAX_REPORTS) {
+		char g[128] = "", w[128] = "";
+		if (got)
+			view_str(got, g, sizeof(g));
+		if (want)
+			view_str(want, w, sizeof(w));
+		printf("  WRONG after %s, VA 0x%016" PRIx64 ": %s%s%s%s%s\n"
+		       "    reproduce: test_conformance --format %s --seed 0x%" PRIx64 " --boots 1\n",
+		       op, va, why, got ? "; vpte_seek says " : "", g, want ? "; expected " : "", w,
+		       s->f->name, s->seed);
+	}
+}
+
+/* Addresses to check around [va, va + size): its ends, inside, just outside. */
+static void check_points(uint64_t va, uint64_t size, uint64_t at[CHECK_POINTS])
+{
+	at[0] = va;
+	at[1] = va + (size - 1u);
+	at[2] = va + rnd_below(size);
+	at[3] = va + rnd_below(size);
+	at[4] = va - 1u;
+	at[5] = va + size;
+}
+
+static bool inside(uint64_t a, uint64_t va, uint64_t size)
+{
+	return a - va < size;
+}
+
+static struct vpte_prot apply_change(struct vpte_prot p, struct vpte_prot set, struct vpte_prot clear)
+{
+	p.flags = (p.flags & ~clear.flags) | set.flags;
+	p.raw = (p.raw & ~clear.raw) | set.raw;
+	if (clear.memtype)
+		p.memtype = set.memtype;
+	return p;
+}
+
+/* A random attribute change: W, X, U, G, D, SPECIAL, memory type, raw bits. */
+static void random_change(const struct space *s, struct vpte_prot *set, struct vpte_prot *clear)
+{
+	static const uint32_t flags[] = { VPTE_W, VPTE_X, VPTE_U, VPTE_G, VPTE_D, VPTE_SPECIAL };
+	memset(set, 0, sizeof(*set));
+	memset(clear, 0, sizeof(*clear));
+	for (unsigned i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		uint64_t r = rnd_below(3);
+		if (r == 0)
+			set->flags |= flags[i];
+		else if (r == 1)
+			clear->flags |= flags[i];
+	}
+	if (s->arch->kind == ARCH_RISCV && chance(8)) { /* execute-only */
+		set->flags = (set->flags & ~VPTE_W) | VPTE_X;
+		clear->flags |= VPTE_R | VPTE_W;
+	}
+	if (chance(3)) {
+		clear->memtype = VPTE_MT_MASK;
+		set->memtype = (uint32_t)rnd_below(3);
+	}
+	if (chance(4)) {
+		uint64_t bits = rnd() & s->f->raw_mask, on = rnd();
+		set->raw = bits & on;
+		clear->raw = bits & ~on;
+	}
+}
+
+/* A random leaf, larger than the granule two times in three. */
+static const struct vpte_walk *random_leaf(const struct space *s, const struct vpte_walk *v, size_t n)
+{
+	const struct vpte_walk *w = &v[rnd_below(n)];
+	for (unsigned tries = 0; tries < 8 && w->shift <= s->f->granule_shift && !chance(3); tries++)
+		w = &v[rnd_below(n)];
+	return w;
+}
+
+/*
+ * vpte_protect over random ranges that cut leaves and runs (or span
+ * several): inside, each leaf's attributes change as asked and its PA
+ * stays; outside, nothing changes.  A change the format cannot encode is
+ * refused and must change nothing.
+ */
+static void protect_some(struct space *s)
+{
+	struct vpte_walk *v;
+	size_t n = collect_leaves(s, 0, &v);
+	for (unsigned i = 0; i < PROTECTS && n; i++) {
+		uint64_t va, size = range_in_leaf(s, random_leaf(s, v, n), s->f->granule_shift,
+						   chance(3), &va);
+		if (!size || touches_stub(s, va, size))
+			continue;
+		struct vpte_prot set, clear;
+		random_change(s, &set, &clear);
+		uint64_t at[CHECK_POINTS];
+		struct view before[CHECK_POINTS];
+		check_points(va, size, at);
+		for (unsigned k = 0; k < CHECK_POINTS; k++)
+			before[k] = view_of(&s->t, at[k]);
+		int err = vpte_protect(&s->t, vpte_va(va), size, set, clear, NULL);
+		if (verbose)
+			fprintf(stderr, "  protect 0x%" PRIx64 "+0x%" PRIx64 " set %x/%u/%" PRIx64
+				" clear %x/%x/%" PRIx64 ": %d\n", va, size, set.flags, set.memtype, set.raw,
+				clear.flags, clear.memtype, clear.raw, err);
+		op_check(s, !err || err == -VPTE_EINVAL, "protect", va, NULL, NULL, vpte_strerror(err));
+		if (err)
+			s->ops.protects_refused++;
+		else
+			s->ops.protects++;
+		for (unsigned k = 0; k < CHECK_POINTS; k++) {
+			struct view want = before[k], got = view_of(&s->t, at[k]);
+			if (!err && want.mapped && inside(at[k], va, size))
+				want.prot = apply_change(want.prot, set, clear);
+			op_check(s, same_translation(&got, &want), "protect", at[k], &got, &want,
+				 err ? "a refused protect changed the entry"
+				     : inside(at[k], va, size) ? "attributes not changed as asked"
+							      : "changed outside the range");
+			focus(s, at[k]);
+		}
+	}
+	free(v);
+}
+
+/* The largest of the format's leaf and run sizes below @shift whose pieces fit MAX_NEW_LEAVES. */
+static unsigned smaller_shift(const struct space *s, unsigned shift, uint64_t size)
+{
+	unsigned pick = 0;
+	for (unsigned i = 0; i < s->nshifts && s->shifts[i] < shift; i++)
+		if (!pick || (size >> pick) > MAX_NEW_LEAVES)
+			pick = s->shifts[i];
+	return pick;
+}
+
+/*
+ * vpte_split of random ranges to random smaller shifts (leaf sizes or
+ * not): the translation stays, and no leaf in the range is larger.
+ */
+static void split_some(struct space *s)
+{
+	struct vpte_walk *v;
+	size_t n = collect_leaves(s, s->f->granule_shift, &v);
+	for (unsigned i = 0; i < SPLITS && n; i++) {
+		const struct vpte_walk *w = &v[rnd_below(n)];
+		uint64_t va, size = range_in_leaf(s, w, s->f->granule_shift, chance(3), &va);
+		if (!size)
+			continue;
+		unsigned shift = s->f->granule_shift + (unsigned)rnd_below(w->shift - s->f->granule_shift);
+		while ((size >> shift) > MAX_NEW_LEAVES)
+			shift++;
+		uint64_t at[CHECK_POINTS];
+		struct view before[CHECK_POINTS];
+		check_points(va, size, at);
+		for (unsigned k = 0; k < CHECK_POINTS; k++)
+			before[k] = view_of(&s->t, at[k]);
+		int err = vpte_split(&s->t, vpte_va(va), size, shift, NULL);
+		if (verbose)
+			fprintf(stderr, "  split 0x%" PRIx64 "+0x%" PRIx64 " to %u: %d\n", va, size, shift, err);
+		op_check(s, !err, "split", va, NULL, NULL, vpte_strerror(err));
+		s->ops.splits += !err;
+		for (unsigned k = 0; k < CHECK_POINTS; k++) {
+			struct view got = view_of(&s->t, at[k]);
+			bool small = !got.mapped || !inside(at[k], va, size) || got.shift <= shift;
+			op_check(s, same_translation(&got, &before[k]) && small, "split", at[k], &got,
+				 &before[k], small ? "translation changed" : "a leaf in the range is larger than asked");
+			focus(s, at[k]);
+		}
+	}
+	free(v);
+}
+
+/*
+ * Whole leaves and runs split into smaller ones, then collapsed back: the
+ * collapse must give the very leaf (size, PA, attributes) that was split.
+ */
+static void resplit_some(struct space *s)
+{
+	struct vpte_walk *v;
+	size_t n = collect_leaves(s, s->f->granule_shift, &v);
+	for (unsigned i = 0; i < RESPLITS && n; i++) {
+		const struct vpte_walk *w = &v[rnd_below(n)];
+		uint64_t va = w->va.addr, size = bit(w->shift);
+		struct view before = view_of(&s->t, va);
+		if (!before.mapped || before.shift != w->shift || before.pa != w->pa.addr)
+			continue; /* an earlier edit changed it */
+		unsigned shift = smaller_shift(s, w->shift, size);
+		int err = vpte_split(&s->t, vpte_va(va), size, shift, NULL);
+		struct view mid = view_of(&s->t, va);
+		op_check(s, !err && same_translation(&mid, &before) && mid.shift <= shift, "split", va,
+			 &mid, &before, err ? vpte_strerror(err) : "a whole leaf not split as asked");
+		err = vpte_collapse(&s->t, vpte_va(va), size, 0, NULL);
+		struct view after = view_of(&s->t, va);
+		op_check(s, !err && same_translation(&after, &before) && after.shift == before.shift,
+			 "split and collapse", va, &after, &before,
+			 err ? vpte_strerror(err) : "the leaf did not come back");
+		if (verbose)
+			fprintf(stderr, "  split 0x%" PRIx64 "+0x%" PRIx64 " to %u, collapse: %d\n", va, size,
+				shift, err);
+		if (!err && after.shift == before.shift)
+			s->ops.collapsed++;
+		s->ops.collapses++;
+		focus(s, va);
+		focus(s, va + (size - 1u));
+		focus(s, va + rnd_below(size));
+	}
+	free(v);
+}
+
+struct piece {
+	uint64_t va, size;
+	bool dirty;
+};
+
+/*
+ * One region of @blocks aligned 2^@shift blocks (ragged edges of random
+ * granules below and above) mapped in pieces no larger than a smaller
+ * leaf size, in random order, some of them dirty, then collapsed: each
+ * block must become one leaf or run of at least 2^@shift, at its PA, dirty
+ * when a piece it covers was.
+ */
+static void collapse_region(struct space *s, unsigned shift)
+{
+	unsigned h = (unsigned)rnd_below(s->nhalves);
+	uint64_t blocks = 1 + rnd_below(2), core = blocks << shift;
+	uint64_t r1 = ragged(s, shift), r2 = ragged(s, shift);
+	uint64_t span = core + (2ull << shift);
+	if (span > s->half_size[h] || span > s->pa_limit)
+		return;
+	uint64_t va = s->half[h].addr + ((rnd_below((s->half_size[h] - span) >> shift) + 1u) << shift);
+	uint64_t pa = (rnd_below((s->pa_limit - span) >> shift) + 1u) << shift;
+	uint64_t start = va - r1, size = core + r1 + r2;
+	if (touches_stub(s, start, size))
+		return;
+
+	/* Cut into 1-8 pieces at random granules, mapped in random order. */
+	struct piece piece[8];
+	unsigned npieces = 1 + (unsigned)rnd_below(8), g = s->f->granule_shift;
+	uint64_t cut[9];
+	cut[0] = 0;
+	cut[npieces] = size;
+	for (unsigned i = 1; i < npieces; i++)
+		cut[i] = rnd_below(size >> g) << g;
+	for (unsigned i = 1; i < npieces; i++) /* insertion sort */
+		for (unsigned j = i; j > 1 && cut[j - 1] > cut[j]; j--) {
+			uint64_t x = cut[j];
+			cut[j] = cut[j - 1];
+			cut[j - 1] = x;
+		}
+	unsigned n = 0;
+	for (unsigned i = 0; i < npieces; i++)
+		if (cut[i + 1] > cut[i])
+			piece[n++] = (struct piece){ start + cut[i], cut[i + 1] - cut[i], chance(3) };
+	for (unsigned i = n; i > 1; i--) { /* shuffle */
+		unsigned j = (unsigned)rnd_below(i);
+		struct piece x = piece[i - 1];
+		piece[i - 1] = piece[j];
+		piece[j] = x;
+	}
+	struct vpte_prot prot = random_prot(s);
+	prot.flags &= ~VPTE_D;
+	struct vpte_map_opts opts = { smaller_shift(s, shift, bit(shift)), 0 };
+	unsigned mapped = 0;
+	int err = 0;
+	for (; mapped < n && !err; mapped++) {
+		struct vpte_prot p = prot;
+		if (piece[mapped].dirty)
+			p.flags |= VPTE_D;
+		err = vpte_map(&s->t, vpte_va(piece[mapped].va), vpte_pa(pa - r1 + (piece[mapped].va - start)),
+			       piece[mapped].size, p, &opts);
+	}
+	if (err) { /* something was mapped there already: take the pieces away again */
+		for (unsigned i = 0; i + 1 < mapped; i++)
+			vpte_unmap(&s->t, vpte_va(piece[i].va), piece[i].size, NULL);
+		return;
+	}
+	unsigned max_shift = chance(2) ? 0 : shift;
+	err = vpte_collapse(&s->t, vpte_va(start), size, max_shift, NULL);
+	if (verbose)
+		fprintf(stderr, "  collapse 0x%" PRIx64 "+0x%" PRIx64 " (%u pieces, blocks of 2^%u) max %u: %d\n",
+			start, size, n, shift, max_shift, err);
+	op_check(s, !err, "collapse", start, NULL, NULL, vpte_strerror(err));
+	s->ops.collapses++;
+	for (uint64_t b = 0; b < blocks; b++) {
+		uint64_t at = va + (b << shift) + rnd_below(bit(shift));
+		struct view got = view_of(&s->t, at), want = { 0 };
+		want.mapped = true;
+		want.pa = pa + (at - va);
+		want.prot = prot;
+		want.prot.flags |= VPTE_A; /* vpte_map sets it */
+		want.shift = shift;
+		if (got.mapped) {
+			uint64_t leaf = at & ~(bit(got.shift) - 1u);
+			for (unsigned i = 0; i < n; i++)
+				if (piece[i].dirty && piece[i].va < leaf + bit(got.shift) &&
+				    leaf < piece[i].va + piece[i].size)
+					want.prot.flags |= VPTE_D;
+		}
+		bool big = got.shift >= shift && (!max_shift || got.shift <= max_shift);
+		op_check(s, same_translation(&got, &want) && big, "collapse", at, &got, &want,
+			 big ? "translation or merged dirty flag wrong" : "the block did not become one leaf");
+		s->ops.collapsed += big;
+		focus(s, at);
+	}
+	focus(s, start);
+	focus(s, start + (size - 1u));
+}
+
+/*
+ * Copy the mappings of a space built in another family's format (its
+ * generator limited to leaves this format can take whole) into this empty
+ * table, re-encoding every leaf and splitting where this format lacks the
+ * size; then every source leaf must translate alike here, with leaves no
+ * larger than its own.
+ */
+static void copy_from_other_format(struct space *s)
+{
+	size_t count, nc = 0;
+	const struct vpte_format *const *formats = vpte_formats(&count), *cand[16];
+	for (size_t i = 0; i < count && nc < 16; i++)
+		if (arch_of(formats[i]) && arch_of(formats[i])->kind != s->arch->kind)
+			cand[nc++] = formats[i];
+	const struct vpte_format *g = cand[rnd_below(nc)];
+	/* Its smallest leaf or run size that is whole pages of this format. */
+	unsigned unit_shift = 64;
+	for (unsigned l = 0; l < g->levels; l++) {
+		unsigned shift = vpte_level_shift(g, l);
+		if ((g->leaf_levels & (1u << l)) && shift >= s->f->granule_shift && shift < unit_shift)
+			unit_shift = shift;
+		shift += g->cont_bits[l];
+		if (g->cont_bits[l] && shift >= s->f->granule_shift && shift < unit_shift)
+			unit_shift = shift;
+	}
+	struct space d;
+	if (space_init(&d, g, unit_shift, s->seed))
+		goto out;
+	d.portable = true;
+	if (d.pa_limit > s->pa_limit)
+		d.pa_limit = s->pa_limit;
+	/* Where both formats translate. */
+	unsigned nh = 0;
+	vpte_va_t half[2];
+	uint64_t half_size[2];
+	for (unsigned i = 0; i < d.nhalves; i++)
+		for (unsigned j = 0; j < s->nhalves; j++) {
+			uint64_t lo = d.half[i].addr > s->half[j].addr ? d.half[i].addr : s->half[j].addr;
+			uint64_t end_d = d.half[i].addr + (d.half_size[i] - 1u);
+			uint64_t end_s = s->half[j].addr + (s->half_size[j] - 1u);
+			uint64_t hi = end_d < end_s ? end_d : end_s;
+			if (lo <= hi) {
+				half[nh] = vpte_va(lo);
+				half_size[nh++] = hi - lo + 1u;
+			}
+		}
+	d.nhalves = nh;
+	memcpy(d.half, half, sizeof(half));
+	memcpy(d.half_size, half_size, sizeof(half_size));
+	populate(&d, 1, 6, 6); /* half of this format's own layout: QEMU's time goes by leaves */
+	for (unsigned h = 0; h < d.nhalves; h++) {
+		int err = vpte_copy(&s->t, &d.t, d.half[h], d.half_size[h], NULL);
+		if (verbose)
+			fprintf(stderr, "  copy from %s 0x%" PRIx64 "+0x%" PRIx64 ": %d\n", g->name,
+				d.half[h].addr, d.half_size[h], err);
+		op_check(s, !err, "copy", d.half[h].addr, NULL, NULL, vpte_strerror(err));
+	}
+	s->copied_from = g;
+	struct vpte_walk *v;
+	size_t n = collect_leaves(&d, 0, &v);
+	s->ops.copied_leaves += n;
+	for (size_t i = 0; i < n; i++) {
+		if (!keep_one(n, COPY_CHECKS))
+			continue;
+		uint64_t at[3] = { v[i].va.addr, v[i].va.addr + (bit(v[i].shift) - 1u),
+				   v[i].va.addr + rnd_below(bit(v[i].shift)) };
+		for (unsigned k = 0; k < 3; k++) {
+			struct view got = view_of(&s->t, at[k]), want = view_of(&d.t, at[k]);
+			bool fits = got.shift <= want.shift;
+			op_check(s, same_translation(&got, &want) && fits, "copy", at[k], &got, &want,
+				 fits ? "not translated as in the source" : "a leaf larger than the source's");
+		}
+		focus(s, at[2]);
+	}
+	free(v);
+out:
+	free_space(&d);
+}
+
+/*
+ * Regions of a same-format table copied in with VPTE_COPY_WRPROTECT: each
+ * copy has the source's leaves, attributes and PAs, and neither side is
+ * writable any more.
+ */
+static void cow_copy(struct space *s)
+{
+	struct space src;
+	struct { uint64_t va, size; } range[COW_REGIONS];
+	unsigned nr = 0;
+	if (space_init(&src, s->f, s->f->granule_shift, s->seed))
+		goto out;
+	for (unsigned i = 0; i < COW_REGIONS; i++) {
+		uint64_t maps = src.maps;
+		if (i % 2)
+			region_small(&src);
+		else
+			region_around(&src, src.shifts[rnd_below(src.nshifts)], (unsigned)rnd_below(src.nhalves));
+		if (src.maps > maps) {
+			range[nr].va = src.last_va;
+			range[nr++].size = src.last_size;
+		}
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		uint64_t va = range[i].va, size = range[i].size;
+		if (touches_stub(s, va, size))
+			continue;
+		uint64_t at[CHECK_POINTS];
+		struct view before[CHECK_POINTS];
+		check_points(va, size, at);
+		for (unsigned k = 0; k < CHECK_POINTS; k++)
+			before[k] = view_of(&src.t, at[k]);
+		struct vpte_copy_opts opts = { VPTE_COPY_WRPROTECT, NULL };
+		int err = vpte_copy(&s->t, &src.t, vpte_va(va), size, &opts);
+		if (verbose)
+			fprintf(stderr, "  copy-on-write 0x%" PRIx64 "+0x%" PRIx64 ": %d\n", va, size, err);
+		if (err == -VPTE_EEXIST) { /* this table has something there */
+			s->ops.cow_refused++;
+			continue;
+		}
+		op_check(s, !err, "copy-on-write", va, NULL, NULL, vpte_strerror(err));
+		s->ops.cow_copies += !err;
+		for (unsigned k = 0; !err && k < 4; k++) { /* the points inside */
+			struct view got = view_of(&s->t, at[k]), want = before[k];
+			want.prot.flags &= ~VPTE_W;
+			struct view src_now = view_of(&src.t, at[k]);
+			op_check(s, same_translation(&got, &want) && got.shift == want.shift &&
+					    same_translation(&src_now, &want),
+				 "copy-on-write", at[k], &got, &want,
+				 same_translation(&src_now, &want) ? "the copy differs from the source"
+								   : "the source was not write-protected");
+			focus(s, at[k]);
+		}
+	}
+out:
+	free_space(&src);
+}
+
+/*
+ * The layout QEMU checks: first a copy of another format's random layout,
+ * then the stub's pages, this format's own random layout, and the
+ * operations on all of it.
+ */
+static int build_space(struct space *s, const struct vpte_format *f, uint64_t seed)
+{
+	rng_state = seed;
+	int err = space_init(s, f, f->granule_shift, seed);
+	if (err)
+		return err;
+	copy_from_other_format(s);
+
+	/* The stub's page, to itself, so it runs on after the MMU is on (in
+	 * place of whatever the copy put there). */
+	struct vpte_prot code = { VPTE_R | VPTE_X | VPTE_G, VPTE_MT_WB, 0 };
+	uint64_t code_pa = s->arch->code_pa & ~(granule(s) - 1u);
+	err = vpte_unmap(&s->t, vpte_va(code_pa), granule(s), NULL);
+	if (!err)
+		err = vpte_map(&s->t, vpte_va(code_pa), vpte_pa(code_pa), granule(s), code, NULL);
+	if (err) {
+		fprintf(stderr, "%s: mapping the stub: %s\n", f->name, vpte_strerror(err));
+		return err;
+	}
+	/* The probe block too, read and written by the stub through the MMU. */
+	struct vpte_prot data = { VPTE_R | VPTE_W | VPTE_G | VPTE_D, VPTE_MT_WB, 0 };
+	if (s->arch->probe_pa) {
+		err = vpte_unmap(&s->t, vpte_va(s->arch->probe_pa), PROBE_MAP, NULL);
+		if (!err)
+			err = vpte_map(&s->t, vpte_va(s->arch->probe_pa), vpte_pa(s->arch->probe_pa),
+				       PROBE_MAP, data, NULL);
+	}
+	if (err) {
+		fprintf(stderr, "%s: mapping the probe block: %s\n", f->name, vpte_strerror(err));
+		return err;
+	}
+
+	populate(s, 2, 16, 12);
+	resplit_some(s);
+	protect_some(s);
+	split_some(s);
+	for (unsigned i = 0; i < s->nshifts; i++)
+		if (s->shifts[i] > f->granule_shift)
+			collapse_region(s, s->shifts[i]);
+	cow_copy(s);
+
+	/* Each operation really ran, and collapse really made larger leaves. */
+	const struct ops_tally *o = &s->ops;
+	op_check(s, o->copied_leaves && o->protects && o->splits && o->collapsed && o->cow_copies,
+		 "the operations", 0, NULL, NULL, "one of copy, protect, split, collapse or "
+		 "copy-on-write never took effect");
+	return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -454,12 +1097,6 @@ static void add(struct samples *sm, uint64_t va)
 	if (sm->n == sm->cap)
 		sm->va = xrealloc(sm->va, (sm->cap = sm->cap ? 2 * sm->cap : 1024) * sizeof(uint64_t));
 	sm->va[sm->n++] = va;
-}
-
-/* Keep an entry with probability budget / count. */
-static bool keep_one(size_t count, size_t budget)
-{
-	return count <= budget || rnd_below(count) < budget;
 }
 
 static void pick_samples(struct space *s, struct samples *sm)
@@ -502,6 +1139,9 @@ static void pick_samples(struct space *s, struct samples *sm)
 			add(sm, s->half[h].addr - 1u);
 	}
 	add(sm, UINT64_MAX);
+	/* Where the operations changed something. */
+	for (unsigned i = 0; i < s->nfocus; i++)
+		add(sm, s->focus[i]);
 }
 
 /* ------------------------------------------------------------------------
@@ -722,20 +1362,10 @@ struct result {
 	uint64_t agree, disagree;      /* gva2gpa */
 	uint64_t info_agree, info_disagree; /* info tlb / info mem */
 	uint64_t at_agree, at_disagree;     /* the stub's probes: arm64 AT, x86-64 loads */
+	uint64_t ops_agree, ops_disagree;   /* operations' results, checked before the boot */
 	unsigned errors;               /* boots that did not get as far as comparing */
 	unsigned reports;
 };
-
-static void prot_str(const struct vpte_prot *p, char out[32])
-{
-	static const char letters[] = "rwxugads";
-	unsigned i;
-	for (i = 0; i < 8; i++)
-		out[i] = (p->flags & (1u << i)) ? letters[i] : '-';
-	out[i] = 0;
-	static const char *const mt[] = { "", ",nc", ",device", ",other" };
-	strcat(out, mt[p->memtype & 3]);
-}
 
 /* What vpte says about @va: true and *pa when it translates. */
 static bool vpte_answer(const struct space *s, uint64_t va, uint64_t *pa, struct vpte_walk *w,
@@ -1085,6 +1715,8 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 
 	if (build_space(&s, f, seed))
 		goto out_space;
+	r->ops_agree += s.ops.checks;
+	r->ops_disagree += s.ops.failed;
 	pick_samples(&s, &sm);
 	const char *tmp = getenv("TMPDIR");
 	snprintf(dir, sizeof(dir), "%s/vpte-conformance-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -1208,8 +1840,14 @@ static int boot(const struct vpte_format *f, uint64_t seed, struct result *r)
 	argv[n] = NULL;
 	if (verbose || keep) {
 		fprintf(stderr, "%s seed 0x%" PRIx64 ": %" PRIu64 " maps (%" PRIu64 " refused), %" PRIu64
-			" holes punched, %" PRIu64 " table bytes, %zu addresses; probe 0x%" PRIx64 "\n ",
-			f->name, seed, s.maps, s.maps_refused, s.unmaps, s.arena.used, sm.n, mmu_va);
+			" holes punched, %" PRIu64 " leaves copied from %s, %" PRIu64 " copy-on-write copies (%"
+			PRIu64 " refused), %" PRIu64 " protects (%" PRIu64 " refused), %" PRIu64 " splits, %"
+			PRIu64 " collapses making %" PRIu64 " leaves, %" PRIu64 " table bytes, %zu addresses;"
+			" probe 0x%" PRIx64 "\n ",
+			f->name, seed, s.maps, s.maps_refused, s.unmaps, s.ops.copied_leaves,
+			s.copied_from ? s.copied_from->name : "nothing", s.ops.cow_copies, s.ops.cow_refused,
+			s.ops.protects, s.ops.protects_refused, s.ops.splits, s.ops.collapses, s.ops.collapsed,
+			s.arena.used, sm.n, mmu_va);
 		for (unsigned i = 0; i < n; i++)
 			fprintf(stderr, " %s", argv[i]);
 		fprintf(stderr, "\n");
@@ -1486,12 +2124,14 @@ int main(int argc, char **argv)
 		if (arch_of(f)->probe_pa)
 			printf(" (%s: %" PRIu64 " addresses agree, %" PRIu64 " disagree)", arch_of(f)->probe,
 			       r.at_agree, r.at_disagree);
+		printf(" (operations: %" PRIu64 " results as asked, %" PRIu64 " not)", r.ops_agree,
+		       r.ops_disagree);
 		if (r.errors)
 			printf("; %u of %u boots FAILED to compare", r.errors, boots);
 		printf("\n");
 		agree += r.agree;
-		disagree += r.disagree + r.info_disagree + r.at_disagree;
-		if (r.disagree || r.info_disagree || r.at_disagree || r.errors)
+		disagree += r.disagree + r.info_disagree + r.at_disagree + r.ops_disagree;
+		if (r.disagree || r.info_disagree || r.at_disagree || r.ops_disagree || r.errors)
 			failed++;
 	}
 	double secs = (double)(now_ms() - start) / 1000.0;
