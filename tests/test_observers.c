@@ -17,7 +17,9 @@
  * leaves mapping into it, and a huge leaf that was split stays mapped once
  * until its last piece is unmapped (checked step by step in a fixed case).
  *
- * A failed edit calls no hook.
+ * A failed edit calls no hook: each edit is first run with each of its
+ * allocations failing in turn (-VPTE_ENOMEM, no hook, the table as it
+ * was), as is the copy.  Harvesting, which changes no leaf, calls none.
  * usage: test_observers [--seed N] [--steps N] [--format NAME]
  */
 #include <stdbool.h>
@@ -281,49 +283,87 @@ static void gen_range(struct fx *x, uint64_t *va, uint64_t *size)
 		*size = end - *va;
 }
 
-/* One random edit; the observer must then agree with the table. */
+struct edit {
+	unsigned roll; /* map, unmap, protect, split, harvest, collapse, copy from @src */
+	uint64_t va, size;
+	unsigned shift, flags;
+	struct vpte_prot set, clear;
+	struct vpte_table *src;
+};
+
+static int run_edit(struct fx *x, const struct edit *e)
+{
+	struct vpte_prot rw = { VPTE_R | VPTE_W, VPTE_MT_WB, 0 };
+	struct vpte_map_opts opts = { e->shift, e->flags };
+	struct vpte_harvest_opts harvest = { VPTE_A, 0, VPTE_HARVEST_CLEAR, NULL };
+	switch (e->roll) {
+	case 0: return vpte_map(&x->t, vpte_va(e->va), vpte_pa(e->va + x->o.pa_offset), e->size, rw, &opts);
+	case 1: return vpte_unmap(&x->t, vpte_va(e->va), e->size, NULL);
+	case 2: return vpte_protect(&x->t, vpte_va(e->va), e->size, e->set, e->clear, NULL);
+	case 3: return vpte_split(&x->t, vpte_va(e->va), e->size, e->shift, NULL);
+	case 4: return vpte_harvest(&x->t, vpte_va(e->va), e->size, NULL, &harvest);
+	case 5: return vpte_collapse(&x->t, vpte_va(e->va), e->size, e->shift, NULL);
+	default: return vpte_copy(&x->t, e->src, vpte_va(e->va), e->size, NULL);
+	}
+}
+
+/*
+ * @e with each of its allocations failing in turn, then with none failing:
+ * each failure is -VPTE_ENOMEM, calls no hook and leaves the table as it
+ * was.  Returns what the edit returned without a failure.
+ */
+static int run_failing_each_allocation(struct fx *x, const struct edit *e)
+{
+	for (uint64_t i = 1;; i++) {
+		unsigned long calls = x->o.calls[0] + x->o.calls[1] + x->o.calls[2] + x->o.calls[3];
+		uint64_t live = x->mem.live;
+		struct test_snapshot before, after;
+		snapshot_take(&before, &x->t);
+		x->mem.fail_at = x->mem.attempts + i;
+		int err = run_edit(x, e);
+		x->mem.fail_at = 0;
+		if (err == -VPTE_ENOMEM) {
+			snapshot_take(&after, &x->t);
+			if (x->o.calls[0] + x->o.calls[1] + x->o.calls[2] + x->o.calls[3] != calls)
+				bad_hook(&x->o, "edit failing allocation", (struct leaf){ e->va, 0, 0 },
+					 "called a hook");
+			if (!snapshot_equal(&before, &after) || x->mem.live != live)
+				bad_hook(&x->o, "edit failing allocation", (struct leaf){ e->va, 0, 0 },
+					 "changed the table or leaked");
+			snapshot_free(&after);
+		}
+		snapshot_free(&before);
+		if (err != -VPTE_ENOMEM)
+			return err;
+	}
+}
+
+/* One random edit, its allocations failing in turn first; the observer
+ * must then agree with the table. */
 static void step(struct fx *x, char *what, size_t len)
 {
-	uint64_t va, size;
-	struct vpte_prot rw = { VPTE_R | VPTE_W, VPTE_MT_WB, 0 }, w = { VPTE_W, 0, 0 };
-	struct vpte_prot none = { 0, 0, 0 };
+	static const char *const names[] = { "map", "unmap", "protect", "split", "harvest", "collapse" };
+	struct vpte_prot w = { VPTE_W, 0, 0 }, none = { 0, 0, 0 };
+	struct edit e = { 0 };
 	unsigned long calls = x->o.calls[0] + x->o.calls[1] + x->o.calls[2] + x->o.calls[3];
-	gen_range(x, &va, &size);
-	unsigned shift = small_shift(x);
-	unsigned roll = (unsigned)rnd(x, 6);
-	int err;
-	switch (roll) {
-	case 0: { /* map, or insert over what may be there */
-		struct vpte_map_opts opts = { shift, rnd(x, 2) ? VPTE_MAP_INSERT : 0u };
-		snprintf(what, len, "map va 0x%" PRIx64 " size 0x%" PRIx64 " max %u flags %u", va, size,
-			 shift, opts.flags);
-		err = vpte_map(&x->t, vpte_va(va), vpte_pa(va + x->o.pa_offset), size, rw, &opts);
-		break;
-	}
-	case 1:
-		snprintf(what, len, "unmap va 0x%" PRIx64 " size 0x%" PRIx64, va, size);
-		err = vpte_unmap(&x->t, vpte_va(va), size, NULL);
-		break;
-	case 2:
-		snprintf(what, len, "protect va 0x%" PRIx64 " size 0x%" PRIx64, va, size);
-		err = vpte_protect(&x->t, vpte_va(va), size, rnd(x, 2) ? w : none, rnd(x, 2) ? none : w,
-				   NULL);
-		break;
-	case 3:
-		snprintf(what, len, "split va 0x%" PRIx64 " size 0x%" PRIx64 " to %u", va, size, shift);
-		err = vpte_split(&x->t, vpte_va(va), size, shift, NULL);
-		break;
-	default:
-		snprintf(what, len, "collapse va 0x%" PRIx64 " size 0x%" PRIx64 " max %u", va, size,
-			 shift);
-		err = vpte_collapse(&x->t, vpte_va(va), size, shift, NULL);
-		break;
-	}
+	gen_range(x, &e.va, &e.size);
+	e.shift = small_shift(x);
+	e.roll = (unsigned)rnd(x, 7);
+	if (e.roll > 5)
+		e.roll = 5; /* collapse twice as often */
+	e.flags = e.roll == 0 && rnd(x, 2) ? VPTE_MAP_INSERT : 0u; /* map, or insert over what may be there */
+	e.set = rnd(x, 2) ? w : none;
+	e.clear = rnd(x, 2) ? none : w;
+	snprintf(what, len, "%s va 0x%" PRIx64 " size 0x%" PRIx64 " shift %u flags %u", names[e.roll],
+		 e.va, e.size, e.shift, e.flags);
 	x->o.op = what;
+	int err = run_failing_each_allocation(x, &e);
 	if (err && x->o.calls[0] + x->o.calls[1] + x->o.calls[2] + x->o.calls[3] != calls)
-		bad_hook(&x->o, "failed edit", (struct leaf){ va, 0, 0 }, "called a hook");
-	if (err && !(roll == 0 && err == -VPTE_EEXIST))
-		bad_hook(&x->o, vpte_strerror(err), (struct leaf){ va, 0, 0 }, "the edit failed");
+		bad_hook(&x->o, "failed edit", (struct leaf){ e.va, 0, 0 }, "called a hook");
+	if (err && !(e.roll == 0 && err == -VPTE_EEXIST))
+		bad_hook(&x->o, vpte_strerror(err), (struct leaf){ e.va, 0, 0 }, "the edit failed");
+	if (e.roll == 4 && x->o.calls[0] + x->o.calls[1] + x->o.calls[2] + x->o.calls[3] != calls)
+		bad_hook(&x->o, "harvest", (struct leaf){ e.va, 0, 0 }, "called a hook");
 	check(&x->o, &x->t);
 }
 
@@ -373,7 +413,8 @@ static void copy_installs(struct fx *x)
 		 0);
 	CHECK_EQ(vpte_unmap(&x->t, vpte_va(va), folio, NULL), 0);
 	unsigned long installs = x->o.calls[0];
-	CHECK_EQ(vpte_copy(&x->t, &src, vpte_va(va), folio, NULL), 0);
+	struct edit copy = { .roll = 6, .va = va, .size = folio, .src = &src };
+	CHECK_EQ(run_failing_each_allocation(x, &copy), 0);
 	CHECK(x->o.calls[0] > installs);
 	check(&x->o, &x->t);
 	test_table_done(&src, &mem);
