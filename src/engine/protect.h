@@ -230,9 +230,13 @@ VPTE_INLINE int protect_range(const struct vpte_format *f, const struct vpte_cod
 			return ret;
 		if (ret) {
 			uint64_t e = slot_load(slot_at(path[level], i));
-			path[level - 1u] = tab_ptr(f, t, c->table_pa(f, e));
 			ia = base + ((uint64_t)i << shift);
 			ia = ia > p->first ? ia : p->first;
+			/* Freed meanwhile by a concurrent unmap (clear_range()):
+			 * look at the entry again. */
+			if (c->kind(f, e, level) != VPTE_TABLE)
+				continue;
+			path[level - 1u] = tab_ptr(f, t, c->table_pa(f, e));
 			level--;
 			continue;
 		}
