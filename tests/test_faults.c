@@ -13,7 +13,10 @@
  * before (snapshot) and that no page leaked.  The same operation, retried without the failure,
  * must then succeed with the result of the counting run.  Copies too
  * (vpte_copy into a target of the same or another format, write-protecting
- * or not): the target and the source are both as before.
+ * or not): the target and the source are both as before.  Every table
+ * carries a leaf observer: a failed edit calls no hook, and the retry calls
+ * as many as the counting run.  Harvesting (test and clear) allocates
+ * nothing, so it can never fail for memory.
  *
  * usage: test_faults [--seed N] [--rounds N] [--format NAME]
  */
@@ -25,8 +28,32 @@
 #define DEFAULT_ROUNDS 12 /* scenarios of each shape per format */
 #define MAX_SETUP 4
 
-enum op_kind { OP_MAP, OP_UNMAP, OP_PROTECT, OP_SPLIT, OP_COLLAPSE };
-static const char *const op_names[] = { "map", "unmap", "protect", "split", "collapse" };
+enum op_kind { OP_MAP, OP_UNMAP, OP_PROTECT, OP_SPLIT, OP_COLLAPSE, OP_HARVEST };
+static const char *const op_names[] = { "map", "unmap", "protect", "split", "collapse", "harvest" };
+
+/* Calls of the observer hooks, on every table the test builds. */
+static unsigned long hook_calls;
+
+static void hook_leaf(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift)
+{
+	(void)va, (void)pa, (void)shift;
+	++*(unsigned long *)ctx;
+}
+
+static void hook_split(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift, unsigned new_shift)
+{
+	(void)new_shift;
+	hook_leaf(ctx, va, pa, shift);
+}
+
+static void hook_merge(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift, uint64_t parts)
+{
+	(void)parts;
+	hook_leaf(ctx, va, pa, shift);
+}
+
+static const struct vpte_observer counting = { hook_leaf, hook_leaf, hook_split, hook_merge,
+					       &hook_calls };
 
 struct op {
 	enum op_kind kind;
@@ -169,7 +196,7 @@ static uint64_t setup_two_runs(struct fmt *x, struct scenario *s, struct vpte_pr
 	return b + run - ragged(x, rs);
 }
 
-#define SHAPES 13
+#define SHAPES 14
 
 /* Build scenario number @n of shape n % SHAPES. */
 static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
@@ -265,6 +292,12 @@ static void make_scenario(struct fmt *x, unsigned n, struct scenario *s)
 		s->op = range_op(OP_COLLAPSE, b - lo, unit + lo + hi, gathered, max_shift);
 		break;
 	}
+	case 13: /* test and clear dirty over huge leaves and runs, some cut */
+		s->shape = "harvest";
+		b = setup_two_runs(x, s, prot);
+		s->setup[s->nsetup++] = range_op(OP_PROTECT, b, 2 * x->gran, false, 0);
+		s->op = range_op(OP_HARVEST, b - lo, lo + hi + x->gran, rnd(x, 2), 0);
+		break;
 	default: /* the last pages of the space, or the first of the upper half */
 		s->shape = "map edges of the space";
 		if (x->f->sign_extend && rnd(x, 2))
@@ -279,6 +312,7 @@ static int run_op(struct fmt *x, struct vpte_table *t, const struct op *o)
 {
 	static const struct vpte_prot set_dirty = { VPTE_D, 0, 0 }, clear_w = { VPTE_W, 0, 0 };
 	vpte_va_t va = vpte_va(ia_to_va(x, o->va));
+	struct vpte_harvest_opts harvest = { VPTE_D, 0, VPTE_HARVEST_CLEAR, NULL };
 	struct vpte_gather g, *gp = o->gather ? &g : NULL;
 	int err = 0;
 	if (gp)
@@ -289,6 +323,10 @@ static int run_op(struct fmt *x, struct vpte_table *t, const struct op *o)
 	case OP_PROTECT: err = vpte_protect(t, va, o->size, set_dirty, clear_w, gp); break;
 	case OP_SPLIT: err = vpte_split(t, va, o->size, o->shift, gp); break;
 	case OP_COLLAPSE: err = vpte_collapse(t, va, o->size, o->shift, gp); break;
+	case OP_HARVEST:
+		harvest.gather = gp;
+		err = vpte_harvest(t, va, o->size, NULL, &harvest);
+		break;
 	}
 	/* A failed edit gathers nothing. */
 	if (gp && err && (g.nr_pages || g.leaves_changed || g.tables_changed)) {
@@ -326,6 +364,7 @@ static bool build(struct fmt *x, const struct scenario *s, struct test_mem *mem,
 	memset(mem, 0, sizeof(*mem));
 	if (vpte_table_init(t, x->f, test_mem(mem)))
 		return false;
+	vpte_table_set_observer(t, &counting);
 	for (unsigned i = 0; i < s->nsetup; i++)
 		if (run_op(x, t, &s->setup[i])) {
 			vpte_table_destroy(t);
@@ -356,13 +395,16 @@ static bool run_scenario(struct fmt *x, unsigned n, const struct scenario *s)
 	if (!build(x, s, &mem, &t))
 		return false;
 	uint64_t attempts = mem.attempts, live = mem.live;
+	unsigned long calls = hook_calls;
 	int err = run_op(x, &t, &s->op);
 	uint64_t k = mem.attempts - attempts, want = leaf_digest(&t);
+	unsigned long want_calls = hook_calls - calls;
 	/* A map, protect or split allocates exactly the tables it keeps; a
-	 * collapse, nothing. */
-	if (!err && s->op.kind == OP_COLLAPSE && k)
-		report(x, s, n, "a collapse allocated", 0, k);
-	if (!err && s->op.kind != OP_UNMAP && s->op.kind != OP_COLLAPSE && mem.live - live != k)
+	 * collapse or a harvest, nothing. */
+	if (!err && (s->op.kind == OP_COLLAPSE || s->op.kind == OP_HARVEST) && k)
+		report(x, s, n, "a collapse or harvest allocated", 0, k);
+	if (!err && s->op.kind != OP_UNMAP && s->op.kind != OP_COLLAPSE && s->op.kind != OP_HARVEST &&
+	    mem.live - live != k)
 		report(x, s, n, "allocated other than the tables it kept", 0, k);
 	vpte_table_destroy(&t);
 	if (mem.live)
@@ -379,11 +421,14 @@ static bool run_scenario(struct fmt *x, unsigned n, const struct scenario *s)
 		snapshot_take(&before, &t);
 		live = mem.live;
 		mem.fail_at = mem.attempts + i;
+		calls = hook_calls;
 		err = run_op(x, &t, &s->op);
 		mem.fail_at = 0;
 		snapshot_take(&after, &t);
 		if (err != -VPTE_ENOMEM)
 			report(x, s, n, vpte_strerror(err), i, k);
+		if (hook_calls != calls)
+			report(x, s, n, "a failed edit called an observer hook", i, k);
 		if (!snapshot_equal(&before, &after))
 			report(x, s, n, "the table changed", i, k);
 		if (mem.live != live)
@@ -392,8 +437,9 @@ static bool run_scenario(struct fmt *x, unsigned n, const struct scenario *s)
 		snapshot_free(&after);
 		x->failures_injected++;
 		/* The same operation now succeeds, with the same result. */
+		calls = hook_calls;
 		err = run_op(x, &t, &s->op);
-		if (err || leaf_digest(&t) != want)
+		if (err || leaf_digest(&t) != want || hook_calls - calls != want_calls)
 			report(x, s, n, "retry differs from the first run", i, k);
 		if (vpte_table_destroy(&t) || mem.live)
 			report(x, s, n, "destroy left pages live", i, k);
@@ -449,6 +495,8 @@ static bool copy_build(struct fmt *x, const struct copy_case *c, struct test_mem
 		vpte_table_destroy(src);
 		return false;
 	}
+	vpte_table_set_observer(src, &counting);
+	vpte_table_set_observer(dst, &counting);
 	if (run_op(x, src, &c->src_map) ||
 	    vpte_map(dst, vpte_va(c->dst_va), vpte_pa(0), 1ull << c->to->granule_shift, ro, NULL)) {
 		vpte_table_destroy(src);
@@ -492,8 +540,10 @@ static bool run_copy_case(struct fmt *x, const struct copy_case *c)
 	if (!copy_build(x, c, &ms, &src, &md, &dst))
 		return false;
 	uint64_t attempts = md.attempts, live = md.live;
+	unsigned long calls = hook_calls;
 	int err = copy_run(&dst, &src, c);
 	uint64_t k = md.attempts - attempts, want_src = leaf_digest(&src), want_dst = leaf_digest(&dst);
+	unsigned long want_calls = hook_calls - calls;
 	if (!err && md.live - live != k)
 		copy_report(x, c, "a copy allocated other than the tables it kept", 0, k);
 	vpte_table_destroy(&src);
@@ -516,8 +566,11 @@ static bool run_copy_case(struct fmt *x, const struct copy_case *c)
 		live = md.live;
 		uint64_t src_allocs = ms.allocs;
 		md.fail_at = md.attempts + i;
+		calls = hook_calls;
 		err = copy_run(&dst, &src, c);
 		md.fail_at = 0;
+		if (hook_calls != calls)
+			copy_report(x, c, "a failed copy called an observer hook", i, k);
 		snapshot_take(&after[0], &src);
 		snapshot_take(&after[1], &dst);
 		if (err != -VPTE_ENOMEM)
@@ -534,8 +587,9 @@ static bool run_copy_case(struct fmt *x, const struct copy_case *c)
 		}
 		x->failures_injected++;
 		/* The same copy now succeeds, with the same result. */
+		calls = hook_calls;
 		if (copy_run(&dst, &src, c) || leaf_digest(&src) != want_src ||
-		    leaf_digest(&dst) != want_dst)
+		    leaf_digest(&dst) != want_dst || hook_calls - calls != want_calls)
 			copy_report(x, c, "retry differs from the first run", i, k);
 		if (vpte_table_destroy(&src) || vpte_table_destroy(&dst) || ms.live || md.live)
 			copy_report(x, c, "destroy left pages live", i, k);

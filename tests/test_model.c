@@ -20,7 +20,10 @@
  *       every leaf wholly inside the range is as large as it can be (the
  *       next larger piece holding it is too large, leaves the range, or is
  *       not mapped contiguously alike), with its parts' dirty flags ORed;
- *   (f) the gather, when one is passed, invalidated what changed.
+ *   (f) the gather, when one is passed, invalidated what changed;
+ *   (g) a leaf observer attached to every table, counting leaves and bytes
+ *       from its hooks alone (install, remove, split, merge), counts the
+ *       leaves the table has and the bytes they map.
  * Failing operations must fail as the model predicts and change nothing.
  *
  * The model works in index addresses ("ia": the VA with the bits above
@@ -246,6 +249,8 @@ struct run {
 	bool fresh; /* the deterministic fresh-map sub-test, not the random run */
 
 	uint64_t leaves; /* leaves at the last check */
+	struct vpte_observer hooks; /* (g) */
+	uint64_t observed_leaves, observed_bytes;
 	struct leaf_ref edges[32];
 	unsigned nedges;
 
@@ -330,10 +335,47 @@ static void run_setup(struct run *r, const struct vpte_format *f)
 	r->nshifts = test_piece_shifts(f, r->shifts);
 }
 
+/* (g): what the observer hooks say, counted. */
+static void observe_install(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift)
+{
+	struct run *r = ctx;
+	(void)va, (void)pa;
+	r->observed_leaves++;
+	r->observed_bytes += 1ull << shift;
+}
+
+static void observe_remove(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift)
+{
+	struct run *r = ctx;
+	(void)va, (void)pa;
+	r->observed_leaves--;
+	r->observed_bytes -= 1ull << shift;
+}
+
+static void observe_split(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift, unsigned new_shift)
+{
+	struct run *r = ctx;
+	(void)va, (void)pa;
+	r->observed_leaves += (1ull << (shift - new_shift)) - 1;
+}
+
+static void observe_merge(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift, uint64_t parts)
+{
+	struct run *r = ctx;
+	(void)va, (void)pa, (void)shift;
+	r->observed_leaves -= parts - 1;
+}
+
 static int table_open(struct run *r)
 {
 	memset(&r->mem, 0, sizeof(r->mem));
-	return vpte_table_init(&r->t, r->f, test_mem(&r->mem));
+	int err = vpte_table_init(&r->t, r->f, test_mem(&r->mem));
+	r->hooks = (struct vpte_observer){ observe_install, observe_remove, observe_split,
+					   observe_merge, r };
+	r->observed_leaves = r->observed_bytes = 0;
+	if (!err)
+		vpte_table_set_observer(&r->t, &r->hooks);
+	return err;
 }
 
 static void table_close(struct run *r)
@@ -494,6 +536,10 @@ static void check_table(struct run *r)
 	}
 	if (mapped != m->bytes)
 		fail(r, "leaves map 0x%" PRIx64 " bytes, the model 0x%" PRIx64, mapped, m->bytes);
+	if (r->observed_leaves != r->leaves || r->observed_bytes != mapped)
+		fail(r, "the observer counts %" PRIu64 " leaves mapping 0x%" PRIx64 " bytes; the table"
+			" has %" PRIu64 " mapping 0x%" PRIx64, r->observed_leaves, r->observed_bytes,
+		     r->leaves, mapped);
 	if (r->mem.live != 1 + needed || r->mem.live != 1 + tables)
 		fail(r, "%" PRIu64 " table pages live; the leaves need 1 + %" PRIu64
 			", table entries say 1 + %" PRIu64,
