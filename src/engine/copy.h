@@ -23,6 +23,7 @@
 
 #include "engine/harvest.h"
 #include "engine/map.h"
+#include "engine/protect.h"
 
 /*
  * copy_piece - the piece that copies the part of source leaf @w inside
@@ -88,6 +89,310 @@ VPTE_INLINE int64_t copy_pass(const struct vpte_format *f, const struct vpte_cod
 	return ret < 0 ? ret : tables;
 }
 
+/*
+ * The direct copy.  When the destination's format has the source's
+ * geometry (granule, levels, VA width), a source leaf table maps onto a
+ * destination table entry for entry, and the copy is a walk of the source
+ * tables with the destination's path alongside: each leaf is encoded
+ * straight into its destination entry, from a memo of the destination's
+ * encoding for the source leaf's bits outside its PA field (as vpte_protect
+ * does: struct change_memo), stepped by PA (leaf_step(), map.h).  It
+ * produces exactly what the pieces would (a piece of one whole plain leaf
+ * is that leaf, at its level), and applies only where that is plain to
+ * see; anything else (contiguous runs, leaves the range cuts, a leaf level
+ * the destination lacks, a destination table where a leaf goes, any error)
+ * makes the plan answer COPY_GENERAL, and the copy goes through the pieces,
+ * which also report the errors.
+ */
+#define COPY_GENERAL (-1000)
+
+/* Destination tables along the walk: in place, still to be created, or
+ * (plan) counted as created. */
+enum dst_state { DST_REAL, DST_MISSING, DST_COUNTED };
+
+/*
+ * struct copy_memo - for source leaves of one level whose bits outside the
+ * PA field are @key (MEMO_NONE: none yet): the destination entry is enc + (pa >>
+ * shift) * step.  @plain: write-protecting the source is a plain store
+ * (hw_may_update(), protect.h).
+ */
+struct copy_memo {
+	uint64_t key, enc, step;
+	bool plain;
+};
+
+struct copy_walk {
+	const struct vpte_table *dst;
+	uint64_t first, last;
+	bool wrprotect;
+	struct vpte_pool *pool; /* NULL: plan */
+	struct vpte_gather *g;
+	int64_t created;
+	uint64_t pa_any; /* every source PA ORed: the destination's width is checked once */
+	void *dpath[VPTE_MAX_LEVELS];
+	enum dst_state dstate[VPTE_MAX_LEVELS];
+	struct leaf_batch batch;
+	struct copy_memo memo[VPTE_MAX_LEVELS];
+};
+
+/* The attributes the copy of the leaf @e gets (copy_piece()). */
+VPTE_INLINE struct vpte_prot copy_prot(const struct vpte_format *f, const struct vpte_codec *c,
+				       uint64_t e, unsigned level, bool wrprotect)
+{
+	struct vpte_prot prot = c->leaf_prot(f, e, level);
+	if (wrprotect)
+		prot.flags &= ~VPTE_W;
+	return prot;
+}
+
+/* copy_memo_fill - the memo for the source leaf @e at @level in the
+ * destination format @df/@dc; false if the direct copy cannot place it. */
+VPTE_INLINE bool copy_memo_fill(const struct vpte_format *f, const struct vpte_codec *c,
+				const struct vpte_format *df, const struct vpte_codec *dc,
+				struct copy_memo *m, uint64_t e, unsigned level, bool wrprotect)
+{
+	struct vpte_prot prot = copy_prot(f, c, e, level, wrprotect);
+	unsigned shift = g_shift(f, level);
+	if (!(df->leaf_levels & (1u << level)) || c->leaf_cont(f, e, level) ||
+	    check_prot(df, dc, prot))
+		return false;
+	uint64_t top = mask_below(df->pa_bits) & ~mask_below(shift);
+	m->enc = dc->make_leaf(df, 0, level, prot, false);
+	m->step = dc->make_leaf(df, 1ull << shift, level, prot, false) - m->enc;
+	if (dc->make_leaf(df, top, level, prot, false) != m->enc + (top >> shift) * m->step)
+		return false;
+	m->key = e & ~pa_field(f, c, level);
+	m->plain = !hw_may_update(f, c, e, level);
+	return true;
+}
+
+/* The destination table at @level on the walk's path, for the entry at
+ * @ia: create (apply) or count (plan) every missing one down to it. */
+VPTE_INLINE void *dst_table(const struct vpte_format *f, const struct vpte_codec *dc,
+			    const struct vpte_format *df, struct copy_walk *w, unsigned level,
+			    uint64_t ia)
+{
+	unsigned top = level;
+	while (w->dstate[top] == DST_MISSING)
+		top++;
+	for (unsigned lv = top; lv-- > level;) {
+		if (w->dstate[lv] != DST_MISSING)
+			continue;
+		if (!w->pool) {
+			w->created++;
+			w->dstate[lv] = DST_COUNTED;
+			continue;
+		}
+		bool won;
+		/* Not a concurrent table (copy_fast()): the slot is empty. */
+		w->dpath[lv] = install_table(df, dc, w->dst, w->pool,
+					     slot_at(w->dpath[lv + 1u], g_index(f, ia, lv + 1u)),
+					     lv + 1u, &won);
+		w->dstate[lv] = DST_REAL;
+	}
+	return w->dstate[level] == DST_REAL ? w->dpath[level] : NULL;
+}
+
+/* Write-protect the source leaf @e at @slot (fork's order: before its copy
+ * exists); returns the entry as it was when replaced. */
+VPTE_INLINE uint64_t copy_wrprotect(const struct vpte_format *f, const struct vpte_codec *c,
+				    vpte_slot_t *slot, uint64_t e, unsigned level, bool plain)
+{
+	struct flag_bits wb = flag_bits(f, c, level, VPTE_W);
+	while (flag_in(e, wb) && !replace_leaf(slot, e, (e & ~wb.on) | wb.off, plain)) {
+		e = slot_load(slot);
+		plain = false;
+	}
+	return e;
+}
+
+/*
+ * copy_table - the direct copy of the source entries *@i..@end of the
+ * table @table at @level (entry 0 maps @base): 0 when done, 1 with *@i at
+ * a table entry to go down into, COPY_GENERAL when the direct copy does
+ * not apply.  Inlined with @level 0 as a constant for the leaf tables.
+ */
+VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec *c,
+			   const struct vpte_format *df, const struct vpte_codec *dc,
+			   struct copy_walk *w, vpte_slot_t *table, unsigned level, uint64_t base,
+			   unsigned *i, unsigned end)
+{
+	struct copy_memo *memo = &w->memo[level];
+	uint64_t key = memo->key, enc = memo->enc, step = memo->step;
+	bool plain = memo->plain;
+	const struct flag_bits wb = flag_bits(f, c, level, VPTE_W);
+	unsigned shift = g_shift(f, level), at = *i, first_at = ~0u, last_at = 0;
+	const struct vpte_observer *obs = w->dst->observer;
+	const bool observe = obs && obs->install;
+	/* Locals, kept in registers across the loop's atomic loads. */
+	const bool apply = w->pool != NULL, wrprotect = w->wrprotect;
+	vpte_slot_t *dtable = NULL;
+	bool placed = false;
+	uint64_t pa_any = 0;
+	int ret = 0;
+	for (; at <= end; at++) {
+		uint64_t e = slot_load(slot_at(table, at));
+		int kind = memo_kind(f, c, e, level, key);
+		if (kind != MEMO_HIT && kind != VPTE_LEAF) {
+			if (kind == VPTE_HOLE)
+				continue;
+			ret = kind == VPTE_TABLE ? 1 : COPY_GENERAL;
+			break;
+		}
+		uint64_t entry_ia = base + ((uint64_t)at << shift);
+		if (kind == VPTE_LEAF) {
+			if (!copy_memo_fill(f, c, df, dc, memo, e, level, wrprotect)) {
+				ret = COPY_GENERAL;
+				break;
+			}
+			key = memo->key;
+			enc = memo->enc;
+			step = memo->step;
+			plain = memo->plain;
+		}
+		/* Only a huge leaf at the range's edges can reach out of it. */
+		if (level && (entry_ia < w->first || entry_ia + mask_below(shift) > w->last)) {
+			ret = COPY_GENERAL;
+			break;
+		}
+		if (!placed) {
+			dtable = dst_table(f, dc, df, w, level, entry_ia);
+			placed = true;
+		}
+		/* A leaf goes where the destination has a table: the pieces
+		 * would fill that with smaller leaves. */
+		if (level && dtable && !apply && slot_load(slot_at(dtable, at))) {
+			ret = COPY_GENERAL;
+			break;
+		}
+		uint64_t pa = c->leaf_pa(f, e, level, entry_ia);
+		pa_any |= pa;
+		if (!apply)
+			continue;
+		if (wrprotect && flag_in(e, wb)) {
+			uint64_t was = copy_wrprotect(f, c, slot_at(table, at), e, level, plain);
+			/* The hardware set a flag meanwhile: the copy has it too
+			 * (accessed and dirty change nothing the plan checked). */
+			if (was != e && copy_memo_fill(f, c, df, dc, memo, was, level, true)) {
+				key = memo->key;
+				enc = memo->enc;
+				step = memo->step;
+				plain = memo->plain;
+			}
+			slot_store(slot_at(dtable, at), enc + (pa >> shift) * step);
+			if (first_at == ~0u)
+				first_at = at;
+			last_at = at;
+		} else {
+			slot_store(slot_at(dtable, at), enc + (pa >> shift) * step);
+		}
+		if (observe)
+			observe_install(w->dst, ia_to_va(f, entry_ia), pa, shift);
+	}
+	if (first_at != ~0u) {
+		batch_leaf(&w->batch, base + ((uint64_t)first_at << shift), shift);
+		batch_leaf(&w->batch, base + ((uint64_t)last_at << shift), shift);
+	}
+	w->pa_any |= pa_any;
+	*i = at;
+	return ret;
+}
+
+/*
+ * copy_direct - plan (@w->pool NULL: returns the tables to create, or
+ * COPY_GENERAL) or apply the direct copy of [w->first, w->last] from @src
+ * into w->dst, whose format @df/@dc has the source's geometry.
+ */
+VPTE_INLINE int64_t copy_direct(const struct vpte_format *f, const struct vpte_codec *c,
+				const struct vpte_format *df, const struct vpte_codec *dc,
+				const struct vpte_table *src, struct copy_walk *w)
+{
+	void *path[VPTE_MAX_LEVELS];
+	unsigned level = g_top(f);
+	uint64_t ia = w->first;
+	w->created = 0;
+	w->pa_any = 0;
+	w->dpath[level] = tab_ptr(df, w->dst, w->dst->root.addr);
+	w->dstate[level] = DST_REAL;
+	if (!(path[level] = tab_ptr(f, src, src->root.addr)) || !w->dpath[level])
+		return COPY_GENERAL;
+	for (;;) {
+		unsigned shift = g_shift(f, level), end = stretch_end(f, level, ia, w->last);
+		unsigned i = g_index(f, ia, level);
+		uint64_t base = table_base(f, level, ia);
+		int ret = level ? copy_table(f, c, df, dc, w, path[level], level, base, &i, end)
+				: copy_table(f, c, df, dc, w, path[0], 0, base, &i, end);
+		if (ret < 0)
+			return ret;
+		if (ret) {
+			uint64_t e = slot_load(slot_at(path[level], i));
+			if (!(path[level - 1u] = tab_ptr(f, src, c->table_pa(f, e))))
+				return COPY_GENERAL;
+			w->dstate[level - 1u] = DST_MISSING;
+			if (w->dstate[level] == DST_REAL) {
+				uint64_t de = slot_load(slot_at(w->dpath[level], i));
+				int kind = dc->kind(df, de, level);
+				if (kind == VPTE_TABLE) {
+					if (!(w->dpath[level - 1u] = tab_ptr(df, w->dst, dc->table_pa(df, de))))
+						return COPY_GENERAL;
+					w->dstate[level - 1u] = DST_REAL;
+				} else if (kind != VPTE_HOLE) {
+					return COPY_GENERAL;
+				}
+			}
+			ia = base + ((uint64_t)i << shift);
+			ia = ia > w->first ? ia : w->first;
+			level--;
+			continue;
+		}
+		if (!range_step(f, &level, base, end, w->last, &ia))
+			return w->pa_any >> df->pa_bits ? COPY_GENERAL : w->created;
+	}
+}
+
+
+/* Can the direct copy serve a copy into @df?  Sign extension may differ:
+ * a range valid in both formats has the same index addresses in both
+ * (a format without it takes only the lower half of the other's). */
+VPTE_INLINE bool copy_geometry_alike(const struct vpte_format *f, const struct vpte_format *df)
+{
+	if (df->granule_shift != f->granule_shift || df->levels != f->levels ||
+	    df->va_bits != f->va_bits)
+		return false;
+	for (unsigned l = 0; l < f->levels; l++)
+		if (df->level_bits[l] != f->level_bits[l])
+			return false;
+	return true;
+}
+
+/*
+ * copy_fast - the direct copy, all or nothing: plan, fill the pool,
+ * apply.  Returns COPY_GENERAL, before anything changed, when it does not
+ * apply.
+ */
+VPTE_INLINE int copy_fast(const struct vpte_format *f, const struct vpte_codec *c,
+			  const struct vpte_format *df, const struct vpte_codec *dc,
+			  struct vpte_table *dst, struct vpte_table *src, uint64_t first,
+			  uint64_t last, bool wrprotect, struct vpte_gather *g)
+{
+	struct copy_walk w = { .dst = dst, .first = first, .last = last, .wrprotect = wrprotect };
+	struct vpte_pool pool = { vpte_pa(0), 0 };
+	for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++)
+		w.memo[l].key = MEMO_NONE;
+	int64_t tables = copy_direct(f, c, df, dc, src, &w);
+	if (tables < 0)
+		return (int)tables;
+	int ret = vpte_pool_fill(&pool, dst, (uint64_t)tables);
+	if (ret)
+		return ret;
+	w.pool = &pool;
+	copy_direct(f, c, df, dc, src, &w); /* planned: cannot fail */
+	if (g)
+		batch_flush(f, &w.batch, g);
+	vpte_pool_drain(&pool, dst);
+	return 0;
+}
+
 VPTE_INLINE int eng_copy(const struct vpte_format *f, const struct vpte_codec *c,
 			 struct vpte_table *dst, struct vpte_table *src, vpte_va_t va, uint64_t size,
 			 const struct vpte_copy_opts *opts)
@@ -106,6 +411,19 @@ VPTE_INLINE int eng_copy(const struct vpte_format *f, const struct vpte_codec *c
 	int ret = vpte_iter_start(&w, dst, va, size, VPTE_ITER_LEAVES);
 	if (ret)
 		return ret > 0 ? -VPTE_EEXIST : ret;
+
+	uint64_t first, last;
+	/* The direct copy assumes that no other thread edits either table
+	 * (vpte_table_set_reclaim() says one may): those take the pieces. */
+	if (copy_geometry_alike(f, dst->fmt) && !table_concurrent(dst) && !table_concurrent(src) &&
+	    !check_va_range(f, va.addr, size, true, &first, &last)) {
+		ret = dst->fmt->ops == f->ops
+			      ? copy_fast(f, c, f, c, dst, src, first, last, wrprotect, g)
+			      : copy_fast(f, c, dst->fmt, dst->fmt->ops->entry_codec, dst, src, first, last,
+					  wrprotect, g);
+		if (ret != COPY_GENERAL)
+			return ret;
+	}
 
 	int64_t tables = copy_pass(f, c, dst, src, va, size, wrprotect, NULL, NULL);
 	if (tables < 0)

@@ -83,6 +83,7 @@
 		return eng_harvest(&ident##_desc, &codec, t, va, size, bitmap, opts);           \
 	}                                                                                       \
 	static const struct vpte_format_ops ident##_ops = {                                     \
+		.entry_codec = &codec,                                                          \
 		.seek = ident##_seek,                                                           \
 		.iter_start = ident##_iter_start,                                               \
 		.iter_next = ident##_iter_next,                                                 \

@@ -35,8 +35,12 @@ struct vpte_piece {
 };
 
 struct vpte_pool;
+struct vpte_codec;
 
 struct vpte_format_ops {
+	/* The format's entry codec, for an engine stamped out for another
+	 * format (vpte_copy's direct copy between formats, copy.h). */
+	const struct vpte_codec *entry_codec;
 	int (*seek)(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va);
 	int (*iter_start)(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va,
 			  uint64_t size, unsigned mode);

@@ -47,18 +47,32 @@ VPTE_INLINE uint64_t pa_field(const struct vpte_format *f, const struct vpte_cod
 
 /*
  * struct change_memo - the change for the leaves of one level whose bits
- * outside the PA field are @key (0: none yet; a leaf always has its valid
- * bit there): the new entry is (e & keep) ^ flip; @cont: they are members
+ * outside the PA field are @key (MEMO_NONE: none yet): the new entry is (e & keep) ^ flip; @cont: they are members
  * of contiguous runs.  @plain: the hardware
  * cannot change such an entry (accessed already set, and dirty set or the
  * page not writable), so a plain store replaces it; otherwise a
  * compare-and-swap does, and an accessed or dirty flag the hardware sets
  * meanwhile is kept.
  */
+/* A key no entry has: it has bits of the PA field set. */
+#define MEMO_NONE (~0ull)
+
 struct change_memo {
 	uint64_t key, keep, flip;
 	bool plain, cont;
 };
+
+/* What memo_kind() returns for a leaf of the memo's encoding. */
+#define MEMO_HIT 3
+
+/* The kind of the entry @e at @level, or MEMO_HIT when it has the bits
+ * outside the PA field that @key holds: only a leaf can, so kind() runs
+ * only for entries of another encoding. */
+VPTE_INLINE int memo_kind(const struct vpte_format *f, const struct vpte_codec *c, uint64_t e,
+			  unsigned level, uint64_t key)
+{
+	return (e & ~pa_field(f, c, level)) == key ? MEMO_HIT : c->kind(f, e, level);
+}
 
 /* Can the hardware still set a flag in the leaf @e at @level? */
 VPTE_INLINE bool hw_may_update(const struct vpte_format *f, const struct vpte_codec *c,
@@ -143,7 +157,6 @@ VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_cod
 	struct change_memo *memo = &p->memo[level];
 	uint64_t key = memo->key, keep = memo->keep, flip = memo->flip;
 	bool plain = memo->plain, cont = memo->cont;
-	const uint64_t pam = pa_field(f, c, level);
 	const bool apply = p->apply;
 	unsigned shift = g_shift(f, level), at = *i, first_at = ~0u, last_at = 0;
 	unsigned run_step = 63, last_step = shift;
@@ -153,16 +166,15 @@ VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_cod
 		vpte_slot_t *slot = slot_at(table, at);
 		uint64_t e = slot_load(slot);
 		uint64_t entry_ia = base + ((uint64_t)at << shift);
-		/* plan_edges() refused corrupt entries, and only a leaf has an
-		 * encoding the memo holds: kind() is needed for others only. */
-		if ((e & ~pam) != key) {
-			int kind = c->kind(f, e, level);
-			if (kind == VPTE_HOLE)
-				continue;
-			if (kind == VPTE_TABLE) {
-				ret = 1;
-				break;
-			}
+		int kind = memo_kind(f, c, e, level, key);
+		/* plan_edges() has refused corrupt entries. */
+		if (kind == VPTE_HOLE)
+			continue;
+		if (kind == VPTE_TABLE) {
+			ret = 1;
+			break;
+		}
+		if (kind != MEMO_HIT) {
 			if (!memo_fill(f, c, memo, p->ch, e, level, entry_ia)) {
 				ret = -VPTE_EINVAL;
 				break;
@@ -208,6 +220,25 @@ VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_cod
 }
 
 /*
+ * range_step - the walk of a range table by table (protect_range(),
+ * copy_direct()): past entry @end of the table at *@level (entry 0 maps
+ * @base), to *@ia, climbing out of every table that leaves; false at the
+ * end of the range, which ends at @last.
+ */
+VPTE_INLINE bool range_step(const struct vpte_format *f, unsigned *level, uint64_t base,
+			    unsigned end, uint64_t last, uint64_t *ia)
+{
+	unsigned shift = g_shift(f, *level);
+	uint64_t next = base + ((uint64_t)end << shift) + (1ull << shift);
+	if (next > last || next > g_ia_mask(f))
+		return false;
+	*ia = next;
+	while (*level < g_top(f) && !(next & mask_below(g_shift(f, *level + 1u))))
+		(*level)++;
+	return true;
+}
+
+/*
  * protect_range - the check or the apply pass (struct protect_pass) over
  * every leaf meeting [first, last], table by table.  The check runs
  * after plan_edges(), which has already refused corrupt entries; the apply
@@ -240,12 +271,8 @@ VPTE_INLINE int protect_range(const struct vpte_format *f, const struct vpte_cod
 			level--;
 			continue;
 		}
-		uint64_t next = base + ((uint64_t)end << shift) + (1ull << shift);
-		if (next > p->last || next > g_ia_mask(f))
+		if (!range_step(f, &level, base, end, p->last, &ia))
 			return 0;
-		ia = next;
-		while (level < g_top(f) && !(ia & mask_below(g_shift(f, level + 1u))))
-			level++;
 	}
 }
 
@@ -258,6 +285,8 @@ VPTE_INLINE int eng_protect(const struct vpte_format *f, const struct vpte_codec
 	struct protect_pass p = { .ch = &ch };
 	struct edge_plan plan;
 	struct vpte_pool pool = { vpte_pa(0), 0 };
+	for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++)
+		p.memo[l].key = MEMO_NONE;
 	int err = check_change(f, &ch);
 	if (!err)
 		err = edit_check(f, t, va, size, gather, &p.first, &p.last);
