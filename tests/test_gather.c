@@ -21,7 +21,10 @@
  * the test for a page in the pending gather's list (the engine, which
  * unhooked it, reads it again) or a page already freed (kept in
  * quarantine, so a stale walk-cache entry of the model TLB reads poison,
- * never reused memory).
+ * never reused memory).  A table page freed while the model TLB's walk
+ * cache still holds it fails the test too: it was freed before the
+ * invalidation that would have dropped it (not through the gather, or
+ * outside the range the gather reported).
  *
  * usage: test_gather [--seed N] [--steps N] [--format NAME]
  */
@@ -63,6 +66,8 @@ struct gmem {
 	unsigned q_head, q_count;
 	uint64_t live;
 	const struct vpte_gather *pending; /* the gather whose pages nobody may read */
+	bool (*cached)(const void *tlb, uint64_t pa); /* does the model TLB still hold the table? */
+	const void *tlb;
 };
 
 static size_t slot_of(struct gmem *m, uint64_t pa)
@@ -96,6 +101,9 @@ static void gmem_free(void *ctx, vpte_pa_t pa, uint64_t size)
 		violation("freed twice, or never allocated", pa.addr);
 		return;
 	}
+	if (m->cached && m->cached(m->tlb, pa.addr))
+		violation("freed while the model TLB's walk cache holds it (before its invalidation)",
+			  pa.addr);
 	memset((void *)(uintptr_t)pa.addr, 0xa5, size);
 	m->state[i] = PAGE_QUARANTINED;
 	m->live--;
@@ -268,6 +276,16 @@ static bool stride_hits(uint64_t ia, unsigned shift, uint64_t start, uint64_t la
 		return false;
 	uint64_t p = start + ((lo - start + stride - 1) / stride) * stride;
 	return p >= lo && p <= end && p <= last;
+}
+
+/* Does a walk-cache entry still point at the table page @pa? */
+static bool tlb_holds_table(const void *ctx, uint64_t pa)
+{
+	const struct tlb *b = ctx;
+	for (unsigned i = 0; i < b->nwalks; i++)
+		if (b->walks[i].table == pa)
+			return true;
+	return false;
 }
 
 /* The invalidate callback: forget exactly what the gather reports. */
@@ -527,10 +545,13 @@ static void run_format(const struct vpte_format *f, uint64_t seed, unsigned long
 	r->tlb.c = codec_of(f);
 	r->tlb.t = &r->t;
 	r->tlb.rng = r->rng;
+	r->mem.cached = tlb_holds_table;
+	r->mem.tlb = &r->tlb;
 
 	for (unsigned long i = 0; i < steps && test_failures == failed; i++)
 		step(r);
 	current_op = "(teardown)";
+	r->tlb.nleaves = r->tlb.nwalks = 0; /* the caller's full flush before the table goes */
 	CHECK_EQ(vpte_table_destroy(&r->t), 0);
 	CHECK_EQ(r->mem.live, 0);
 	printf("  %-13s map %lu insert %lu unmap %lu protect %lu split %lu collapse %lu (%lu"
