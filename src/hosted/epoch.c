@@ -162,6 +162,11 @@ void vpte_epoch_destroy(struct vpte_epoch *d)
 	if (!d)
 		return;
 	vpte_epoch_barrier(d);
+	while (d->oldest) { /* drained, the newest kept for reuse */
+		struct chunk *c = d->oldest;
+		d->oldest = c->next;
+		free(c);
+	}
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
