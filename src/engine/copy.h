@@ -220,6 +220,7 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 	struct copy_memo *memo = &w->memo[level];
 	uint64_t key = memo->key, enc = memo->enc, step = memo->step;
 	bool plain = memo->plain;
+	const uint64_t pam = pa_field(f, c, level);
 	const struct flag_bits wb = flag_bits(f, c, level, VPTE_W);
 	unsigned shift = g_shift(f, level), at = *i, first_at = ~0u, last_at = 0;
 	const struct vpte_observer *obs = w->dst->observer;
@@ -232,7 +233,7 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 	int ret = 0;
 	for (; at <= end; at++) {
 		uint64_t e = slot_load(slot_at(table, at));
-		int kind = memo_kind(f, c, e, level, key);
+		int kind = memo_kind(f, c, e, level, pam, key);
 		if (kind != MEMO_HIT && kind != VPTE_LEAF) {
 			if (kind == VPTE_HOLE)
 				continue;

@@ -65,13 +65,14 @@ struct change_memo {
 /* What memo_kind() returns for a leaf of the memo's encoding. */
 #define MEMO_HIT 3
 
-/* The kind of the entry @e at @level, or MEMO_HIT when it has the bits
- * outside the PA field that @key holds: only a leaf can, so kind() runs
+/* The kind of the entry @e at @level, or MEMO_HIT when its bits outside
+ * the PA field @pam (pa_field(), computed once per table: compilers do not
+ * always fold it) are @key: only a leaf can have those, so kind() runs
  * only for entries of another encoding. */
 VPTE_INLINE int memo_kind(const struct vpte_format *f, const struct vpte_codec *c, uint64_t e,
-			  unsigned level, uint64_t key)
+			  unsigned level, uint64_t pam, uint64_t key)
 {
-	return (e & ~pa_field(f, c, level)) == key ? MEMO_HIT : c->kind(f, e, level);
+	return (e & ~pam) == key ? MEMO_HIT : c->kind(f, e, level);
 }
 
 /* Can the hardware still set a flag in the leaf @e at @level? */
@@ -158,6 +159,7 @@ VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_cod
 	uint64_t key = memo->key, keep = memo->keep, flip = memo->flip;
 	bool plain = memo->plain, cont = memo->cont;
 	const bool apply = p->apply;
+	const uint64_t pam = pa_field(f, c, level);
 	unsigned shift = g_shift(f, level), at = *i, first_at = ~0u, last_at = 0;
 	unsigned run_step = 63, last_step = shift;
 	bool single = false;
@@ -166,7 +168,7 @@ VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_cod
 		vpte_slot_t *slot = slot_at(table, at);
 		uint64_t e = slot_load(slot);
 		uint64_t entry_ia = base + ((uint64_t)at << shift);
-		int kind = memo_kind(f, c, e, level, key);
+		int kind = memo_kind(f, c, e, level, pam, key);
 		/* plan_edges() has refused corrupt entries. */
 		if (kind == VPTE_HOLE)
 			continue;
