@@ -125,6 +125,11 @@ int state_setup(struct bench_env *e, enum bench_state st)
 	case ST_FULL:
 		memset(e->bitmap, 0, ((e->region >> e->gshift) / 64 + 1) * sizeof(uint64_t));
 		return map_gran(e, 0, e->region);
+	case ST_FULL_RO: {
+		struct vpte_prot none = { 0, 0, 0 }, w = { VPTE_W, 0, 0 };
+		err = map_gran(e, 0, e->region);
+		return err ? err : vpte_protect(&e->t, vpte_va(e->va), e->region, none, w, NULL);
+	}
 	case ST_HUGE:
 		return vpte_map(&e->t, vpte_va(e->va), vpte_pa(e->pa), e->region, e->prot, NULL);
 	case ST_SLOTS:
@@ -464,6 +469,24 @@ static int call_protect(struct bench_env *e)
 	return vpte_protect(&e->t, vpte_va(e->va), e->region, set, clear, NULL);
 }
 
+/* Make read-only pages writable: accessed is set (vpte_map sets it) and
+ * the pages were not writable, so the hardware cannot change the entries
+ * and vpte_protect writes them with plain stores. */
+static int call_protect_rw(struct bench_env *e)
+{
+	struct vpte_prot set = { VPTE_W, 0, 0 }, clear = { 0, 0, 0 };
+	return vpte_protect(&e->t, vpte_va(e->va), e->region, set, clear, NULL);
+}
+
+static int check_protect_rw(struct bench_env *e)
+{
+	struct vpte_walk w;
+	int err = vpte_seek(&w, &e->t, vpte_va(e->va + e->region / 2));
+	if (err)
+		return err;
+	return w.kind == VPTE_LEAF && (w.prot.flags & VPTE_W) ? 0 : -VPTE_EFAULT;
+}
+
 static int call_split(struct bench_env *e)
 {
 	return vpte_split(&e->t, vpte_va(e->va), e->region, e->gshift, NULL);
@@ -593,6 +616,9 @@ const struct bench_case bench_cases[] = {
 	{ .op = "protect-1g-4k", .what = "vpte_protect 1 GiB of 4 KiB leaves (clear W)",
 	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_MEMCPY,
 	  .call = call_protect, .check = check_protect, .targets = { TARGET(T_NS, 1.0) } },
+	{ .op = "protect-1g-4k-rw", .what = "vpte_protect 1 GiB of read-only 4 KiB leaves (set W)",
+	  .state = ST_FULL_RO, .entries = entries_region, .limit = LIMIT_MEMCPY,
+	  .call = call_protect_rw, .check = check_protect_rw, .targets = { TARGET(T_NS, 1.0) } },
 	{ .op = "split-1g-to-4k", .what = "vpte_split a 1 GiB leaf to 4 KiB leaves",
 	  .state = ST_HUGE, .entries = entries_region, .limit = LIMIT_MEMSET,
 	  .call = call_split, .check = check_split },
