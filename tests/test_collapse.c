@@ -227,8 +227,11 @@ static void gather(struct fx *x)
 	pages_freed = 0;
 	CHECK_EQ(vpte_collapse(&x->t, vpte_va(base), x->big, 0, &g), 0);
 	vpte_gather_finish(&g);
-	/* More than a batch of tables went: finished early at least once. */
-	CHECK_EQ(invalidations, (tables + VPTE_GATHER_BATCH - 1) / VPTE_GATHER_BATCH);
+	/* More than a batch of tables went: finished early at least once.
+	 * arm64 invalidates the piece once more, between the break and the
+	 * make (docs/concurrency.md). */
+	CHECK_EQ(invalidations, (tables + VPTE_GATHER_BATCH - 1) / VPTE_GATHER_BATCH +
+					!strncmp(x->f->name, "arm64", 5));
 	CHECK_EQ(pages_freed, tables);
 	CHECK_EQ(inval_start, base);
 	CHECK_EQ(inval_last, base + x->big - 1);

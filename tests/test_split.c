@@ -221,7 +221,9 @@ static void gather(struct fx *x)
 			    &g),
 		 0);
 	vpte_gather_finish(&g);
-	CHECK_EQ(invalidations, 1);
+	/* arm64 invalidates each leaf it splits once more, mid-edit, between
+	 * the break and the make (docs/concurrency.md). */
+	CHECK_EQ(invalidations, 1u + 2u * !strncmp(x->f->name, "arm64", 5));
 	CHECK(seen.leaves_changed && seen.tables_changed);
 	CHECK_EQ(seen.start, base);
 	CHECK_EQ(seen.last, base + 2 * x->big - 1);

@@ -540,6 +540,9 @@ struct vpte_gather {
  * @invalidate: called by vpte_gather_finish() before pages are freed, with
  *              the accumulated ranges; NULL when nothing caches
  *              translations (building an image, a software-only walker).
+ *              On arm64 also called mid-edit, with just the range of a
+ *              leaf that changes size, between the break and the make of
+ *              break-before-make (docs/concurrency.md).
  */
 void vpte_gather_init(struct vpte_gather *g, const struct vpte_table *t,
 		      void (*invalidate)(void *ctx, const struct vpte_gather *g), void *ctx);

@@ -50,6 +50,14 @@ struct vpte_codec {
 			      struct vpte_prot prot, bool cont);
 	/* prot_ok - the format can encode @prot. */
 	bool (*prot_ok)(const struct vpte_format *f, struct vpte_prot prot);
+	/*
+	 * break_before_make - a live leaf must be made invalid and its TLB
+	 * entries invalidated before it is replaced by one of another size
+	 * (a block by a table of the same translations, entries gaining or
+	 * losing the contiguous flag): arm64.  Readers wait while such an
+	 * entry is broken (SLOT_BREAK, walk.h).
+	 */
+	bool break_before_make;
 };
 
 #endif

@@ -62,6 +62,18 @@ VPTE_INLINE bool next_extent(const struct vpte_format *f, const struct vpte_code
 	return x->leaves != 0;
 }
 
+/* Record in @g every leaf in [ia, ia + 2^shift). */
+VPTE_INLINE void gather_leaves(const struct vpte_format *f, const struct vpte_codec *c,
+			       const struct vpte_table *t, struct vpte_gather *g, uint64_t ia,
+			       unsigned shift)
+{
+	struct vpte_walk w;
+	for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, ia)), 1ull << shift,
+				      VPTE_ITER_LEAVES);
+	     ret > 0; ret = eng_iter_next(f, c, &w))
+		vpte_gather_leaf(g, w.va.addr, w.shift);
+}
+
 /*
  * merge_piece - make [ia, ia + 2^shift) -> @pa one leaf at @level (a run
  * when @shift is the level's run shift); the extent guarantees it is mapped
@@ -70,7 +82,10 @@ VPTE_INLINE bool next_extent(const struct vpte_format *f, const struct vpte_code
  * the observer hears how many leaves it replaced.
  * Each member is stored by itself: its old leaves go into the gather just
  * before, the tables under it into the gather just after, so whenever the
- * gather is finished early every change made so far is in it.
+ * gather is finished early every change made so far is in it.  With
+ * break-before-make (arm64: a table becomes a block, entries gain the
+ * contiguous flag; Arm ARM D8.16.1), every member is broken first (its
+ * leaves gathered before), the piece invalidated, then each member made.
  */
 VPTE_INLINE void merge_piece(const struct vpte_format *f, const struct vpte_codec *c,
 			     const struct vpte_table *t, struct vpte_gather *g, vpte_slot_t *first,
@@ -90,17 +105,23 @@ VPTE_INLINE void merge_piece(const struct vpte_format *f, const struct vpte_code
 				prot.flags |= hw_flags[i];
 		parts++;
 	}
+	uint64_t old[1u << 7]; /* the longest run: 128 x 16 KiB */
+	if (c->break_before_make) {
+		gather_leaves(f, c, t, g, ia, shift);
+		for (unsigned i = 0; i < members; i++)
+			old[i] = atomic_exchange_explicit(first + i, SLOT_BREAK, memory_order_acq_rel);
+		vpte_gather_break(g, ia_to_va(f, ia), shift);
+	}
 	for (unsigned i = 0; i < members; i++) {
 		uint64_t member_ia = ia + ((uint64_t)i << entry_shift);
-		for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, member_ia)),
-					      1ull << entry_shift, VPTE_ITER_LEAVES);
-		     ret > 0; ret = eng_iter_next(f, c, &w))
-			vpte_gather_leaf(g, w.va.addr, w.shift);
-		uint64_t old = slot_load(first + i);
+		if (!c->break_before_make) {
+			gather_leaves(f, c, t, g, member_ia, entry_shift);
+			old[i] = slot_load(first + i);
+		}
 		slot_store(first + i, c->make_leaf(f, pa + ((uint64_t)i << entry_shift), level, prot,
 						   members > 1u));
-		if (c->kind(f, old, level) == VPTE_TABLE)
-			free_tables(f, c, t, c->table_pa(f, old), level - 1u, member_ia, g);
+		if (c->kind(f, old[i], level) == VPTE_TABLE)
+			free_tables(f, c, t, c->table_pa(f, old[i]), level - 1u, member_ia, g);
 	}
 	observe_merge(t, ia_to_va(f, ia), pa, shift, parts);
 }

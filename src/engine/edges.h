@@ -140,7 +140,7 @@ VPTE_INLINE int plan_entry(const struct vpte_format *f, const struct vpte_codec 
 			   bool edge, uint64_t first, uint64_t last,
 			   const struct prot_change *change, struct edge_plan *plan)
 {
-	uint64_t e = slot_load(slot_at(table, *i));
+	uint64_t e = slot_load_made(c, slot_at(table, *i));
 	int kind = c->kind(f, e, level);
 	if (kind == VPTE_HOLE)
 		return 0;
@@ -240,6 +240,20 @@ VPTE_INLINE int plan_edges(const struct vpte_format *f, const struct vpte_codec 
  * by compare-and-swap, so an accessed or dirty flag the hardware sets
  * meanwhile is kept.  Returns whether any entry changed.
  */
+/* What rewrite_leaf() makes of the member @e (mapping @member_ia). */
+VPTE_INLINE uint64_t leaf_rewritten(const struct vpte_format *f, const struct vpte_codec *c,
+				    uint64_t e, unsigned level, uint64_t member_ia,
+				    const struct prot_change *change, bool cont)
+{
+	uint64_t pa = c->leaf_pa(f, e, level, member_ia);
+	struct vpte_prot old = c->leaf_prot(f, e, level);
+	struct vpte_prot prot = change ? prot_apply(change, old) : old;
+	uint64_t next = c->make_leaf(f, pa, level, prot, cont);
+	if (old.memtype != VPTE_MT_OTHER)
+		next ^= e ^ c->make_leaf(f, pa, level, old, c->leaf_cont(f, e, level));
+	return next;
+}
+
 VPTE_INLINE bool rewrite_leaf(const struct vpte_format *f, const struct vpte_codec *c,
 			      vpte_slot_t *first, unsigned members, unsigned level,
 			      uint64_t span_ia, const struct prot_change *change, bool cont)
@@ -249,12 +263,7 @@ VPTE_INLINE bool rewrite_leaf(const struct vpte_format *f, const struct vpte_cod
 		uint64_t member_ia = span_ia + ((uint64_t)i << g_shift(f, level));
 		uint64_t e = slot_load(first + i), next;
 		do {
-			uint64_t pa = c->leaf_pa(f, e, level, member_ia);
-			struct vpte_prot old = c->leaf_prot(f, e, level);
-			struct vpte_prot prot = change ? prot_apply(change, old) : old;
-			next = c->make_leaf(f, pa, level, prot, cont);
-			if (old.memtype != VPTE_MT_OTHER)
-				next ^= e ^ c->make_leaf(f, pa, level, old, c->leaf_cont(f, e, level));
+			next = leaf_rewritten(f, c, e, level, member_ia, change, cont);
 		} while (next != e &&
 			 !atomic_compare_exchange_weak_explicit(first + i, &e, next,
 								memory_order_release,
@@ -262,6 +271,36 @@ VPTE_INLINE bool rewrite_leaf(const struct vpte_format *f, const struct vpte_cod
 		changed |= next != e;
 	}
 	return changed;
+}
+
+/*
+ * break_run - rewrite_leaf() without the run flag, by break-before-make
+ * (Arm ARM D8.16.1: the contiguous flag of live entries changes): every
+ * member is swapped for SLOT_BREAK (the swap returns it with whatever
+ * accessed or dirty flag the hardware set), the run's TLB entries are
+ * invalidated through @g, and each member is made again, plain.  Two
+ * edits cutting one run at once both start with the first member: the one
+ * that finds it broken, plain, or changed under its swap leaves the run to
+ * the other (the caller reads the entry again, waiting for the make).
+ */
+VPTE_INLINE void break_run(const struct vpte_format *f, const struct vpte_codec *c,
+			   struct vpte_gather *g, vpte_slot_t *first, unsigned level,
+			   uint64_t span_ia)
+{
+	uint64_t old[1u << 7]; /* the longest run: 128 x 16 KiB */
+	unsigned members = 1u << f->cont_bits[level];
+	old[0] = slot_load_made(c, first);
+	if (c->kind(f, old[0], level) != VPTE_LEAF || !c->leaf_cont(f, old[0], level) ||
+	    !atomic_compare_exchange_strong_explicit(first, &old[0], SLOT_BREAK,
+						     memory_order_acq_rel, memory_order_relaxed))
+		return;
+	for (unsigned i = 1; i < members; i++)
+		old[i] = atomic_exchange_explicit(first + i, SLOT_BREAK, memory_order_acq_rel);
+	vpte_gather_break(g, ia_to_va(f, span_ia), g_shift(f, level) + f->cont_bits[level]);
+	for (unsigned i = 0; i < members; i++)
+		slot_store(first + i,
+			   leaf_rewritten(f, c, old[i], level,
+					  span_ia + ((uint64_t)i << g_shift(f, level)), NULL, false));
 }
 
 /*
@@ -351,6 +390,7 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 	 * level for one address). */
 	vpte_slot_t *pending_slot = NULL;
 	uint64_t pending_entry = 0, pending_old = 0;
+	uint64_t pending_ia = 0;
 	unsigned pending_level = 0, fresh = 0;
 	uint64_t fresh_pa[VPTE_MAX_LEVELS];
 	const bool swap = r->first == r->last && table_concurrent(t);
@@ -358,7 +398,7 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 	path[level] = tab_ptr(f, t, t->root.addr);
 	for (;;) {
 		vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
-		uint64_t e = slot_load(slot);
+		uint64_t e = slot_load_made(c, slot);
 		int kind = c->kind(f, e, level);
 		unsigned entry_shift = g_shift(f, level), step = entry_shift;
 		if (kind == VPTE_TABLE) {
@@ -378,8 +418,12 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 				observe_split(t, ia_to_va(f, span_ia),
 					      c->leaf_pa(f, e, level, entry_ia) - (entry_ia - span_ia),
 					      step, entry_shift);
-				rewrite_leaf(f, c, slot_at(path[level], g_index(f, span_ia, level)),
-					     1u << (step - entry_shift), level, span_ia, NULL, false);
+				vpte_slot_t *run = slot_at(path[level], g_index(f, span_ia, level));
+				if (c->break_before_make && !pending_slot)
+					break_run(f, c, g, run, level, span_ia);
+				else
+					rewrite_leaf(f, c, run, 1u << (step - entry_shift), level,
+						     span_ia, NULL, false);
 				continue;
 			}
 			bool plain = g_shift(f, level - 1u) + f->cont_bits[level - 1u] > r->shift;
@@ -393,6 +437,7 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 				pending_entry = table_entry;
 				pending_old = e;
 				pending_level = level;
+				pending_ia = span_ia;
 			}
 			if (fresh < VPTE_MAX_LEVELS)
 				fresh_pa[fresh++] = table_pa;
@@ -409,13 +454,21 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 		while (level < g_top(f) && (done || !(ia & mask_below(g_shift(f, level + 1u))))) {
 			level++;
 			if (pending_slot && level == pending_level) {
+				/* Break-before-make (Arm ARM D8.16.1): the block
+				 * goes, its TLB entries go, then the table comes. */
+				uint64_t make = c->break_before_make ? SLOT_BREAK : pending_entry;
 				if (!swap) {
-					slot_store(pending_slot, pending_entry);
+					slot_store(pending_slot, make);
 				} else if (!atomic_compare_exchange_strong_explicit(
-						   pending_slot, &pending_old, pending_entry,
+						   pending_slot, &pending_old, make,
 						   memory_order_release, memory_order_relaxed)) {
 					lost = true;
 					break;
+				}
+				if (c->break_before_make) {
+					vpte_gather_break(g, ia_to_va(f, pending_ia),
+							  g_shift(f, pending_level));
+					slot_store(pending_slot, pending_entry);
 				}
 				vpte_gather_table(g);
 				pending_slot = NULL;

@@ -56,6 +56,17 @@ void vpte_gather_leaf(struct vpte_gather *g, uint64_t va, unsigned shift)
 		g->min_shift = shift;
 }
 
+void vpte_gather_break(const struct vpte_gather *g, uint64_t va, unsigned shift)
+{
+	if (!g->invalidate)
+		return;
+	struct vpte_gather now = *g;
+	gather_reset(&now);
+	vpte_gather_leaf(&now, va, shift);
+	now.tables_changed = true;
+	g->invalidate(g->ctx, &now);
+}
+
 void vpte_gather_table(struct vpte_gather *g)
 {
 	g->tables_changed = true;

@@ -89,6 +89,11 @@ void vpte_pool_drain(struct vpte_pool *pool, const struct vpte_table *t);
 
 /* Record that the translations of [va, va + 2^shift) changed. */
 void vpte_gather_leaf(struct vpte_gather *g, uint64_t va, unsigned shift);
+/* Invalidate now, mid-edit, the translations of [va, va + 2^shift): the
+ * "break" of break-before-make is in place and the "make" waits for the
+ * TLBs to forget the old entry (codec break_before_make).  Nothing is
+ * recorded in @g: the edit records the change as it would otherwise. */
+void vpte_gather_break(const struct vpte_gather *g, uint64_t va, unsigned shift);
 /* Record a changed table entry (walk caches must be flushed). */
 void vpte_gather_table(struct vpte_gather *g);
 /* Record a table page that became unreachable, freed after invalidation;

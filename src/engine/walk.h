@@ -150,6 +150,27 @@ VPTE_INLINE void slot_store(vpte_slot_t *slot, uint64_t e)
 #define SLOT_FROZEN 0x46524f5a454e0000ull
 
 /*
+ * SLOT_BREAK - the "break" of break-before-make (codec break_before_make):
+ * a live leaf that is about to become one of another size is replaced by
+ * this invalid entry, its TLB entries are invalidated, then the new entry
+ * is stored.  Invalid to the hardware for the reason SLOT_FROZEN is; vpte's
+ * walks wait until the entry is made (slot_load_made()), as for a
+ * migration entry, so that nobody reads a hole where the address stays
+ * mapped.
+ */
+#define SLOT_BREAK 0x425245414b000000ull
+
+/* The entry at @slot, once a break-before-make in progress on it is over
+ * (a constant false test on formats without it). */
+VPTE_INLINE uint64_t slot_load_made(const struct vpte_codec *c, vpte_slot_t *slot)
+{
+	uint64_t e = slot_load(slot);
+	while (c->break_before_make && e == SLOT_BREAK)
+		e = slot_load(slot);
+	return e;
+}
+
+/*
  * slot_claim - write @e into the empty entry @slot of a concurrent table,
  * by compare-and-swap from 0: a freeze (SLOT_FROZEN) and a claim of one
  * entry exclude each other by the atomicity of the read-modify-write
@@ -258,7 +279,7 @@ VPTE_INLINE int eng_seek(const struct vpte_format *f, const struct vpte_codec *c
 	for (unsigned i = 0; i < f->levels; i++) {
 		level = g_top(f) - i;
 		w->path[level] = table;
-		e = slot_load(slot_at(table, g_index(f, ia, level)));
+		e = slot_load_made(c, slot_at(table, g_index(f, ia, level)));
 		kind = c->kind(f, e, level);
 		if (kind != VPTE_TABLE || level == 0)
 			break;
@@ -349,7 +370,7 @@ VPTE_INLINE int iter_find(const struct vpte_format *f, const struct vpte_codec *
 	for (;;) {
 		unsigned level = w->level;
 		uint64_t ia = w->index_addr;
-		uint64_t e = slot_load(slot_at(w->path[level], g_index(f, ia, level)));
+		uint64_t e = slot_load_made(c, slot_at(w->path[level], g_index(f, ia, level)));
 		int kind = c->kind(f, e, level);
 		if (kind == VPTE_KIND_CORRUPT)
 			return iter_stop(w, -VPTE_EFAULT);

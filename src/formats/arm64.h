@@ -195,6 +195,10 @@ static const struct vpte_codec arm64_codec = {
 	.make_table = arm64_make_table,
 	.make_leaf = arm64_make_leaf,
 	.prot_ok = arm64_prot_ok,
+	/* Arm ARM D8.16.1 "Using break-before-make when updating translation
+	 * table entries": required for a change of block size, contiguous
+	 * flag included. */
+	.break_before_make = true,
 };
 
 #endif
