@@ -50,37 +50,53 @@ head -c 65520 /dev/zero >"$tmp/bios.bin"
 printf "\\x66\\xb8$(le32 "$root")\\x0f\\x22\\xd8\\xf4\\xeb\\xfd\\x00\\x00\\x00\\x00" >>"$tmp/bios.bin"
 (($(wc -c <"$tmp/bios.bin") == 65536)) || fail "firmware is not 64 KiB"
 
-# QMP over the guest's stdio: one JSON object a line.
-coproc QEMU { exec "$qemu" -machine q35 -m 64 -accel tcg -nodefaults -no-user-config \
-	-display none -bios "$tmp/bios.bin" \
-	-device "loader,file=$tmp/pt.img,addr=$base,force-raw=on" -qmp stdio 2>"$tmp/qemu.err"; }
-qemu_pid=$QEMU_PID
+# QMP over the guest's stdio, through two FIFOs: one JSON object a line.
+# (Not a coproc: bash unsets a coproc's variables as soon as it reaps the
+# process, so a QEMU that exits early made the script die on an unbound
+# variable with no word of why; a FIFO just reads end-of-file.)
+mkfifo "$tmp/qmp.in" "$tmp/qmp.out"
+"$qemu" -machine q35 -m 64 -accel tcg -nodefaults -no-user-config -display none \
+	-bios "$tmp/bios.bin" -device "loader,file=$tmp/pt.img,addr=$base,force-raw=on" \
+	-qmp stdio <"$tmp/qmp.in" >"$tmp/qmp.out" 2>"$tmp/qemu.err" &
+qemu_pid=$!
+exec {to_qemu}>"$tmp/qmp.in" {from_qemu}<"$tmp/qmp.out"
 
+# Every wait below is for an answer from QEMU, bounded generously (a hung
+# QEMU fails the test instead of blocking CTest): a loaded machine makes
+# QEMU slow, never wrong.
+patience=300
+qemu_gone() {
+	fail "QEMU did not answer $1 within ${patience}s or exited: $(cat "$tmp/qemu.err")"
+}
 # qmp COMMAND-JSON: send it and leave its reply line (events skipped) in $reply.
+# The write is in a subshell so that a QEMU gone (SIGPIPE) fails the test
+# with a message instead of killing the script.
 qmp() {
-	echo "$1" >&"${QEMU[1]}"
-	while IFS= read -r -t 60 reply <&"${QEMU[0]}"; do
+	(echo "$1" >&"$to_qemu") 2>/dev/null || qemu_gone "$1"
+	while IFS= read -r -t $patience reply <&"$from_qemu"; do
 		[[ $reply == *'"event"'* ]] || return 0
 	done
-	fail "QEMU did not answer $1: $(cat "$tmp/qemu.err")"
+	qemu_gone "$1"
 }
-IFS= read -r -t 60 reply <&"${QEMU[0]}" || fail "no QMP greeting: $(cat "$tmp/qemu.err")"
+IFS= read -r -t $patience reply <&"$from_qemu" || qemu_gone "with its greeting"
 qmp '{"execute":"qmp_capabilities"}'
-# Wait (a bounded number of polls) for the firmware to have set CR3.
-# (printed with 8 hex digits outside long mode, 16 in it)
+# Wait for the firmware to have set CR3 (printed with 8 hex digits outside
+# long mode, 16 in it): the guest runs as soon as QEMU starts, but a loaded
+# machine may not schedule its CPU thread at once.
 want_cr3="CR3=0*${root#0x} "
-for ((i = 0; i < 200; i++)); do
-	qmp '{"execute":"human-monitor-command","arguments":{"command-line":"info registers"}}'
-	[[ $reply =~ $want_cr3 ]] && break
+started=$SECONDS
+while qmp '{"execute":"human-monitor-command","arguments":{"command-line":"info registers"}}'
+	[[ ! $reply =~ $want_cr3 ]]; do
+	((SECONDS - started < patience)) || fail "the guest never set $want_cr3: $reply"
 	sleep 0.05
 done
-[[ $reply =~ $want_cr3 ]] || fail "the guest never set $want_cr3: $reply"
 qmp '{"execute":"stop"}'
 qmp "{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$tmp/guest.elf\"}}"
 [[ $reply == *'"return"'* ]] || fail "dump-guest-memory: $reply"
 qmp '{"execute":"quit"}'
 wait "$qemu_pid" || true
 qemu_pid=
+exec {to_qemu}>&- {from_qemu}<&-
 [[ -s "$tmp/guest.elf" ]] || fail "QEMU wrote no dump"
 
 expect_same() { # expect_same WHAT EXPECTED GOT
@@ -151,8 +167,12 @@ done
 # 2 KiB for one CPU; the memory follows): any outcome but a crash or a hang.
 # The seed is fixed, so a failure reproduces.
 RANDOM=7
+# Only the corrupted bytes are restored between rounds (not 64 MiB copied
+# 100 times: disk traffic that slows every test running beside this one).
+cp "$tmp/guest.elf" "$tmp/fuzz.elf"
+chmod u+w "$tmp/fuzz.elf"
 for ((i = 0; i < 100; i++)); do
-	cp "$tmp/guest.elf" "$tmp/fuzz.elf"
+	dd if="$tmp/guest.elf" of="$tmp/fuzz.elf" bs=2048 count=1 conv=notrunc status=none
 	for ((j = 0; j < 4; j++)); do
 		printf "\\x$(printf %02x $((RANDOM % 256)))" |
 			dd of="$tmp/fuzz.elf" bs=1 seek=$((RANDOM % 2048)) conv=notrunc status=none
