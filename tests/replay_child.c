@@ -4,7 +4,8 @@
  * mapping (every page read), anonymous memory kept to 4 KiB pages (every
  * other page written), and a 4 MiB region aligned to 2 MiB and advised
  * MADV_HUGEPAGE (every page written, so transparent huge pages back it
- * where the kernel can), plus an exited child left unreaped (a zombie).
+ * where the kernel can; none collapsed later), plus an exited child left
+ * unreaped (a zombie).
  * Prints "NAME ADDRESS" lines, then waits until stdin closes.
  */
 #define _GNU_SOURCE
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define KiB (1ul << 10)
@@ -58,6 +60,11 @@ int main(int argc, char **argv)
 	madvise(thp, 4 * MiB, MADV_HUGEPAGE);
 	for (size_t off = 0; off < 4 * MiB; off += 4 * KiB)
 		thp[off] = 1;
+
+	/* What the test reads in smaps must stay what the replay finds:
+	 * khugepaged must not collapse the region later where the fault gave
+	 * it small pages (existing huge pages stay). */
+	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 
 	pid_t zombie = fork();
 	if (zombie == 0)

@@ -39,8 +39,10 @@ coproc CHILD { exec "$tmp/child" "$tmp/data.bin"; }
 child=$CHILD_PID
 exec {to_child}>&"${CHILD[1]}"
 declare -A at
+# (Bounded only against a hung child: a loaded machine is slow to fault
+# its 6 MiB in, never wrong.)
 for _ in 1 2 3 4 5; do
-	read -r -t 30 name value <&"${CHILD[0]}" || fail "the child said nothing"
+	read -r -t 300 name value <&"${CHILD[0]}" || fail "the child said nothing"
 	at[$name]=$value
 done
 
@@ -55,10 +57,13 @@ field() {
 	jq -rc --arg s "$2" ".mappings[] | select(.start == \$s) | $3" "$1"
 }
 
-thp_enabled=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo "[never]")
+# Huge pages are the kernel's to give (THP off, memory fragmented): without
+# them the checks below still hold (no 2 MiB leaves), and we say so.
 huge_kb=$(smaps_kb "${at[thp]}" AnonHugePages)
-if [[ $thp_enabled != *"[never]"* ]]; then
-	((huge_kb > 0)) || fail "the kernel gave the MADV_HUGEPAGE region no huge page"
+if ((huge_kb == 0)); then
+	thp_enabled=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo absent)
+	echo "test_replay: skipped: huge page checks (the kernel gave the MADV_HUGEPAGE" \
+		"region none; THP: $thp_enabled)"
 fi
 
 # Frames as the kernel shows them to us; frames hidden; each without PAGEMAP_SCAN.
@@ -123,6 +128,7 @@ checks=$((checks + 1))
 check "replay of itself: command" "$(jq -r .source.command "$tmp/self.json")" vpte
 cp "$vpte" "$tmp/vpte"
 chmod 755 "$tmp/vpte"
+as_nobody=()
 if command -v setpriv >/dev/null && [[ $(id -u) == 0 ]]; then
 	as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 	"${as_nobody[@]}" "$tmp/vpte" replay --json >"$tmp/nobody.json" || fail "replay as nobody"
@@ -133,6 +139,68 @@ if command -v setpriv >/dev/null && [[ $(id -u) == 0 ]]; then
 	grep -q "/proc/$child/maps: Permission denied" "$tmp/stderr" ||
 		fail "replay of root's process as nobody: $(cat "$tmp/stderr")"
 fi
+
+# Frames hidden by the kernel (pagemap's PFNs read as zero without
+# CAP_SYS_ADMIN): an unprivileged user's replay of its own child says so and
+# runs on presence alone, every present page still found.
+if ((${#as_nobody[@]})); then
+	mkfifo "$tmp/nobody.in" "$tmp/nobody.out"
+	"${as_nobody[@]}" "$tmp/child" "$tmp/data.bin" <"$tmp/nobody.in" >"$tmp/nobody.out" &
+	nobody_child=$!
+	exec {to_nobody}>"$tmp/nobody.in" {from_nobody}<"$tmp/nobody.out"
+	declare -A nat
+	for _ in 1 2 3 4 5; do
+		read -r -t 300 name value <&"$from_nobody" || fail "nobody's child said nothing"
+		nat[$name]=$value
+	done
+	"${as_nobody[@]}" "$tmp/vpte" replay --pid "$nobody_child" --json >"$tmp/nobody-child.json" \
+		2>"$tmp/stderr" || fail "replay of nobody's child as nobody: $(cat "$tmp/stderr")"
+	"${as_nobody[@]}" "$tmp/vpte" replay --pid "$nobody_child" --format x86_64 \
+		>"$tmp/nobody-child.txt" || fail "replay of nobody's child as nobody (text)"
+	check "nobody's child: frames" "$(jq -r .source.page_frames "$tmp/nobody-child.json")" unknown
+	grep -q '^page frames: unknown' "$tmp/nobody-child.txt" ||
+		fail "nobody's child: text does not say the frames are unknown: $(cat "$tmp/nobody-child.txt")"
+	check "nobody's child: anon pages" \
+		"$(field "$tmp/nobody-child.json" "${nat[anon]}" .present_bytes)" $((128 * 4096))
+	check "nobody's child: file pages" \
+		"$(field "$tmp/nobody-child.json" "${nat[file]}" .formats.x86_64.mapped_bytes)" \
+		"$(field "$tmp/nobody-child.json" "${nat[file]}" .smaps_rss_bytes)"
+	exec {to_nobody}>&- {from_nobody}<&-
+	wait "$nobody_child" || fail "nobody's child exited $?"
+fi
+
+# A process that exits while it is read: a child that exits as soon as it
+# has set itself up, replayed at once and again and again until it is gone.
+# Each replay either reads it whole (alive throughout: a consistent report)
+# or says it is gone; never a crash or another error.
+whole=0 exited=0 gone=0
+for ((round = 0; round < 10; round++)); do
+	"$tmp/child" "$tmp/data.bin" </dev/null >/dev/null &
+	short=$!
+	rc=0
+	while ((rc == 0)); do
+		rc=0
+		"$vpte" replay --pid "$short" --format x86_64 --json >"$tmp/short.json" \
+			2>"$tmp/stderr" || rc=$?
+		if ((rc == 0)); then
+			check "exiting child: pid" "$(jq .source.pid "$tmp/short.json")" "$short"
+			whole=$((whole + 1))
+		elif ((rc == 1)) && grep -q "process $short exited while it was read" "$tmp/stderr"; then
+			exited=$((exited + 1))
+			rc=0 # and again, until it is gone
+		elif ((rc == 1)) && grep -q "no process $short" "$tmp/stderr"; then
+			gone=$((gone + 1)) # a zombie: exited, not yet waited for
+		else
+			fail "exiting child: status $rc: $(cat "$tmp/stderr")"
+		fi
+	done
+	wait "$short" || true
+	rc=0
+	"$vpte" replay --pid "$short" 2>"$tmp/stderr" || rc=$?
+	check "reaped child: status" "$rc" 1
+done
+echo "test_replay: exiting children: $whole replays read them whole, $exited saw them" \
+	"exit while read, $gone found them gone"
 
 # A progress line on a terminal (script(1) gives it one), erased at the end.
 if command -v script >/dev/null; then
