@@ -149,6 +149,24 @@ static inline void snapshot_free(struct test_snapshot *s)
 }
 
 /*
+ * test_digest - a hash of every entry (leaves, holes, table entries) in
+ * [va, va + size), for edits confined to that range: equal digests mean
+ * the tables there are alike.  Cheaper than a snapshot: nothing allocated.
+ */
+static inline uint64_t test_digest(const struct vpte_table *t, uint64_t va, uint64_t size)
+{
+	struct vpte_walk w;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	vpte_for_each_entry(&w, t, vpte_va(va), size, VPTE_ITER_ALL)
+	{
+		h = (h ^ w.va.addr) * 0x100000001b3ull;
+		h = (h ^ w.entry) * 0x100000001b3ull;
+		h = (h ^ (w.shift | (uint64_t)w.level << 8 | (uint64_t)w.kind << 16)) * 0x100000001b3ull;
+	}
+	return h ^ (uint64_t)w.error;
+}
+
+/*
  * test_piece_shifts - every leaf shift and contiguous-run shift of @f,
  * ascending: the piece sizes vpte_map may choose.  Returns the count.
  */
