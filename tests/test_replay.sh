@@ -169,13 +169,14 @@ if ((${#as_nobody[@]})); then
 	wait "$nobody_child" || fail "nobody's child exited $?"
 fi
 
-# A process that exits while it is read: a child that exits as soon as it
-# has set itself up, replayed at once and again and again until it is gone.
+# A process that exits while it is read: a child that exits once it has set
+# itself up and its stdin closes (0 to 0.45 s later, a different moment each
+# round), replayed at once and again and again until it is gone.
 # Each replay either reads it whole (alive throughout: a consistent report)
 # or says it is gone; never a crash or another error.
 whole=0 exited=0 gone=0
 for ((round = 0; round < 10; round++)); do
-	"$tmp/child" "$tmp/data.bin" </dev/null >/dev/null &
+	"$tmp/child" "$tmp/data.bin" < <(sleep "$(printf '0.%02d' $((round * 5)))") >/dev/null &
 	short=$!
 	rc=0
 	while ((rc == 0)); do
