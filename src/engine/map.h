@@ -468,19 +468,110 @@ VPTE_INLINE int64_t eng_map_piece(const struct vpte_format *f, const struct vpte
 }
 
 /*
+ * struct map_gaps - the stretches of a concurrent map's range that were
+ * empty before it wrote anything: where its leaves can be, so what an undo
+ * (map_concurrent()) removes.  All of the range (@whole) unless the map is
+ * an insert that found leaves there, which must stay.  The stretches are
+ * kept as (first, last) pairs of index addresses in pages of the table's
+ * memory, after each page's link word (struct vpte_pool chains them, the
+ * newest first), allocated before the map writes anything: the core has
+ * no other memory, and how many there are depends on the leaves found.
+ */
+struct map_gaps {
+	struct vpte_pool pages;
+	unsigned used; /* pairs in the newest page; older pages are full */
+	bool whole;
+};
+
+VPTE_INLINE unsigned gaps_per_page(const struct vpte_format *f)
+{
+	return (unsigned)((g_page(f) / sizeof(uint64_t) - 1u) / 2u);
+}
+
+VPTE_INLINE int gaps_add(const struct vpte_format *f, const struct vpte_table *t,
+			 struct map_gaps *gaps, uint64_t first, uint64_t last)
+{
+	if (!gaps->pages.count || gaps->used == gaps_per_page(f)) {
+		if (vpte_pool_fill(&gaps->pages, t, gaps->pages.count + 1u))
+			return -VPTE_ENOMEM;
+		gaps->used = 0;
+	}
+	uint64_t *page = tab_ptr(f, t, gaps->pages.head.addr);
+	page[1u + 2u * gaps->used] = first;
+	page[2u + 2u * gaps->used] = last;
+	gaps->used++;
+	return 0;
+}
+
+/* Fill @gaps for @r before its first apply; on failure nothing is kept. */
+VPTE_INLINE int gaps_record(const struct vpte_format *f, const struct vpte_codec *c,
+			    const struct vpte_table *t, const struct map_req *r,
+			    struct map_gaps *gaps)
+{
+	struct vpte_walk w;
+	uint64_t from = r->first; /* the first address no leaf seen covers */
+	bool to_end = false;
+	int ret, err = 0;
+	if (!r->insert)
+		return 0;
+	for (ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, r->first)),
+				  r->last - r->first + 1u, VPTE_ITER_LEAVES);
+	     ret > 0; ret = eng_iter_next(f, c, &w)) {
+		uint64_t start = w.va.addr & g_ia_mask(f), end = start + mask_below(w.shift);
+		gaps->whole = false;
+		if (start > from && (err = gaps_add(f, t, gaps, from, start - 1u)))
+			break;
+		if ((to_end = end >= r->last))
+			break;
+		from = end + 1u;
+	}
+	if (!err && ret < 0)
+		err = ret;
+	if (!err && !gaps->whole && !to_end)
+		err = gaps_add(f, t, gaps, from, r->last);
+	if (err)
+		vpte_pool_drain(&gaps->pages, t);
+	return err;
+}
+
+/* Remove the leaves in @gaps (the map's own: its range is the caller's
+ * alone), telling the observer and @g, like an unmap. */
+VPTE_INLINE void gaps_clear(const struct vpte_format *f, const struct vpte_codec *c,
+			    const struct vpte_table *t, const struct map_req *r,
+			    const struct map_gaps *gaps, struct vpte_gather *g)
+{
+	if (gaps->whole) {
+		observe_removes(f, c, t, r->first, r->last);
+		clear_range(f, c, t, g, r->first, r->last);
+		return;
+	}
+	vpte_pa_t pa = gaps->pages.head;
+	for (uint64_t p = 0, n = gaps->used; p < gaps->pages.count; p++, n = gaps_per_page(f)) {
+		const uint64_t *page = tab_ptr(f, t, pa.addr);
+		for (uint64_t i = 0; i < n; i++) {
+			observe_removes(f, c, t, page[1u + 2u * i], page[2u + 2u * i]);
+			clear_range(f, c, t, g, page[1u + 2u * i], page[2u + 2u * i]);
+		}
+		pa = vpte_pa(page[0]);
+	}
+}
+
+/*
  * map_concurrent - vpte_map on a concurrent table: plan, fill the pool,
  * apply; when the apply finds that a concurrent unmap is freeing a table
  * it writes into (MAP_RETRY), plan again from where the table stands, with
  * the leaves the first apply wrote accepted as already there (insert), and
  * apply again.  The range is the caller's alone, so every leaf found in it
- * after the first plan is this map's.  If the pages a later plan needs
- * cannot be had, the leaves written are removed again (an unmap of the
- * range: whole leaves, no allocation), so the map is still all or nothing.
+ * after the first plan is this map's or was there before.  If the pages a
+ * later plan needs cannot be had, the leaves written are removed again
+ * (those in the stretches that were empty before, struct map_gaps: whole
+ * leaves, no allocation), so the map is still all or nothing.
  */
 VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_codec *c,
 			       const struct vpte_table *t, struct map_req *r)
 {
 	struct vpte_pool pool = { vpte_pa(0), 0 };
+	struct map_gaps gaps = { { vpte_pa(0), 0 }, 0, true };
 	struct map_cursor cur;
 	bool retry = false;
 	int err = 0;
@@ -492,7 +583,8 @@ VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_co
 			err = (int)tables;
 			break;
 		}
-		if ((err = vpte_pool_fill(&pool, t, (uint64_t)tables)))
+		if ((!retry && (err = gaps_record(f, c, t, r, &gaps))) ||
+		    (err = vpte_pool_fill(&pool, t, (uint64_t)tables)))
 			break;
 		map_cursor_start(f, t, &cur);
 		if (!map_walk(f, c, t, r, &pool, &cur))
@@ -504,10 +596,10 @@ VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_co
 	if (err && retry) {
 		struct vpte_gather local;
 		vpte_gather_init(&local, t, NULL, NULL);
-		observe_removes(f, c, t, r->first, r->last);
-		clear_range(f, c, t, &local, r->first, r->last);
+		gaps_clear(f, c, t, r, &gaps, &local);
 		vpte_gather_finish(&local);
 	}
+	vpte_pool_drain(&gaps.pages, t);
 	return err;
 }
 
