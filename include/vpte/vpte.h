@@ -624,8 +624,10 @@ int vpte_unmap(struct vpte_table *t, vpte_va_t va, uint64_t size, struct vpte_ga
  * the range stays a run: its members change alike.  Each entry keeps its
  * own PA and, unless @set or @clear names them, accessed and dirty; only
  * the bits that encode what changed are flipped, so bits of a foreign
- * entry that vpte has no name for stay.  An entry is replaced by
- * compare-and-swap, so flags the hardware sets meanwhile are kept.  An
+ * entry that vpte has no name for stay.  An entry the hardware may still
+ * change (accessed clear, or writable and not dirty) is replaced by
+ * compare-and-swap, so flags the hardware sets meanwhile are kept; any
+ * other is stored plainly, as the hardware sets nothing more in it.  An
  * entry the change leaves as it was is not written (nor gathered).  Holes
  * stay holes.
  *

@@ -47,12 +47,12 @@ VPTE_INLINE uint64_t pa_field(const struct vpte_format *f, const struct vpte_cod
 
 /*
  * struct change_memo - the change for the leaves of one level whose bits
- * outside the PA field are @key (MEMO_NONE: none yet): the new entry is (e & keep) ^ flip; @cont: they are members
- * of contiguous runs.  @plain: the hardware
- * cannot change such an entry (accessed already set, and dirty set or the
- * page not writable), so a plain store replaces it; otherwise a
- * compare-and-swap does, and an accessed or dirty flag the hardware sets
- * meanwhile is kept.
+ * outside the PA field are @key (MEMO_NONE: none yet): the new entry is
+ * (e & keep) ^ flip; @cont: they are members of contiguous runs.  @plain:
+ * the hardware cannot change such an entry (accessed already set, and
+ * dirty set or the page not writable), so a plain store replaces it;
+ * otherwise a compare-and-swap does, and an accessed or dirty flag the
+ * hardware sets meanwhile is kept.
  */
 /* A key no entry has: it has bits of the PA field set. */
 #define MEMO_NONE (~0ull)
