@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-vpte_need cmake cmake
-vpte_need cc gcc
-vpte_need make make
+vpte_need_build
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build build/bench -j"$(nproc)" --target vpte-bench >/dev/null
 exec build/bench/bench/vpte-bench "$@"

@@ -4,9 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-vpte_need cmake cmake
-vpte_need cc gcc
-vpte_need make make
+vpte_need_build
 cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build build/demo -j"$(nproc)" >/dev/null
 exec build/demo/tools/vpte demo "$@"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # deps.sh - install the Debian packages the build needs, when missing.
-# Sourced by scripts/demo.sh and scripts/test.sh.
+# Sourced by scripts/demo.sh, scripts/test.sh and bench/run.sh.
 vpte_need() { # vpte_need COMMAND PACKAGE...
 	local cmd=$1
 	shift
@@ -11,4 +11,10 @@ vpte_need() { # vpte_need COMMAND PACKAGE...
 		VPTE_APT_UPDATED=1
 	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+vpte_need_build() { # what a Release build of the library and tool needs
+	vpte_need cmake cmake
+	vpte_need cc gcc
+	vpte_need make make
 }

@@ -446,7 +446,7 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 			continue;
 		}
 
-		uint64_t next = (ia & ~mask_below(step)) + (1ull << step);
+		uint64_t next = span_next(ia, step);
 		bool done = next > r->last || next > g_ia_mask(f);
 		ia = next;
 		/* Leave each table this step finishes; publish a finished split. */

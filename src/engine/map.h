@@ -271,7 +271,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 		unsigned target = pick_level(f, r, ia, pa, level);
 		uint64_t e;
 		int kind;
-		unsigned step; /* shift of the span this iteration dealt with */
+		uint64_t next; /* the first address after what this iteration dealt with */
 
 		/* Down to the target level, creating tables on the way. */
 		for (;;) {
@@ -309,7 +309,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			/* Something is mapped here already (at @level >= target). */
 			if (!r->insert || !leaf_matches(f, c, r, e, level, ia))
 				return -VPTE_EEXIST;
-			step = leaf_shift(f, c, e, level);
+			next = span_next(ia, leaf_shift(f, c, e, level));
 		} else if (!run_possible(f, r, ia, pa, level)) {
 			/* Same-size leaves to the end of this table or range. */
 			uint64_t n = map_stretch(f, c, r, path[level], level, ia, pa, pool != NULL,
@@ -321,23 +321,14 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			}
 			if (pool)
 				observe_installs(f, t, ia, pa, g_shift(f, level), n);
-			uint64_t next = ia + (n << g_shift(f, level));
-			if (next > r->last || next > g_ia_mask(f)) {
-				cur->level = level;
-				cur->ia = ia;
-				return created;
-			}
-			ia = next;
-			while (level < g_top(f) && !(ia & mask_below(g_shift(f, level + 1u))))
-				level++;
-			continue;
+			next = ia + (n << g_shift(f, level));
 		} else {
 			unsigned entry_shift = g_shift(f, level);
 			unsigned run_shift = entry_shift + f->cont_bits[level];
 			bool run = f->cont_bits[level] && piece_fits(r, ia, pa, run_shift) &&
 				   run_empty(f, path[level], ia, level);
 			unsigned members = run ? 1u << f->cont_bits[level] : 1u;
-			step = run ? run_shift : entry_shift;
+			unsigned step = run ? run_shift : entry_shift;
 			if (pool) {
 				vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
 				if (!map_run(f, c, r, slot, members, level, pa, run)) {
@@ -346,9 +337,9 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 				}
 				observe_installs(f, t, ia, pa, step, 1);
 			}
+			next = span_next(ia, step);
 		}
 
-		uint64_t next = (ia & ~mask_below(step)) + (1ull << step);
 		if (next > r->last || next > g_ia_mask(f)) {
 			cur->level = level;
 			cur->ia = ia;

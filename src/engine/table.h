@@ -47,7 +47,7 @@ VPTE_INLINE int free_tables(const struct vpte_format *f, const struct vpte_codec
 			err = -VPTE_EFAULT;
 		}
 		uint64_t here = ia;
-		uint64_t next = (ia & ~mask_below(g_shift(f, level))) + (1ull << g_shift(f, level));
+		uint64_t next = span_next(ia, g_shift(f, level));
 		bool done = next > last;
 		ia = next;
 		for (; level <= top && (done || !(ia & mask_below(g_shift(f, level + 1u)))); level++) {

@@ -74,6 +74,12 @@ VPTE_INLINE uint64_t mask_below(unsigned shift)
 	return (1ull << shift) - 1u;
 }
 
+/* The first address after the 2^@shift-aligned span holding @ia. */
+VPTE_INLINE uint64_t span_next(uint64_t ia, unsigned shift)
+{
+	return (ia & ~mask_below(shift)) + (1ull << shift);
+}
+
 /* ---- table access ---- */
 
 VPTE_INLINE void *tab_ptr(const struct vpte_format *f, const struct vpte_table *t, uint64_t pa)
@@ -346,7 +352,7 @@ VPTE_INLINE void describe_member(const struct vpte_format *f, const struct vpte_
  * every table that step leaves.  Returns false at the end of the range. */
 VPTE_INLINE bool iter_advance(const struct vpte_format *f, struct vpte_walk *w, unsigned shift)
 {
-	uint64_t next = (w->index_addr & ~mask_below(shift)) + (1ull << shift);
+	uint64_t next = span_next(w->index_addr, shift);
 	if (next > w->index_last || next > g_ia_mask(f))
 		return false;
 	w->index_addr = next;
