@@ -16,6 +16,24 @@
 
 #include "vpte/vpte.h"
 
+/*
+ * VPTE_FLAG_TABLE(BITS) - the initializer of a table of BITS(flags) for
+ * each of the 256 combinations of the generic flags (VPTE_PROT_FLAGS), in
+ * order.  A codec's make_leaf() then turns the flags into entry bits with
+ * one load, where a test per flag costs about 40 instructions on every
+ * single map.
+ */
+#define VPTE_FLAGS_4(BITS, n) BITS((n)), BITS((n) + 1u), BITS((n) + 2u), BITS((n) + 3u)
+#define VPTE_FLAGS_16(BITS, n)                                                          \
+	VPTE_FLAGS_4(BITS, (n)), VPTE_FLAGS_4(BITS, (n) + 4u), VPTE_FLAGS_4(BITS, (n) + 8u), \
+		VPTE_FLAGS_4(BITS, (n) + 12u)
+#define VPTE_FLAGS_64(BITS, n)                                                              \
+	VPTE_FLAGS_16(BITS, (n)), VPTE_FLAGS_16(BITS, (n) + 16u), VPTE_FLAGS_16(BITS, (n) + 32u), \
+		VPTE_FLAGS_16(BITS, (n) + 48u)
+#define VPTE_FLAG_TABLE(BITS)                                                              \
+	VPTE_FLAGS_64(BITS, 0u), VPTE_FLAGS_64(BITS, 64u), VPTE_FLAGS_64(BITS, 128u),      \
+		VPTE_FLAGS_64(BITS, 192u)
+
 /* What kind() returns for an entry the hardware would fault on. */
 #define VPTE_KIND_CORRUPT (-1)
 

@@ -37,10 +37,16 @@
 	{                                                                                       \
 		return eng_iter_next(&ident##_desc, &codec, w);                                 \
 	}                                                                                       \
+	static __attribute__((noinline)) int ident##_map_tables(struct vpte_table *t,           \
+								const struct map_req *r)        \
+	{                                                                                       \
+		return eng_map_tables(&ident##_desc, &codec, t, r);                             \
+	}                                                                                       \
 	static int ident##_map(struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size, \
 			       struct vpte_prot prot, const struct vpte_map_opts *opts)         \
 	{                                                                                       \
-		return eng_map(&ident##_desc, &codec, t, va, pa, size, prot, opts);             \
+		return eng_map(&ident##_desc, &codec, t, va, pa, size, prot, opts,              \
+			       ident##_map_tables);                                             \
 	}                                                                                       \
 	static int ident##_unmap(struct vpte_table *t, vpte_va_t va, uint64_t size,             \
 				 struct vpte_gather *g)                                         \

@@ -354,19 +354,29 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 /*
  * fill_one_table - the end of map_one_table() in the table found at
  * @level: if the request is whole entries of this table, with no run
- * possible, and they are all empty, write them and return true.
+ * possible, and they are all empty, write them, tell the observer and
+ * return true.
  */
 VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_codec *c,
-				const struct map_req *r, void *table, unsigned level)
+				const struct vpte_table *t, const struct map_req *r, void *table,
+				unsigned level)
 {
 	uint64_t ia = r->first;
 	unsigned shift = g_shift(f, level);
+	/* Level 0 entries are granules, which the range is made of already. */
 	if ((level < g_top(f) && ((ia ^ r->last) >> g_shift(f, level + 1u))) ||
-	    ((r->last + 1u) & mask_below(shift)) || run_possible(f, r, ia, r->pa, level))
+	    (level && ((r->last + 1u) & mask_below(shift))) || run_possible(f, r, ia, r->pa, level))
 		return false;
 	uint64_t n = ((r->last - ia) >> shift) + 1u, i = 0, any = 0;
 	const struct vpte_prot prot = r->prot; /* see map_stretch() */
 	vpte_slot_t *slot = slot_at(table, g_index(f, ia, level));
+	if (n == 1) { /* a single page: no loops to set up */
+		if (slot_load(slot))
+			return false;
+		slot_store(slot, c->make_leaf(f, r->pa, level, prot, false));
+		observe_installs(f, t, ia, r->pa, shift, 1);
+		return true;
+	}
 	for (; i + 4u <= n; i += 4)
 		any |= slot_load(slot + i) | slot_load(slot + i + 1) | slot_load(slot + i + 2) |
 		       slot_load(slot + i + 3);
@@ -384,7 +394,32 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
 		for (i = 1; i < n; i++)
 			slot_store(slot + i, c->make_leaf(f, r->pa + (i << shift), level, prot, false));
 	}
+	observe_installs(f, t, ia, r->pa, shift, n);
 	return true;
+}
+
+/* map_one_table() with the leaf level known: down to the table at @level
+ * (unrolled: each level's geometry and entry tests are constants), then
+ * fill_one_table(). */
+VPTE_INLINE bool map_one_table_at(const struct vpte_format *f, const struct vpte_codec *c,
+				  const struct vpte_table *t, const struct map_req *r,
+				  unsigned level)
+{
+	uint64_t ia = r->first;
+	const struct mem_view view = mem_view(f, t);
+	void *table;
+	if (!view_table(f, &view, t->root.addr, &table))
+		return false;
+	VPTE_UNROLL_LEVELS
+	for (unsigned i = 0; i + 1u < f->levels; i++) {
+		unsigned at = g_top(f) - i;
+		if (at == level)
+			break;
+		uint64_t e = slot_load(slot_at(table, g_index(f, ia, at)));
+		if (c->kind(f, e, at) != VPTE_TABLE || !view_table(f, &view, c->table_pa(f, e), &table))
+			return false;
+	}
+	return fill_one_table(f, c, t, r, table, level);
 }
 
 /*
@@ -395,28 +430,17 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
  * the edit is all-or-nothing without a separate plan.  Returns true when
  * done; false leaves the table untouched for the plan-then-apply walk
  * (tables to create, entries in use, runs, several tables), which also
- * reports any error.  The descent is unrolled and the leaf tables get
- * their own copy of the end, with the level a constant.
+ * reports any error.  A range smaller than a level 1 entry can only have
+ * level 0 leaves (no pick_level()); the leaf tables get their own copy of
+ * the walk, with the level a constant.
  */
 VPTE_INLINE bool map_one_table(const struct vpte_format *f, const struct vpte_codec *c,
 			       const struct vpte_table *t, const struct map_req *r)
 {
-	uint64_t ia = r->first;
-	unsigned level = pick_level(f, r, ia, r->pa, g_top(f));
-	const struct mem_view view = mem_view(f, t);
-	void *table = view_ptr(f, &view, t->root.addr);
-	if (!table)
-		return false;
-	VPTE_UNROLL_LEVELS
-	for (unsigned i = 0; i + 1u < f->levels; i++) {
-		unsigned at = g_top(f) - i;
-		if (at == level)
-			break;
-		uint64_t e = slot_load(slot_at(table, g_index(f, ia, at)));
-		if (c->kind(f, e, at) != VPTE_TABLE || !(table = view_ptr(f, &view, c->table_pa(f, e))))
-			return false;
-	}
-	return level == 0 ? fill_one_table(f, c, r, table, 0) : fill_one_table(f, c, r, table, level);
+	if (r->last - r->first < mask_below(g_shift(f, 1)))
+		return map_one_table_at(f, c, t, r, 0);
+	unsigned level = pick_level(f, r, r->first, r->pa, g_top(f));
+	return level == 0 ? map_one_table_at(f, c, t, r, 0) : map_one_table_at(f, c, t, r, level);
 }
 
 VPTE_INLINE int check_prot(const struct vpte_format *f, const struct vpte_codec *c,
@@ -594,9 +618,16 @@ VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_co
 	return err;
 }
 
+/*
+ * eng_map - vpte_map: validate, then map_one_table() or, when that does
+ * not apply, @tables: the format's eng_map_tables(), out of line
+ * (instantiate.h) so that this path stays small (no registers to save, no
+ * stack frame for the general walk).
+ */
 VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
 			struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
-			struct vpte_prot prot, const struct vpte_map_opts *opts)
+			struct vpte_prot prot, const struct vpte_map_opts *opts,
+			int (*tables)(struct vpte_table *t, const struct map_req *r))
 {
 	struct map_req r;
 	if (t->flags & VPTE_TABLE_READONLY)
@@ -614,13 +645,23 @@ VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
 	}
 	r.prot.flags |= VPTE_A;
 	r.conc = table_concurrent(t);
+	if (!r.conc && map_one_table(f, c, t, &r))
+		return 0;
+	return tables(t, &r);
+}
+
+/*
+ * eng_map_tables - the rest of vpte_map for a validated request
+ * (eng_map()): plan, fill the pool, apply; on a concurrent table
+ * map_concurrent().
+ */
+VPTE_INLINE int eng_map_tables(const struct vpte_format *f, const struct vpte_codec *c,
+			       struct vpte_table *t, const struct map_req *req)
+{
+	struct map_req r = *req;
+	int err;
 	if (r.conc)
 		return map_concurrent(f, c, t, &r);
-	if (map_one_table(f, c, t, &r)) {
-		unsigned shift = g_shift(f, pick_level(f, &r, r.first, r.pa, g_top(f)));
-		observe_installs(f, t, r.first, r.pa, shift, ((r.last - r.first) >> shift) + 1u);
-		return 0;
-	}
 
 	struct map_cursor cur;
 	if ((err = map_cursor_start(f, t, &cur)))

@@ -153,28 +153,24 @@ static inline uint64_t arm64_make_table(const struct vpte_format *f, uint64_t pa
 	return pa | ARM64_VALID | ARM64_TYPE;
 }
 
+/* The bits a leaf gets for generic flags @fl (the table below). */
+#define ARM64_FLAG_BITS(fl)                                                                   \
+	(ARM64_VALID | ARM64_SH_INNER | (((fl) & VPTE_W) ? 0 : ARM64_AP_RO) |                   \
+	 (((fl) & VPTE_U) ? ARM64_AP_EL0 | ARM64_PXN | (((fl) & VPTE_X) ? 0 : ARM64_UXN)        \
+			  : ARM64_UXN | (((fl) & VPTE_X) ? 0 : ARM64_PXN)) |                    \
+	 (((fl) & VPTE_G) ? 0 : ARM64_NG) | (((fl) & VPTE_A) ? ARM64_AF : 0) |                   \
+	 (((fl) & VPTE_D) ? ARM64_SW_DIRTY : 0) | (((fl) & VPTE_SPECIAL) ? ARM64_SW_SPECIAL : 0))
+
+static const uint64_t arm64_flag_bits[] = { VPTE_FLAG_TABLE(ARM64_FLAG_BITS) };
+
 static inline uint64_t arm64_make_leaf(const struct vpte_format *f, uint64_t pa, unsigned level,
 				       struct vpte_prot p, bool cont)
 {
 	(void)f;
-	uint64_t e = pa | ARM64_VALID | ARM64_SH_INNER | p.raw |
-		     ((uint64_t)p.memtype << ARM64_ATTRINDX_SHIFT);
+	uint64_t e = pa | p.raw | ((uint64_t)p.memtype << ARM64_ATTRINDX_SHIFT) |
+		     arm64_flag_bits[p.flags & VPTE_PROT_FLAGS];
 	if (level == 0)
 		e |= ARM64_TYPE;
-	if (!(p.flags & VPTE_W))
-		e |= ARM64_AP_RO;
-	if (p.flags & VPTE_U)
-		e |= ARM64_AP_EL0 | ARM64_PXN | ((p.flags & VPTE_X) ? 0 : ARM64_UXN);
-	else
-		e |= ARM64_UXN | ((p.flags & VPTE_X) ? 0 : ARM64_PXN);
-	if (!(p.flags & VPTE_G))
-		e |= ARM64_NG;
-	if (p.flags & VPTE_A)
-		e |= ARM64_AF;
-	if (p.flags & VPTE_D)
-		e |= ARM64_SW_DIRTY;
-	if (p.flags & VPTE_SPECIAL)
-		e |= ARM64_SW_SPECIAL;
 	if (cont)
 		e |= ARM64_CONT;
 	return e;

@@ -132,33 +132,27 @@ static inline uint64_t x86_make_table(const struct vpte_format *f, uint64_t pa)
 	return pa | X86_P | X86_RW | X86_US | X86_A;
 }
 
+/* The bits a leaf gets for generic flags @fl (the table below). */
+#define X86_FLAG_BITS(fl)                                                                   \
+	(X86_P | (((fl) & VPTE_W) ? X86_RW : 0) | (((fl) & VPTE_U) ? X86_US : 0) |           \
+	 (((fl) & VPTE_X) ? 0 : X86_XD) | (((fl) & VPTE_G) ? X86_G : 0) |                     \
+	 (((fl) & VPTE_A) ? X86_A : 0) | (((fl) & VPTE_D) ? X86_D : 0) |                      \
+	 (((fl) & VPTE_SPECIAL) ? X86_SPECIAL : 0))
+
+static const uint64_t x86_flag_bits[] = { VPTE_FLAG_TABLE(X86_FLAG_BITS) };
+
+/* PAT index 0, 2, 3 (see the top of the file); VPTE_MT_OTHER is never
+ * encoded (prot_ok()). */
+static const uint64_t x86_memtype_bits[] = { 0, X86_PCD, X86_PCD | X86_PWT, 0 };
+
 static inline uint64_t x86_make_leaf(const struct vpte_format *f, uint64_t pa, unsigned level,
 				     struct vpte_prot p, bool cont)
 {
 	(void)f;
 	(void)cont;
-	uint64_t e = pa | X86_P | p.raw;
-	if (level)
-		e |= X86_PS;
-	if (p.flags & VPTE_W)
-		e |= X86_RW;
-	if (p.flags & VPTE_U)
-		e |= X86_US;
-	if (!(p.flags & VPTE_X))
-		e |= X86_XD;
-	if (p.flags & VPTE_G)
-		e |= X86_G;
-	if (p.flags & VPTE_A)
-		e |= X86_A;
-	if (p.flags & VPTE_D)
-		e |= X86_D;
-	if (p.flags & VPTE_SPECIAL)
-		e |= X86_SPECIAL;
-	if (p.memtype == VPTE_MT_NC)
-		e |= X86_PCD;
-	else if (p.memtype == VPTE_MT_DEVICE)
-		e |= X86_PCD | X86_PWT;
-	return e;
+	uint64_t e = pa | p.raw | x86_flag_bits[p.flags & VPTE_PROT_FLAGS] |
+		     x86_memtype_bits[p.memtype & 3u];
+	return level ? e | X86_PS : e;
 }
 
 static inline bool x86_prot_ok(const struct vpte_format *f, struct vpte_prot p)
