@@ -193,15 +193,26 @@ static inline unsigned vpte_top_level(const struct vpte_format *fmt)
  * @alloc:        allocate one zeroed table page of @size bytes aligned to
  *                @align; store its physical address in *@pa.  Return 0, or
  *                a negative code (the engine reports -VPTE_ENOMEM).
- * @free:         return a page obtained from @alloc.
+ * @free:         return a page obtained from @alloc or @alloc_uninit.
  * @phys_to_virt: a pointer to @size bytes at physical address @pa, or NULL
  *                when those bytes are not backed (the engine then reports
- *                -VPTE_EFAULT).  Must not fail for pages from @alloc.
+ *                -VPTE_EFAULT).  Must not fail for pages from @alloc or
+ *                @alloc_uninit.
+ * @alloc_uninit: optional; as @alloc, but the page's contents are
+ *                unspecified (not zeroed).  The engine asks for such a page
+ *                only for a table it writes in full before it links the
+ *                table into the tree (a map's table whose whole span lies in
+ *                the range), so that zeroing it would be wasted work.  NULL:
+ *                the engine uses @alloc for those too.  Appended last, so a
+ *                positional initialiser of the first three members still
+ *                compiles (-Wmissing-field-initializers asks for a fourth
+ *                NULL).
  */
 struct vpte_mem_ops {
 	int (*alloc)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);
 	void (*free)(void *ctx, vpte_pa_t pa, uint64_t size);
 	void *(*phys_to_virt)(void *ctx, vpte_pa_t pa, uint64_t size);
+	int (*alloc_uninit)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);
 };
 
 /*

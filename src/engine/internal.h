@@ -16,11 +16,18 @@
  * address order (vpte_copy) shares one cursor, so each request goes down
  * only from the table its path shares with the previous one, and the plan
  * counts a table it would create once, not once per request.
+ * @whole:      (plan) how many of the tables counted are written whole
+ *              (see vpte_pools_fill()).
+ * @whole_pool: (apply) where those take their pages; NULL: from the
+ *              zeroed pool, whose fill then counted them.
+ * map_cursor_start() (map.h) clears both.
  */
 struct map_cursor {
 	void *path[VPTE_MAX_LEVELS];
 	unsigned level;
 	uint64_t ia;
+	uint64_t whole;
+	struct vpte_pool *whole_pool;
 };
 
 /*
@@ -77,13 +84,40 @@ struct vpte_pool {
 	uint64_t count;
 };
 
-/* Allocate until @pool holds @count pages; on failure free them all and
- * return -VPTE_ENOMEM. */
+/* Allocate until @pool holds @count zeroed pages; on failure free them all
+ * and return -VPTE_ENOMEM. */
 int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count);
 /* Take a zeroed page (the pool must not be empty). */
 vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t);
-/* Give back a page that was never published (it must be all zero). */
+/* Give back a page that was never published: to a pool of zeroed pages
+ * only if it is all zero; to a pool of whole-table pages as it is. */
 void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa);
+
+/*
+ * Tables written whole (docs/dev-notes.md "Tables written whole").  A new
+ * table that an edit writes entry by entry in full before anything links it
+ * into the tree does not need a zeroed page: a map's table whose whole span
+ * lies in the range, a copy's or split's destination table that receives
+ * every entry.  An edit that knows such tables from its plan keeps a second
+ * pool for them, filled by vpte_pools_fill() from the backend's
+ * alloc_uninit (struct vpte_mem_ops; alloc when it has none), fills each
+ * table privately with plain stores (fill_private(), table.h: vectorisable,
+ * and no reader can see it half-filled, since nothing points to it yet)
+ * and publishes it with one release store of its parent entry
+ * (slot_store()).  Only such tables take from that pool: a table written in
+ * part must come from the zeroed one.  Pages of either pool that are left
+ * over, or given back on an error path, go to the backend's free as before
+ * (vpte_pool_drain()).
+ *
+ * vpte_pools_fill - fill @zeroed to @zeroed_count zeroed pages and @whole
+ * to @whole_count pages of unspecified contents, all or nothing: on failure
+ * both are drained and -VPTE_ENOMEM returned.
+ * vpte_pool_take_whole - take a page for a table written whole (from
+ * either kind of pool; the pool must not be empty).
+ */
+int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte_pool *whole,
+		    uint64_t whole_count, const struct vpte_table *t);
+vpte_pa_t vpte_pool_take_whole(struct vpte_pool *pool, const struct vpte_table *t);
 /* Free what is left. */
 void vpte_pool_drain(struct vpte_pool *pool, const struct vpte_table *t);
 

@@ -11,6 +11,7 @@
 #ifndef VPTE_ENGINE_MAP_H
 #define VPTE_ENGINE_MAP_H
 
+#include "engine/table.h"
 #include "engine/unmap.h"
 #include "engine/walk.h"
 
@@ -102,22 +103,30 @@ VPTE_INLINE uint64_t leaf_step(const struct vpte_format *f, const struct vpte_co
 	return step;
 }
 
+/* How map_stretch() treats the table it writes into. */
+enum stretch_mode {
+	STRETCH_PLAN,    /* count only; @table NULL: a table still to be created */
+	STRETCH_LIVE,    /* a table in the tree: write each entry found empty */
+	STRETCH_FRESH,   /* published by this walk: the request's entries are empty */
+	STRETCH_PRIVATE, /* this walk's, not published yet: plain stores */
+};
+
 /*
  * map_stretch - the leaves of one table's level that the request places
  * from @ia on, up to the end of that table or of the range: entry after
  * entry of the same size (no run can start among them), for as long as the
- * entries are empty.  Plan (@apply false): count them (all of a table
- * still to be created: @table NULL).  Apply: write them; in a table this
- * walk created (@fresh) without reading them first, since the request's
- * entries there are empty (a concurrent map of a disjoint range writes
- * only others).  The first entry is known to be empty.  Returns how many
- * entries were dealt with, at least 1; the walk goes on after them.  On a
- * concurrent table (@r->conc) each entry is claimed (slot_claim()), and 0
- * means the first could not be: a concurrent unmap is freezing the table.
+ * entries are empty.  Plan: count them (all of a table still to be
+ * created).  Apply: write them; in a table this walk created (fresh or
+ * private) without reading them first, since the request's entries there
+ * are empty (a concurrent map of a disjoint range writes only others).
+ * The first entry is known to be empty.  Returns how many entries were
+ * dealt with, at least 1; the walk goes on after them.  On a concurrent
+ * table (@r->conc) each entry is claimed (slot_claim()), and 0 means the
+ * first could not be: a concurrent unmap is freezing the table.
  */
 VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_codec *c,
 				 const struct map_req *r, void *table, unsigned level, uint64_t ia,
-				 uint64_t pa, bool apply, bool fresh)
+				 uint64_t pa, enum stretch_mode mode)
 {
 	unsigned shift = g_shift(f, level), first = g_index(f, ia, level);
 	uint64_t room = g_entries(f, level) - first, left = (r->last - ia + 1u) >> shift;
@@ -128,13 +137,17 @@ VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_
 	vpte_slot_t *slot = table ? slot_at(table, first) : NULL;
 	if (!table)
 		return n;
-	if (!apply) {
+	if (mode == STRETCH_PLAN) {
 		while (i < n && !slot_load(slot + i))
 			i++;
 		return i;
 	}
 	uint64_t e = c->make_leaf(f, pa, level, prot, false);
 	uint64_t step = n > 1 ? leaf_step(f, c, prot, level, pa, e, n) : 0;
+	if (mode == STRETCH_PRIVATE && (step || n == 1)) {
+		fill_private(slot, n, e, step);
+		return n;
+	}
 	if (r->conc) {
 		if (slot_claim(slot, e))
 			return 0;
@@ -146,12 +159,15 @@ VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_
 		return i;
 	}
 	slot_store(slot, e);
-	if (step && fresh) {
+	if (step && mode != STRETCH_LIVE) {
 		for (; i < n; i++)
 			slot_store(slot + i, e += step);
 	} else if (step) {
 		for (; i < n && !slot_load(slot + i); i++)
 			slot_store(slot + i, e += step);
+	} else if (mode != STRETCH_LIVE) {
+		for (; i < n; i++)
+			slot_store(slot + i, c->make_leaf(f, pa + (i << shift), level, prot, false));
 	} else {
 		for (; i < n && !slot_load(slot + i); i++)
 			slot_store(slot + i, c->make_leaf(f, pa + (i << shift), level, prot, false));
@@ -243,15 +259,39 @@ VPTE_INLINE int map_cursor_start(const struct vpte_format *f, const struct vpte_
 {
 	cur->level = g_top(f);
 	cur->ia = 0;
+	cur->whole = 0;
+	cur->whole_pool = NULL;
 	cur->path[cur->level] = tab_ptr(f, t, t->root.addr);
 	return cur->path[cur->level] ? 0 : -VPTE_EFAULT;
 }
 
 /*
+ * table_whole - does the request write every entry of a table created under
+ * the entry of @level that the walk reaches at @ia: does the entry's whole
+ * span lie in the range?  Then every entry of that table gets a leaf, a run
+ * member or a table that is itself written whole, and the table is built
+ * privately and published once it is full (struct vpte_pool, "tables
+ * written whole").  Not on a concurrent table, where publishing may find the
+ * entry frozen (a concurrent unmap is freeing the table holding it) and the
+ * walk must plan again, with nothing of its private subtree to keep.
+ */
+VPTE_INLINE bool table_whole(const struct vpte_format *f, const struct map_req *r, uint64_t ia,
+			     unsigned level)
+{
+	uint64_t span = mask_below(g_shift(f, level));
+	return !r->conc && !(ia & span) && r->last - ia >= span;
+}
+
+/*
  * map_walk - plan (@pool NULL: returns the number of tables to create, or
- * an error) or apply (returns 0) one request, from @cur onward; @r must
- * lie above every request the cursor has seen.  On a concurrent table the
- * apply may return MAP_RETRY after writing part of the request.
+ * an error, and adds those written whole to @cur->whole) or apply (returns
+ * 0) one request, from @cur onward; @r must lie above every request the
+ * cursor has seen.  On a concurrent table the apply may return MAP_RETRY
+ * after writing part of the request.  The apply builds a table written
+ * whole (table_whole()) with its subtree before it publishes it: the
+ * tables on the path below level @priv are private (never read: their
+ * entries are known empty), and @pub is the entry that publishes the
+ * outermost, stored when the walk leaves its span.
  */
 VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_codec *c,
 			     const struct vpte_table *t, const struct map_req *r,
@@ -260,7 +300,10 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 	void **path = cur->path;
 	unsigned level = cur->level;
 	int64_t created = 0;
-	void *fresh = NULL; /* the last table this walk created */
+	void *fresh = NULL; /* the last table this walk created and published */
+	unsigned priv = 0;
+	vpte_slot_t *pub = NULL;
+	uint64_t pub_entry = 0;
 	uint64_t ia = r->first;
 
 	/* Up to the lowest table on the path whose span holds @ia too. */
@@ -275,7 +318,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 
 		/* Down to the target level, creating tables on the way. */
 		for (;;) {
-			e = plan_load(path[level], g_index(f, ia, level));
+			e = plan_load(level < priv ? NULL : path[level], g_index(f, ia, level));
 			kind = c->kind(f, e, level);
 			if (kind == VPTE_KIND_CORRUPT)
 				return -VPTE_EFAULT;
@@ -287,7 +330,21 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 					return -VPTE_EFAULT;
 			} else if (!pool) {
 				created++;
+				cur->whole += table_whole(f, r, ia, level);
 				path[level - 1u] = NULL;
+			} else if (level < priv || table_whole(f, r, ia, level)) {
+				struct vpte_pool *from = cur->whole_pool;
+				vpte_pa_t page = from && from->count ? vpte_pool_take_whole(from, t)
+								     : vpte_pool_take(pool, t);
+				vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
+				if (level < priv) {
+					slot_store(slot, c->make_table(f, page.addr));
+				} else {
+					pub = slot;
+					pub_entry = c->make_table(f, page.addr);
+					priv = level;
+				}
+				path[level - 1u] = tab_ptr(f, t, page.addr);
 			} else {
 				bool won;
 				vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
@@ -312,8 +369,11 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			next = span_next(ia, leaf_shift(f, c, e, level));
 		} else if (!run_possible(f, r, ia, pa, level)) {
 			/* Same-size leaves to the end of this table or range. */
-			uint64_t n = map_stretch(f, c, r, path[level], level, ia, pa, pool != NULL,
-						 path[level] == fresh);
+			enum stretch_mode mode = !pool ? STRETCH_PLAN
+						 : level < priv ? STRETCH_PRIVATE
+						 : path[level] == fresh ? STRETCH_FRESH
+						 : STRETCH_LIVE;
+			uint64_t n = map_stretch(f, c, r, path[level], level, ia, pa, mode);
 			if (!n) {
 				wait_frozen(f, c, t, path, level, ia,
 					    slot_at(path[level], g_index(f, ia, level)));
@@ -326,7 +386,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			unsigned entry_shift = g_shift(f, level);
 			unsigned run_shift = entry_shift + f->cont_bits[level];
 			bool run = f->cont_bits[level] && piece_fits(r, ia, pa, run_shift) &&
-				   run_empty(f, path[level], ia, level);
+				   run_empty(f, level < priv ? NULL : path[level], ia, level);
 			unsigned members = run ? 1u << f->cont_bits[level] : 1u;
 			unsigned step = run ? run_shift : entry_shift;
 			if (pool) {
@@ -341,6 +401,8 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 		}
 
 		if (next > r->last || next > g_ia_mask(f)) {
+			if (priv)
+				slot_store(pub, pub_entry);
 			cur->level = level;
 			cur->ia = ia;
 			return created;
@@ -348,6 +410,10 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 		ia = next;
 		while (level < g_top(f) && !(ia & mask_below(g_shift(f, level + 1u))))
 			level++;
+		if (priv && level >= priv) {
+			slot_store(pub, pub_entry);
+			priv = 0;
+		}
 	}
 }
 
@@ -669,12 +735,14 @@ VPTE_INLINE int eng_map_tables(const struct vpte_format *f, const struct vpte_co
 	int64_t tables = map_walk(f, c, t, &r, NULL, &cur);
 	if (tables < 0)
 		return (int)tables;
-	struct vpte_pool pool = { vpte_pa(0), 0 };
-	if ((err = vpte_pool_fill(&pool, t, (uint64_t)tables)))
+	struct vpte_pool pool = { vpte_pa(0), 0 }, whole = { vpte_pa(0), 0 };
+	if ((err = vpte_pools_fill(&pool, (uint64_t)tables - cur.whole, &whole, cur.whole, t)))
 		return err;
 	map_cursor_start(f, t, &cur);
+	cur.whole_pool = &whole;
 	map_walk(f, c, t, &r, &pool, &cur);
 	vpte_pool_drain(&pool, t);
+	vpte_pool_drain(&whole, t);
 	return 0;
 }
 

@@ -11,12 +11,15 @@ static uint64_t *page_ptr(const struct vpte_table *t, vpte_pa_t pa)
 	return vpte_mem_ptr(&t->mem, pa, page_size(t));
 }
 
-int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count)
+typedef int (*alloc_fn)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);
+
+static int pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count,
+		     alloc_fn alloc)
 {
 	uint64_t size = page_size(t);
 	while (pool->count < count) {
 		vpte_pa_t pa;
-		if (t->mem.ops->alloc(t->mem.ctx, size, size, &pa)) {
+		if (alloc(t->mem.ctx, size, size, &pa)) {
 			vpte_pool_drain(pool, t);
 			return -VPTE_ENOMEM;
 		}
@@ -25,12 +28,32 @@ int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t 
 	return 0;
 }
 
+int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count)
+{
+	return pool_fill(pool, t, count, t->mem.ops->alloc);
+}
+
+int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte_pool *whole,
+		    uint64_t whole_count, const struct vpte_table *t)
+{
+	alloc_fn uninit = t->mem.ops->alloc_uninit;
+	int err = vpte_pool_fill(zeroed, t, zeroed_count);
+	if (!err && (err = pool_fill(whole, t, whole_count, uninit ? uninit : t->mem.ops->alloc)))
+		vpte_pool_drain(zeroed, t);
+	return err;
+}
+
 vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t)
 {
+	vpte_pa_t pa = vpte_pool_take_whole(pool, t);
+	page_ptr(t, pa)[0] = 0;
+	return pa;
+}
+
+vpte_pa_t vpte_pool_take_whole(struct vpte_pool *pool, const struct vpte_table *t)
+{
 	vpte_pa_t pa = pool->head;
-	uint64_t *page = page_ptr(t, pa);
-	pool->head = vpte_pa(page[0]);
-	page[0] = 0;
+	pool->head = vpte_pa(page_ptr(t, pa)[0]);
 	pool->count--;
 	return pa;
 }

@@ -1,11 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * table.h - whole-table walks: teardown.
+ * table.h - whole-table work: filling a table nothing points to yet,
+ * teardown.
  */
 #ifndef VPTE_ENGINE_TABLE_H
 #define VPTE_ENGINE_TABLE_H
 
 #include "engine/walk.h"
+
+/*
+ * fill_private - write @n entries from @slot on, @e, @e + @step,
+ * @e + 2 * @step, ..., into a table that nothing points to yet (a table
+ * written whole, vpte_pools_fill() in internal.h).  Plain stores, which the
+ * compiler may vectorise: no other thread can reach the table before the
+ * release store that publishes it (slot_store() of its parent entry), and
+ * that store orders these before itself.
+ */
+VPTE_INLINE void fill_private(vpte_slot_t *slot, uint64_t n, uint64_t e, uint64_t step)
+{
+	uint64_t *entry = (uint64_t *)(void *)slot;
+	for (uint64_t i = 0; i < n; i++)
+		entry[i] = e + i * step;
+}
 
 /*
  * free_tables - free the table at @pa, at @level, under the entry whose

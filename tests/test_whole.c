@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_whole.c - tables written whole (struct vpte_mem_ops.alloc_uninit),
+ * every format.
+ *
+ * A map takes an unzeroed page for exactly the new tables whose whole span
+ * lies in its range, and a zeroed one for every other: the allocator here
+ * hands out unzeroed pages full of 0xa5 bytes (tests/testlib.h), so an
+ * entry the map forgot to write would differ from the same map built with
+ * a backend that has no alloc_uninit (every page zeroed).  Two maps per
+ * format: granule leaves over two whole leaf tables and one entry of a
+ * leaf table at each end; the largest leaves (and contiguous runs) over a
+ * whole level-1 table and one granule at each end.  Each allocation of each
+ * map fails in turn: -VPTE_ENOMEM, the table as before, nothing leaked.  A
+ * concurrent table (reclaim hook) takes no unzeroed page.
+ */
+#include "testlib.h"
+
+static const struct vpte_mem_ops zeroed_ops = { test_mem_alloc, test_mem_free, test_mem_virt,
+						NULL };
+
+static void retire_now(void *ctx, const struct vpte_mem *mem, vpte_pa_t pa, uint64_t size)
+{
+	(void)ctx;
+	mem->ops->free(mem->ctx, pa, size);
+}
+
+static const struct vpte_reclaim reclaim_now = { retire_now, NULL };
+
+struct scene {
+	const struct vpte_format *f;
+	uint64_t va, pa, size;
+	unsigned max_shift;
+	uint64_t around;    /* bytes each side compared too */
+};
+
+static int scene_map(const struct scene *s, struct vpte_table *t)
+{
+	struct vpte_prot prot = { VPTE_R | VPTE_W, VPTE_MT_WB, 0 };
+	struct vpte_map_opts opts = { s->max_shift, 0 };
+	return vpte_map(t, vpte_va(s->va), vpte_pa(s->pa), s->size, prot, &opts);
+}
+
+/* Every entry around the range, a table entry by where it is only (two
+ * tables of the same layout have their tables at other addresses). */
+static uint64_t scene_digest(const struct scene *s, const struct vpte_table *t)
+{
+	struct vpte_walk w;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	vpte_for_each_entry(&w, t, vpte_va(s->va - s->around), s->size + 2 * s->around,
+			    VPTE_ITER_ALL)
+	{
+		h = (h ^ w.va.addr) * 0x100000001b3ull;
+		h = (h ^ (w.kind == VPTE_TABLE ? 0 : w.entry)) * 0x100000001b3ull;
+		h = (h ^ (w.shift | (uint64_t)w.level << 8 | (uint64_t)w.kind << 16)) * 0x100000001b3ull;
+	}
+	return h ^ (uint64_t)w.error;
+}
+
+/* The tables in @t whose span lies in the scene's range. */
+static uint64_t whole_tables(const struct scene *s, const struct vpte_table *t)
+{
+	struct vpte_walk w;
+	uint64_t n = 0;
+	vpte_for_each_entry(&w, t, vpte_va(s->va), s->size, VPTE_ITER_TABLES)
+	{
+		uint64_t end = w.va.addr + (1ull << w.shift);
+		n += w.kind == VPTE_TABLE && w.va.addr >= s->va && end <= s->va + s->size;
+	}
+	return n;
+}
+
+static void check_scene(const struct scene *s)
+{
+	struct test_mem mem = { 0 }, ref_mem = { 0 };
+	struct vpte_mem ref_backend = { &zeroed_ops, &ref_mem, NULL };
+	struct vpte_table t, ref;
+	const char *name = s->f->name;
+
+	/* The map against the same map with zeroed pages only. */
+	CHECK_EQ(vpte_table_init(&t, s->f, test_mem(&mem)), 0);
+	CHECK_EQ(vpte_table_init(&ref, s->f, ref_backend), 0);
+	uint64_t empty = scene_digest(s, &t);
+	CHECK_EQ(scene_map(s, &t), 0);
+	CHECK_EQ(scene_map(s, &ref), 0);
+	uint64_t whole = whole_tables(s, &t);
+	if (mem.uninit != whole || !whole || scene_digest(s, &t) != scene_digest(s, &ref) ||
+	    mem.allocs != ref_mem.allocs || ref_mem.uninit) {
+		fprintf(stderr,
+			"%s: map of 0x%" PRIx64 "+0x%" PRIx64 ": %" PRIu64 " unzeroed pages for %" PRIu64
+			" whole tables, %" PRIu64 " pages against %" PRIu64 ", tables %s\n",
+			name, s->va, s->size, mem.uninit, whole, mem.allocs, ref_mem.allocs,
+			scene_digest(s, &t) == scene_digest(s, &ref) ? "alike" : "DIFFER");
+		test_failures++;
+	}
+	uint64_t done = scene_digest(s, &t), allocs = mem.allocs - 1u; /* the root aside */
+	CHECK_EQ(vpte_table_destroy(&t), 0);
+	CHECK_EQ(vpte_table_destroy(&ref), 0);
+	CHECK_EQ(mem.live, 0);
+
+	/* Each allocation fails in turn: nothing changes, nothing leaks. */
+	for (uint64_t i = 1; i <= allocs; i++) {
+		mem = (struct test_mem){ 0 };
+		CHECK_EQ(vpte_table_init(&t, s->f, test_mem(&mem)), 0);
+		mem.fail_at = mem.attempts + i;
+		int err = scene_map(s, &t);
+		if (err != -VPTE_ENOMEM || scene_digest(s, &t) != empty || mem.live != 1) {
+			fprintf(stderr, "%s: allocation %" PRIu64 " of %" PRIu64 " failed: map returned %d,"
+				" %" PRIu64 " pages live, table %s\n", name, i, allocs, err, mem.live,
+				scene_digest(s, &t) == empty ? "unchanged" : "CHANGED");
+			test_failures++;
+		}
+		mem.fail_at = 0;
+		CHECK_EQ(scene_map(s, &t), 0);
+		CHECK_EQ(scene_digest(s, &t), done);
+		CHECK_EQ(vpte_table_destroy(&t), 0);
+		CHECK_EQ(mem.live, 0);
+	}
+
+	/* A concurrent table builds the same tables from zeroed pages. */
+	mem = (struct test_mem){ 0 };
+	CHECK_EQ(vpte_table_init(&t, s->f, test_mem(&mem)), 0);
+	vpte_table_set_reclaim(&t, &reclaim_now);
+	CHECK_EQ(scene_map(s, &t), 0);
+	CHECK_EQ(mem.uninit, 0);
+	CHECK_EQ(scene_digest(s, &t), done);
+	CHECK_EQ(vpte_table_destroy(&t), 0);
+	CHECK_EQ(mem.live, 0);
+}
+
+int main(void)
+{
+	size_t count;
+	const struct vpte_format *const *formats = vpte_formats(&count);
+	for (size_t i = 0; i < count; i++) {
+		const struct vpte_format *f = formats[i];
+		uint64_t g = 1ull << f->granule_shift, s1 = 1ull << vpte_level_shift(f, 1);
+		uint64_t base = 1ull << (f->va_bits - 2u), pa = 1ull << (f->pa_bits - 2u);
+		/* Granule leaves: two whole leaf tables, one entry of a leaf table
+		 * at each end. */
+		struct scene leaves = { f, base + s1 - g, pa + s1 - g, 2 * s1 + 2 * g, f->granule_shift,
+					s1 };
+		check_scene(&leaves);
+		/* The largest leaves below a level-2 entry's size (runs too): a
+		 * whole level-1 table, one granule at each end. */
+		if (f->levels >= 3) {
+			unsigned shift2 = vpte_level_shift(f, 2);
+			uint64_t s2 = 1ull << shift2;
+			struct scene large = { f, base + s2 - g, pa + s2 - g, s2 + 2 * g, shift2 - 1u, s2 };
+			check_scene(&large);
+		}
+		printf("  %s\n", f->name);
+	}
+	return test_summary("test_whole");
+}
