@@ -11,6 +11,13 @@
  * each piece not already one leaf that large becomes one.  A read-only
  * pass first meets every entry of the range, so a corrupt table fails the
  * collapse before anything changes; collapsing allocates nothing.
+ *
+ * Every pass over leaves (the check, the extents, a piece's accessed and
+ * dirty flags and its old leaves for the gather) takes the plain leaves
+ * of a table row by row (alike_row()): one load and a compare or two per
+ * entry against the row's first leaf, instead of vpte_iter_next() and a
+ * full describe() per leaf.  The iterator still takes everything else
+ * (runs, holes, tables, leaves of other attributes, errors).
  */
 #ifndef VPTE_ENGINE_COLLAPSE_H
 #define VPTE_ENGINE_COLLAPSE_H
@@ -18,7 +25,84 @@
 #include "engine/edges.h"
 #include "engine/harvest.h"
 #include "engine/map.h"
+#include "engine/protect.h"
 #include "engine/table.h"
+
+/*
+ * pa_step - what an encoded leaf at @level gains when it maps 2^shift
+ * bytes further on: every format places the PA as a plain field
+ * (pa_field()).  Folds to a constant.
+ */
+VPTE_INLINE uint64_t pa_step(const struct vpte_format *f, const struct vpte_codec *c,
+			     unsigned level)
+{
+	const struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
+	return c->make_leaf(f, 1ull << g_shift(f, level), level, p, false) -
+	       c->make_leaf(f, 0, level, p, false);
+}
+
+/*
+ * alike_row - how many entries of the table @table at @level (entry 0
+ * maps index address @base), from entry @at (the plain leaf @e0) to @end,
+ * are plain leaves mapping on from one another alike: the bits of @e0
+ * outside the PA field (pa_field()), accessed and dirty aside, each
+ * mapping the next 2^shift bytes of PA.  Entry i is expected to be @e0
+ * plus i times pa_step(), so an entry costs a load and a compare; one that
+ * differs from that in accessed or dirty only is classified (kind())
+ * before it counts, any other difference ends the row (a PA field that
+ * would carry into other bits by the row's end: the row is @e0 alone).
+ * Same bits mean the same attributes, so the row's leaves are alike in
+ * the sense of same_attrs().  @ad, when set, gets VPTE_A and VPTE_D ORed
+ * in for the flags the row's leaves have.
+ */
+VPTE_INLINE unsigned alike_row(const struct vpte_format *f, const struct vpte_codec *c,
+			       vpte_slot_t *table, unsigned level, unsigned at, unsigned end,
+			       uint64_t e0, uint32_t *ad)
+{
+	const struct flag_bits ab = flag_bits(f, c, level, VPTE_A), db = flag_bits(f, c, level, VPTE_D);
+	const uint64_t hw = ab.on | ab.off | db.on | db.off, step = pa_step(f, c, level);
+	unsigned start = at;
+	bool a = flag_in(e0, ab), d = flag_in(e0, db);
+	if (((e0 + (end - at) * step) ^ e0) & ~pa_field(f, c, level))
+		end = at;
+	for (uint64_t want = e0; at <= end; at++, want += step) {
+		uint64_t e = slot_load(slot_at(table, at));
+		if (e == want)
+			continue;
+		if (((e ^ want) & ~hw) || c->kind(f, e, level) != VPTE_LEAF)
+			break;
+		a |= flag_in(e, ab);
+		d |= flag_in(e, db);
+	}
+	if (ad)
+		*ad |= (a ? VPTE_A : 0u) | (d ? VPTE_D : 0u);
+	return at - start;
+}
+
+/*
+ * walk_row - alike_row() from the plain leaf the iteration @w stands on,
+ * over the entries of its table that lie wholly in [.., @last]; leaves @w
+ * on the last leaf of the row (vpte_iter_next() goes on after it) and
+ * returns how many leaves the row has, or 0 when @w is not on a plain
+ * leaf (a run, a huge leaf reaching beyond @last).
+ */
+VPTE_INLINE unsigned walk_row(const struct vpte_format *f, const struct vpte_codec *c,
+			      struct vpte_walk *w, uint64_t last, uint32_t *ad)
+{
+	unsigned level = w->level, shift = g_shift(f, level);
+	if (w->kind != VPTE_LEAF || w->shift != shift ||
+	    (f->cont_bits[level] && c->leaf_cont(f, w->entry, level)) ||
+	    w->index_addr + mask_below(shift) > last)
+		return 0;
+	unsigned at = g_index(f, w->index_addr, level);
+	unsigned end = stretch_end(f, level, w->index_addr, last);
+	uint64_t base = table_base(f, level, w->index_addr);
+	if (base + ((uint64_t)end << shift) + mask_below(shift) > last)
+		end--; /* a huge leaf reaching beyond the range */
+	unsigned n = alike_row(f, c, w->path[level], level, at, end, w->entry, ad);
+	w->index_addr += (uint64_t)(n - 1u) << shift;
+	return n;
+}
 
 struct extent {
 	uint64_t first, last; /* index addresses, inclusive */
@@ -45,24 +129,28 @@ VPTE_INLINE bool next_extent(const struct vpte_format *f, const struct vpte_code
 	     ret > 0; ret = eng_iter_next(f, c, &w)) {
 		uint64_t end = w.index_addr + mask_below(w.shift);
 		bool fits = w.index_addr >= first && end <= last && c->prot_ok(f, w.prot);
-		if (x->leaves && fits && w.index_addr == x->last + 1u &&
-		    w.pa.addr == x->pa + (w.index_addr - x->first) && same_attrs(w.prot, x->prot)) {
-			x->last = end;
-			x->leaves++;
-			continue;
-		}
-		if (x->leaves) {
+		if (x->leaves && !(fits && w.index_addr == x->last + 1u &&
+				   w.pa.addr == x->pa + (w.index_addr - x->first) &&
+				   same_attrs(w.prot, x->prot))) {
 			*pos = w.index_addr;
 			return true;
 		}
-		if (fits)
-			*x = (struct extent){ w.index_addr, end, w.pa.addr, w.prot, 1 };
+		if (!fits)
+			continue;
+		if (!x->leaves)
+			*x = (struct extent){ w.index_addr, end, w.pa.addr, w.prot, 0 };
+		/* The leaf, and the plain leaves alike after it in its table. */
+		unsigned row = walk_row(f, c, &w, last, NULL);
+		x->leaves += row ? row : 1u;
+		x->last = w.index_addr + mask_below(w.shift);
 	}
 	*pos = last + 1u;
 	return x->leaves != 0;
 }
 
-/* Record in @g every leaf in [ia, ia + 2^shift). */
+/* Record in @g every leaf in [ia, ia + 2^shift): a row of plain leaves
+ * as its first and its last (the gather keeps the hull and the smallest
+ * shift, struct leaf_batch). */
 VPTE_INLINE void gather_leaves(const struct vpte_format *f, const struct vpte_codec *c,
 			       const struct vpte_table *t, struct vpte_gather *g, uint64_t ia,
 			       unsigned shift)
@@ -70,8 +158,49 @@ VPTE_INLINE void gather_leaves(const struct vpte_format *f, const struct vpte_co
 	struct vpte_walk w;
 	for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, ia)), 1ull << shift,
 				      VPTE_ITER_LEAVES);
-	     ret > 0; ret = eng_iter_next(f, c, &w))
+	     ret > 0; ret = eng_iter_next(f, c, &w)) {
 		vpte_gather_leaf(g, w.va.addr, w.shift);
+		if (walk_row(f, c, &w, ia + mask_below(shift), NULL) > 1u)
+			vpte_gather_leaf(g, ia_to_va(f, w.index_addr), w.shift);
+	}
+}
+
+/*
+ * leaf_table_row - if the entry at @slot (level @level) is a
+ * table whose entries are one alike_row() of plain leaves, ORs their
+ * accessed and dirty into *@ad and returns how many there are; else 0.
+ * Such a member of a piece needs no walk: its leaves are a row, and its
+ * table has no table under it.
+ */
+VPTE_INLINE unsigned leaf_table_row(const struct vpte_format *f, const struct vpte_codec *c,
+				    const struct vpte_table *t, vpte_slot_t *slot, unsigned level,
+				    uint32_t *ad)
+{
+	uint64_t e = slot_load(slot);
+	if (!level || c->kind(f, e, level) != VPTE_TABLE)
+		return 0;
+	unsigned lower = level - 1u, n = g_entries(f, lower);
+	vpte_slot_t *table = tab_ptr(f, t, c->table_pa(f, e));
+	uint64_t e0 = slot_load(table);
+	if (c->kind(f, e0, lower) != VPTE_LEAF || (f->cont_bits[lower] && c->leaf_cont(f, e0, lower)))
+		return 0;
+	return alike_row(f, c, table, lower, 0, n - 1u, e0, ad) == n ? n : 0;
+}
+
+/* Record in @g the leaves of the member at @ia, level @level: a table of
+ * one row (leaf_table_row()) as its first and last leaf, else each. */
+VPTE_INLINE void gather_member(const struct vpte_format *f, const struct vpte_codec *c,
+			       const struct vpte_table *t, struct vpte_gather *g, uint64_t ia,
+			       unsigned level, bool row)
+{
+	if (!row) {
+		gather_leaves(f, c, t, g, ia, g_shift(f, level));
+		return;
+	}
+	unsigned lower_shift = g_shift(f, level - 1u);
+	vpte_gather_leaf(g, ia_to_va(f, ia), lower_shift);
+	vpte_gather_leaf(g, ia_to_va(f, ia + mask_below(g_shift(f, level)) - mask_below(lower_shift)),
+			 lower_shift);
 }
 
 /*
@@ -86,6 +215,9 @@ VPTE_INLINE void gather_leaves(const struct vpte_format *f, const struct vpte_co
  * break-before-make (arm64: a table becomes a block, entries gain the
  * contiguous flag; Arm ARM D8.16.1), every member is broken first (its
  * leaves gathered before), the piece invalidated, then each member made.
+ * A member that is a table of one row of plain leaves (the usual case:
+ * pages becoming a huge page) is read once, as a row, and its table goes
+ * to the gather without a walk.
  */
 VPTE_INLINE void merge_piece(const struct vpte_format *f, const struct vpte_codec *c,
 			     const struct vpte_table *t, struct vpte_gather *g, vpte_slot_t *first,
@@ -94,20 +226,34 @@ VPTE_INLINE void merge_piece(const struct vpte_format *f, const struct vpte_code
 {
 	static const uint32_t hw_flags[] = { VPTE_A, VPTE_D };
 	unsigned entry_shift = g_shift(f, level), members = 1u << (shift - entry_shift);
+	uint64_t old[1u << 7]; /* the longest run: 128 x 16 KiB */
+	bool row[1u << 7];
 	struct vpte_walk w;
 	uint64_t parts = 0;
 	prot.flags &= ~(VPTE_A | VPTE_D);
-	for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, ia)), 1ull << shift,
-				      VPTE_ITER_LEAVES);
-	     ret > 0; ret = eng_iter_next(f, c, &w)) {
-		for (unsigned i = 0; i < 2; i++)
-			if (leaf_test_flag(f, &w, flag_bits(f, c, w.level, hw_flags[i]), false))
-				prot.flags |= hw_flags[i];
-		parts++;
+	for (unsigned i = 0; i < members; i++) {
+		uint64_t member_ia = ia + ((uint64_t)i << entry_shift);
+		unsigned n = leaf_table_row(f, c, t, first + i, level, &prot.flags);
+		row[i] = n != 0;
+		parts += n;
+		if (row[i])
+			continue;
+		for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, member_ia)),
+					      1ull << entry_shift, VPTE_ITER_LEAVES);
+		     ret > 0; ret = eng_iter_next(f, c, &w)) {
+			unsigned leaves = walk_row(f, c, &w, member_ia + mask_below(entry_shift),
+						   &prot.flags);
+			parts += leaves ? leaves : 1u;
+			if (leaves)
+				continue;
+			for (unsigned k = 0; k < 2; k++)
+				if (leaf_test_flag(f, &w, flag_bits(f, c, w.level, hw_flags[k]), false))
+					prot.flags |= hw_flags[k];
+		}
 	}
-	uint64_t old[1u << 7]; /* the longest run: 128 x 16 KiB */
 	if (c->break_before_make) {
-		gather_leaves(f, c, t, g, ia, shift);
+		for (unsigned i = 0; i < members; i++)
+			gather_member(f, c, t, g, ia + ((uint64_t)i << entry_shift), level, row[i]);
 		for (unsigned i = 0; i < members; i++)
 			old[i] = atomic_exchange_explicit(first + i, SLOT_BREAK, memory_order_acq_rel);
 		vpte_gather_break(g, ia_to_va(f, ia), shift);
@@ -115,12 +261,15 @@ VPTE_INLINE void merge_piece(const struct vpte_format *f, const struct vpte_code
 	for (unsigned i = 0; i < members; i++) {
 		uint64_t member_ia = ia + ((uint64_t)i << entry_shift);
 		if (!c->break_before_make) {
-			gather_leaves(f, c, t, g, member_ia, entry_shift);
+			gather_member(f, c, t, g, member_ia, level, row[i]);
 			old[i] = slot_load(first + i);
 		}
 		slot_store(first + i, c->make_leaf(f, pa + ((uint64_t)i << entry_shift), level, prot,
 						   members > 1u));
-		if (c->kind(f, old[i], level) == VPTE_TABLE)
+		if (row[i])
+			vpte_gather_page(g, vpte_pa(c->table_pa(f, old[i])), ia_to_va(f, member_ia),
+					 entry_shift);
+		else if (c->kind(f, old[i], level) == VPTE_TABLE)
 			free_tables(f, c, t, c->table_pa(f, old[i]), level - 1u, member_ia, g);
 	}
 	observe_merge(t, ia_to_va(f, ia), pa, shift, parts);
@@ -185,7 +334,7 @@ VPTE_INLINE int eng_collapse(const struct vpte_format *f, const struct vpte_code
 		return -VPTE_EINVAL;
 	for (ret = eng_iter_start(f, c, &w, t, va, size, VPTE_ITER_LEAVES); ret > 0;
 	     ret = eng_iter_next(f, c, &w))
-		;
+		walk_row(f, c, &w, last, NULL);
 	if (ret < 0)
 		return ret;
 	struct vpte_gather local, *g = edit_gather(t, gather, &local);
