@@ -469,6 +469,13 @@ static int call_protect(struct bench_env *e)
 	return vpte_protect(&e->t, vpte_va(e->va), e->region, set, clear, NULL);
 }
 
+/* The same on a table whose entries only vpte writes: plain stores. */
+static int call_protect_nohw(struct bench_env *e)
+{
+	vpte_table_set_hw_updates(&e->t, false);
+	return call_protect(e);
+}
+
 /* Make read-only pages writable: accessed is set (vpte_map sets it) and
  * the pages were not writable, so the hardware cannot change the entries
  * and vpte_protect writes them with plain stores. */
@@ -507,6 +514,12 @@ static int call_harvest(struct bench_env *e)
 {
 	struct vpte_harvest_opts opts = { VPTE_A, 0, VPTE_HARVEST_CLEAR, NULL };
 	return vpte_harvest(&e->t, vpte_va(e->va), e->region, e->bitmap, &opts);
+}
+
+static int call_harvest_nohw(struct bench_env *e)
+{
+	vpte_table_set_hw_updates(&e->t, false);
+	return call_harvest(e);
 }
 
 /*
@@ -616,6 +629,10 @@ const struct bench_case bench_cases[] = {
 	{ .op = "protect-1g-4k", .what = "vpte_protect 1 GiB of 4 KiB leaves (clear W)",
 	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_MEMCPY,
 	  .call = call_protect, .check = check_protect, .targets = { TARGET(T_NS, 1.0) } },
+	{ .op = "protect-1g-4k-nohw",
+	  .what = "vpte_protect 1 GiB of 4 KiB leaves (clear W), VPTE_TABLE_NO_HW_UPDATES",
+	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_MEMCPY,
+	  .call = call_protect_nohw, .check = check_protect, .targets = { TARGET(T_NS, 1.0) } },
 	{ .op = "protect-1g-4k-rw", .what = "vpte_protect 1 GiB of read-only 4 KiB leaves (set W)",
 	  .state = ST_FULL_RO, .entries = entries_region, .limit = LIMIT_MEMCPY,
 	  .call = call_protect_rw, .check = check_protect_rw, .targets = { TARGET(T_NS, 1.0) } },
@@ -635,6 +652,10 @@ const struct bench_case bench_cases[] = {
 	{ .op = "harvest-1g-4k", .what = "vpte_harvest: test and clear accessed, 1 GiB of 4 KiB leaves",
 	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_MEMCPY,
 	  .call = call_harvest, .check = check_harvest },
+	{ .op = "harvest-1g-4k-nohw",
+	  .what = "vpte_harvest: test and clear accessed, 1 GiB of 4 KiB leaves, VPTE_TABLE_NO_HW_UPDATES",
+	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_MEMCPY,
+	  .call = call_harvest_nohw, .check = check_harvest },
 	{ .op = "map-2g-4k-2threads",
 	  .what = "two threads map one 1 GiB region each at once, against one thread mapping both",
 	  .state = ST_EMPTY, .entries = entries_two_regions, .limit = LIMIT_MEMSET,

@@ -264,6 +264,19 @@ static inline void *vpte_mem_ptr(const struct vpte_mem *mem, vpte_pa_t pa, uint6
 
 
 #define VPTE_TABLE_READONLY (1u << 0) /* edits fail with -VPTE_EROFS */
+/*
+ * VPTE_TABLE_NO_HW_UPDATES - the caller promises that nothing but vpte
+ * writes the table's entries: no MMU or IOMMU sets accessed or dirty in
+ * them while vpte edits them (a guest's tables built before the guest
+ * runs, an IOMMU with A/D updates off, an image, an emulator whose
+ * software MMU updates A/D through vpte), and no other software does.
+ * vpte_protect() and vpte_harvest() then replace entries with plain
+ * stores instead of a compare-and-swap each.  Results are the same
+ * either way; a broken promise can lose an accessed or dirty flag the
+ * hardware set during the call.  Set with vpte_table_attach() or
+ * vpte_table_set_hw_updates(); see docs/concurrency.md.
+ */
+#define VPTE_TABLE_NO_HW_UPDATES (1u << 1)
 
 /*
  * struct vpte_reclaim - the grace period before a table page is freed, for
@@ -316,7 +329,8 @@ int vpte_table_init(struct vpte_table *t, const struct vpte_format *fmt, struct 
 /*
  * vpte_table_attach - use an existing top table (an image, a guest's tables).
  * @root:  physical address of the top table; must be granule-aligned.
- * @flags: VPTE_TABLE_READONLY to refuse edits.
+ * @flags: VPTE_TABLE_READONLY to refuse edits; VPTE_TABLE_NO_HW_UPDATES
+ *         when nothing but vpte writes the entries.
  *
  * Nothing is read yet: a corrupt table is reported (-VPTE_EFAULT) by the
  * walks that meet it.  Returns 0, -VPTE_EINVAL for a misaligned root, or
@@ -385,6 +399,16 @@ void vpte_table_set_observer(struct vpte_table *t, const struct vpte_observer *o
  * valid while set.
  */
 void vpte_table_set_reclaim(struct vpte_table *t, const struct vpte_reclaim *reclaim);
+
+/*
+ * vpte_table_set_hw_updates - say whether anything but vpte may write the
+ * entries of @t (VPTE_TABLE_NO_HW_UPDATES): @hw_updates true (the
+ * default) when an MMU or IOMMU may set accessed or dirty in them while
+ * vpte edits them, false when nothing does, so that vpte_protect() and
+ * vpte_harvest() use plain stores.  Set it while no other thread uses the
+ * table.
+ */
+void vpte_table_set_hw_updates(struct vpte_table *t, bool hw_updates);
 
 /* ------------------------------------------------------------------------
  * Walking

@@ -102,7 +102,8 @@ int vpte_table_init(struct vpte_table *t, const struct vpte_format *fmt, struct 
 int vpte_table_attach(struct vpte_table *t, const struct vpte_format *fmt, struct vpte_mem mem,
 		      vpte_pa_t root, uint32_t flags)
 {
-	if (!t || !fmt || !mem.ops || !mem.ops->phys_to_virt || (flags & ~VPTE_TABLE_READONLY))
+	if (!t || !fmt || !mem.ops || !mem.ops->phys_to_virt ||
+	    (flags & ~(VPTE_TABLE_READONLY | VPTE_TABLE_NO_HW_UPDATES)))
 		return -VPTE_EINVAL;
 	if (!(flags & VPTE_TABLE_READONLY) && !mem_ok(mem))
 		return -VPTE_EINVAL;
@@ -132,6 +133,14 @@ void vpte_table_set_observer(struct vpte_table *t, const struct vpte_observer *o
 void vpte_table_set_reclaim(struct vpte_table *t, const struct vpte_reclaim *reclaim)
 {
 	t->reclaim = reclaim;
+}
+
+void vpte_table_set_hw_updates(struct vpte_table *t, bool hw_updates)
+{
+	if (hw_updates)
+		t->flags &= ~VPTE_TABLE_NO_HW_UPDATES;
+	else
+		t->flags |= VPTE_TABLE_NO_HW_UPDATES;
 }
 
 int vpte_seek(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va)

@@ -19,7 +19,7 @@
 #ifndef VPTE_ENGINE_EDGES_H
 #define VPTE_ENGINE_EDGES_H
 
-#include "engine/walk.h"
+#include "engine/leafbits.h"
 
 /* An attribute change (vpte_protect): each field is cleared, then set. */
 struct prot_change {
@@ -156,20 +156,39 @@ VPTE_INLINE int plan_entry(const struct vpte_format *f, const struct vpte_codec 
  * 0 when all are done, 1 with *@i at a table entry to go down into, or an
  * error.  Only the first and the last entry can hold a leaf reaching out
  * of the range; the loop over those between is inlined with @level 0 and
- * @change NULL as constants for the leaf tables of an unmap, where nearly
- * all the entries are (a load and a classification each).
+ * @change NULL as constants for the leaf tables, where nearly all the
+ * entries are.  An empty entry, or a plain leaf agreeing with the last
+ * one checked (under plain_mask(); with a change, in every bit outside
+ * the PA field, which is what its attributes and so the change's result
+ * depend on) costs a load and a compare; only the others go through
+ * kind() and plan_entry().
  */
 VPTE_INLINE int plan_table(const struct vpte_format *f, const struct vpte_codec *c,
 			   vpte_slot_t *table, unsigned level, uint64_t base, unsigned *i,
 			   unsigned end, uint64_t first, uint64_t last,
 			   const struct prot_change *change, struct edge_plan *plan)
 {
+	/* With a change, the attributes decide whether it is encodable, and
+	 * they lie outside the PA field only. */
+	const uint64_t mask = change ? ~pa_field(f, c, level) : plain_mask(f, c, level);
+	uint64_t key = MEMO_NONE;
 	int ret = plan_entry(f, c, table, level, base, i, true, first, last, change, plan);
 	if (ret)
 		return ret;
-	for ((*i)++; *i < end; (*i)++)
+	for ((*i)++; *i < end; (*i)++) {
+		vpte_slot_t *slot = slot_at(table, *i), *stop = slot_at(table, end);
+		uint64_t e = slot_load(slot);
+		/* A local cursor: *i in the loop would be a store per entry. */
+		for (; slot < stop; e = slot_load(++slot))
+			if ((e & mask) != key && e != 0)
+				break;
+		*i = (unsigned)(slot - (vpte_slot_t *)table);
+		if (*i == end)
+			break;
 		if ((ret = plan_entry(f, c, table, level, base, i, false, first, last, change, plan)))
 			return ret;
+		key = plain_key(f, c, e, level, mask, key);
+	}
 	if (*i == end)
 		return plan_entry(f, c, table, level, base, i, true, first, last, change, plan);
 	return 0;

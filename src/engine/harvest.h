@@ -14,35 +14,6 @@
 
 #include "engine/edges.h"
 
-/* How a leaf encodes one flag: the bits set when it is on, and those set
- * when it is off (arm64 W: on = nothing, off = AP[2]). */
-struct flag_bits {
-	uint64_t on, off;
-};
-
-/*
- * flag_bits - how a leaf at @level encodes @flag (VPTE_W, VPTE_A or
- * VPTE_D).  Derived from the codec's make_leaf rather than stated again by
- * each format: every format encodes these three flags independently of the
- * other attributes, so the two encodings differ in exactly the flag's bits.
- * With a constant format this folds to two constants.
- */
-VPTE_INLINE struct flag_bits flag_bits(const struct vpte_format *f, const struct vpte_codec *c,
-				       unsigned level, uint32_t flag)
-{
-	struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
-	uint64_t off = c->make_leaf(f, 0, level, p, false);
-	p.flags |= flag;
-	uint64_t on = c->make_leaf(f, 0, level, p, false);
-	uint64_t diff = on ^ off;
-	return (struct flag_bits){ on & diff, off & diff };
-}
-
-VPTE_INLINE bool flag_in(uint64_t e, struct flag_bits b)
-{
-	return (e & (b.on | b.off)) == b.on;
-}
-
 /* Clear the flag in the entry at @slot, last read as @e, if it is set;
  * returns whether it was.  Only an entry with the flag costs an atomic. */
 VPTE_INLINE bool slot_clear_loaded(vpte_slot_t *slot, uint64_t e, struct flag_bits b)
@@ -93,14 +64,15 @@ VPTE_INLINE void bitmap_set_bits(uint64_t *bitmap, uint64_t first, uint64_t last
  * @flag (@clear: and clear it, for a leaf wholly inside [first, last]),
  * then mark @bitmap in granules of 2^@shift bytes from @first and record
  * cleared leaves in @gather.  @check: the pass that only makes sure the
- * range reads, before anything is cleared.
+ * range reads, before anything is cleared.  @no_hw: the table is
+ * VPTE_TABLE_NO_HW_UPDATES.
  */
 struct harvest_pass {
 	uint64_t first, last, *bitmap;
 	struct vpte_gather *gather;
 	uint32_t flag;
 	unsigned shift;
-	bool clear, check;
+	bool clear, check, no_hw;
 };
 
 /* The leaf at index address @ia of shift @leaf_shift (at @va) had the flag
@@ -121,8 +93,10 @@ VPTE_INLINE void harvest_mark(const struct harvest_pass *h, uint64_t ia, uint64_
  * iterator checks and reads those whole) from the entry the iteration @w
  * stands on, as far as they go in a row in its table within the range:
  * one load each, an atomic only where the flag is to be cleared and set,
- * and no describe() or vpte_iter_next() per leaf.  Leaves @w on the last
- * of them and returns how many there were (0: @w's leaf is not plain).
+ * and no describe() or vpte_iter_next() per leaf; a plain store instead
+ * of the atomic on a table whose entries only vpte writes (@h->no_hw).
+ * Leaves @w on the last of them and returns how many there were (0: @w's
+ * leaf is not plain).
  */
 VPTE_INLINE unsigned harvest_row(const struct vpte_format *f, const struct vpte_codec *c,
 				 struct vpte_walk *w, const struct harvest_pass *h)
@@ -143,7 +117,12 @@ VPTE_INLINE unsigned harvest_row(const struct vpte_format *f, const struct vpte_
 		uint64_t ia = base + ((uint64_t)at << shift);
 		/* A leaf the range cuts keeps its flag for its part outside. */
 		bool take = h->clear && ia >= h->first && ia + mask_below(shift) <= h->last;
-		if (take ? slot_clear_loaded(slot, e, b) : flag_in(e, b))
+		bool had = flag_in(e, b);
+		if (had && take && h->no_hw)
+			slot_store(slot, (e & ~b.on) | b.off);
+		else if (had && take)
+			had = slot_clear_loaded(slot, e, b);
+		if (had)
 			harvest_mark(h, ia, ia_to_va(f, ia), shift, take);
 	}
 	if (at == start)
@@ -171,7 +150,8 @@ VPTE_INLINE int eng_harvest(const struct vpte_format *f, const struct vpte_codec
 	if (ret)
 		return ret;
 
-	struct harvest_pass h = { first, last, bitmap, opts->gather, opts->flag, shift, clear, clear };
+	struct harvest_pass h = { first, last, bitmap, opts->gather, opts->flag, shift, clear, clear,
+				  t->flags & VPTE_TABLE_NO_HW_UPDATES };
 	struct vpte_walk w = { .shift = 0 }; /* GCC cannot see iter_start set it */
 	/* Clearing changes the table: first make sure the whole range reads. */
 	if (clear) {

@@ -9,7 +9,8 @@
  * "encoding"), which nearly all leaves of a range share: the change is
  * worked out once per encoding met (struct change_memo) as bits to keep
  * and bits to flip, and each entry then costs a load, a compare, an and
- * and an xor.  Both the check and the apply pass are per-table loops.
+ * and an xor.  Two passes over the entries: plan_edges() checks every leaf
+ * (one check per encoding met), then the apply pass changes them.
  */
 #ifndef VPTE_ENGINE_PROTECT_H
 #define VPTE_ENGINE_PROTECT_H
@@ -32,20 +33,6 @@ VPTE_INLINE int check_change(const struct vpte_format *f, const struct prot_chan
 }
 
 /*
- * pa_field - the bits of a leaf at @level that hold its PA.  Derived from
- * the codec like leaf_step() (map.h): every format places the PA as a
- * plain field beside the attributes, so the encodings of the lowest and
- * the highest PA differ in exactly those bits.  Folds to a constant.
- */
-VPTE_INLINE uint64_t pa_field(const struct vpte_format *f, const struct vpte_codec *c,
-			      unsigned level)
-{
-	const struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
-	uint64_t top = mask_below(f->pa_bits) & ~mask_below(g_shift(f, level));
-	return c->make_leaf(f, top, level, p, false) ^ c->make_leaf(f, 0, level, p, false);
-}
-
-/*
  * struct change_memo - the change for the leaves of one level whose bits
  * outside the PA field are @key (MEMO_NONE: none yet): the new entry is
  * (e & keep) ^ flip; @cont: they are members of contiguous runs.  @plain:
@@ -54,9 +41,6 @@ VPTE_INLINE uint64_t pa_field(const struct vpte_format *f, const struct vpte_cod
  * otherwise a compare-and-swap does, and an accessed or dirty flag the
  * hardware sets meanwhile is kept.
  */
-/* A key no entry has: it has bits of the PA field set. */
-#define MEMO_NONE (~0ull)
-
 struct change_memo {
 	uint64_t key, keep, flip;
 	bool plain, cont;
@@ -89,18 +73,17 @@ VPTE_INLINE bool hw_may_update(const struct vpte_format *f, const struct vpte_co
  * (mapping @entry_ia), as rewrite_leaf() (edges.h) would apply it: only
  * the bits in which the old and new attributes' encodings differ flip; a
  * memory type vpte cannot name has no encoding to differ from, so all but
- * the PA is replaced.  Returns false when the format cannot encode the
- * result (nothing is kept then).
+ * the PA is replaced.  plan_edges() has checked that the format encodes
+ * the result.  @no_hw: the table's entries change only through vpte
+ * (VPTE_TABLE_NO_HW_UPDATES), so every entry takes a plain store.
  */
-VPTE_INLINE bool memo_fill(const struct vpte_format *f, const struct vpte_codec *c,
+VPTE_INLINE void memo_fill(const struct vpte_format *f, const struct vpte_codec *c,
 			   struct change_memo *m, const struct prot_change *ch, uint64_t e,
-			   unsigned level, uint64_t entry_ia)
+			   unsigned level, uint64_t entry_ia, bool no_hw)
 {
 	uint64_t pa = c->leaf_pa(f, e, level, entry_ia), pam = pa_field(f, c, level);
 	bool cont = c->leaf_cont(f, e, level);
 	struct vpte_prot old = c->leaf_prot(f, e, level), prot = prot_apply(ch, old);
-	if (!c->prot_ok(f, prot))
-		return false;
 	uint64_t next = c->make_leaf(f, pa, level, prot, cont);
 	m->key = e & ~pam;
 	if (old.memtype == VPTE_MT_OTHER) {
@@ -110,20 +93,19 @@ VPTE_INLINE bool memo_fill(const struct vpte_format *f, const struct vpte_codec 
 		m->keep = ~0ull;
 		m->flip = next ^ c->make_leaf(f, pa, level, old, cont);
 	}
-	m->plain = !hw_may_update(f, c, e, level);
+	m->plain = no_hw || !hw_may_update(f, c, e, level);
 	m->cont = f->cont_bits[level] && cont;
-	return true;
 }
 
 /*
- * struct protect_pass - what protect_range() does: check (@apply false:
- * every leaf meeting [first, last] must take the change) or apply it,
- * recording the changed leaves in @batch.  One memo per level.
+ * struct protect_pass - what protect_range() does: apply the change to
+ * every leaf in [first, last], recording the changed leaves in @batch.
+ * One memo per level.  @no_hw: plain stores only (memo_fill()).
  */
 struct protect_pass {
 	const struct prot_change *ch;
 	uint64_t first, last;
-	bool apply;
+	bool no_hw;
 	struct leaf_batch batch;
 	struct change_memo memo[VPTE_MAX_LEVELS];
 };
@@ -143,11 +125,11 @@ VPTE_INLINE bool replace_leaf(vpte_slot_t *slot, uint64_t e, uint64_t next, bool
 /*
  * protect_table - protect_range() over entries *@i..@end of the table at
  * @level (entry 0 maps index address @base): 0 when all are done, 1 with
- * *@i at a table entry to go down into, or -VPTE_EINVAL.  Inlined with
- * @level 0 as a constant for the leaf tables.  A leaf whose entry the
- * hardware changed between the load and the compare-and-swap, and the
- * members of a contiguous run (which must change alike, whatever their
- * own accessed and dirty say), go through rewrite_leaf().
+ * *@i at a table entry to go down into.  Inlined with @level 0 as a
+ * constant for the leaf tables.  A leaf whose entry the hardware changed
+ * between the load and the compare-and-swap, and the members of a
+ * contiguous run (which must change alike, whatever their own accessed
+ * and dirty say), go through rewrite_leaf().
  */
 VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_codec *c,
 			      vpte_slot_t *table, unsigned level, uint64_t base, unsigned *i,
@@ -158,7 +140,6 @@ VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_cod
 	struct change_memo *memo = &p->memo[level];
 	uint64_t key = memo->key, keep = memo->keep, flip = memo->flip;
 	bool plain = memo->plain, cont = memo->cont;
-	const bool apply = p->apply;
 	const uint64_t pam = pa_field(f, c, level);
 	unsigned shift = g_shift(f, level), at = *i, first_at = ~0u, last_at = 0;
 	unsigned run_step = 63, last_step = shift;
@@ -177,18 +158,13 @@ VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_cod
 			break;
 		}
 		if (kind != MEMO_HIT) {
-			if (!memo_fill(f, c, memo, p->ch, e, level, entry_ia)) {
-				ret = -VPTE_EINVAL;
-				break;
-			}
+			memo_fill(f, c, memo, p->ch, e, level, entry_ia, p->no_hw);
 			key = memo->key;
 			keep = memo->keep;
 			flip = memo->flip;
 			plain = memo->plain;
 			cont = memo->cont;
 		}
-		if (!apply)
-			continue;
 		unsigned changed = at;
 		if (f->cont_bits[level] && cont) {
 			unsigned members = 1u << f->cont_bits[level];
@@ -241,12 +217,12 @@ VPTE_INLINE bool range_step(const struct vpte_format *f, unsigned *level, uint64
 }
 
 /*
- * protect_range - the check or the apply pass (struct protect_pass) over
- * every leaf meeting [first, last], table by table.  The check runs
- * after plan_edges(), which has already refused corrupt entries; the apply
- * after cut_edges(), when every leaf in the range is whole.
+ * protect_range - apply the change (struct protect_pass) to every leaf in
+ * [first, last], table by table, after plan_edges() has refused corrupt
+ * entries and checked every result, and cut_edges() has made every leaf
+ * in the range whole.  Cannot fail.
  */
-VPTE_INLINE int protect_range(const struct vpte_format *f, const struct vpte_codec *c,
+VPTE_INLINE void protect_range(const struct vpte_format *f, const struct vpte_codec *c,
 			      const struct vpte_table *t, struct protect_pass *p)
 {
 	void *path[VPTE_MAX_LEVELS];
@@ -259,8 +235,6 @@ VPTE_INLINE int protect_range(const struct vpte_format *f, const struct vpte_cod
 		uint64_t base = table_base(f, level, ia);
 		int ret = level ? protect_table(f, c, path[level], level, base, &i, end, p)
 				: protect_table(f, c, path[0], 0, base, &i, end, p);
-		if (ret < 0)
-			return ret;
 		if (ret) {
 			uint64_t e = slot_load(slot_at(path[level], i));
 			ia = base + ((uint64_t)i << shift);
@@ -274,7 +248,7 @@ VPTE_INLINE int protect_range(const struct vpte_format *f, const struct vpte_cod
 			continue;
 		}
 		if (!range_step(f, &level, base, end, p->last, &ia))
-			return 0;
+			return;
 	}
 }
 
@@ -284,25 +258,17 @@ VPTE_INLINE int eng_protect(const struct vpte_format *f, const struct vpte_codec
 			    struct vpte_gather *gather)
 {
 	struct prot_change ch = { set, clear };
-	struct protect_pass p = { .ch = &ch };
-	struct edge_plan plan;
+	struct protect_pass p = { .ch = &ch, .no_hw = t->flags & VPTE_TABLE_NO_HW_UPDATES };
 	struct vpte_pool pool = { vpte_pa(0), 0 };
 	for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++)
 		p.memo[l].key = MEMO_NONE;
 	int err = check_change(f, &ch);
 	if (!err)
-		err = edit_check(f, t, va, size, gather, &p.first, &p.last);
-	if (!err)
-		err = plan_edges(f, c, t, p.first, p.last, NULL, &plan);
-	if (!err)
-		err = protect_range(f, c, t, &p);
-	if (!err)
-		err = vpte_pool_fill(&pool, t, plan.count);
+		err = edges_prepare(f, c, t, va, size, &ch, gather, &p.first, &p.last, &pool);
 	if (err)
 		return err;
 	struct vpte_gather local, *g = edit_gather(t, gather, &local);
 	cut_edges(f, c, t, &pool, g, p.first, p.last);
-	p.apply = true;
 	protect_range(f, c, t, &p);
 	batch_flush(f, &p.batch, g);
 	vpte_pool_drain(&pool, t);

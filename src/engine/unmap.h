@@ -49,18 +49,32 @@ VPTE_INLINE void batch_flush(const struct vpte_format *f, struct leaf_batch *b,
  * @level (entry 0 maps index address @base) into @batch: 0 when all are
  * done, 1 with *@i at a table entry to go down into.  Sets *@touched when
  * a leaf was cleared.  Inlined with @level 0 as a constant for the leaf
- * tables.
+ * tables.  An empty entry, or one of the plain leaves' encoding
+ * (plain_mask()), is told apart by a compare; kind() runs for the others
+ * (plan_edges() has refused corrupt entries).
  */
 VPTE_INLINE int clear_table(const struct vpte_format *f, const struct vpte_codec *c,
 			    vpte_slot_t *table, unsigned level, uint64_t base, unsigned *i,
 			    unsigned end, struct leaf_batch *batch, bool *touched)
 {
-	unsigned shift = g_shift(f, level), first_at = ~0u, last_at = 0;
-	unsigned run_step = 63, last_step = shift;
+	const uint64_t mask = plain_mask(f, c, level);
+	uint64_t key = MEMO_NONE;
+	unsigned shift = g_shift(f, level), at = *i;
+	unsigned first_at = ~0u, last_at = 0, last_run_at = ~0u, run_step = 63;
 	bool plain = false;
 	int ret = 0;
-	for (; *i <= end; (*i)++) {
-		uint64_t e = slot_load(slot_at(table, *i));
+	for (; at <= end; at++) {
+		vpte_slot_t *slot = slot_at(table, at);
+		uint64_t e = slot_load(slot);
+		/* A leaf of the encoding met last: only the first leaf of that
+		 * encoding pays for the bookkeeping below. */
+		if ((e & mask) == key) {
+			slot_store(slot, 0);
+			last_at = at;
+			continue;
+		}
+		if (e == 0)
+			continue;
 		int kind = c->kind(f, e, level);
 		if (kind == VPTE_TABLE) {
 			ret = 1;
@@ -68,29 +82,70 @@ VPTE_INLINE int clear_table(const struct vpte_format *f, const struct vpte_codec
 		}
 		if (kind != VPTE_LEAF)
 			continue;
-		unsigned at = *i;
 		if (f->cont_bits[level] && c->leaf_cont(f, e, level)) {
 			unsigned members = 1u << f->cont_bits[level];
 			at &= ~(members - 1u);
 			for (unsigned m = 0; m < members; m++)
 				slot_store(slot_at(table, at + m), 0);
-			*i = at + members - 1u;
-			last_step = run_step = shift + f->cont_bits[level];
+			last_at = last_run_at = at;
+			at += members - 1u;
+			run_step = shift + f->cont_bits[level];
 		} else {
-			slot_store(slot_at(table, at), 0);
-			last_step = shift;
+			slot_store(slot, 0);
+			key = e & mask;
+			last_at = at;
 			plain = true;
 		}
-		first_at = first_at < at ? first_at : at;
-		last_at = at;
+		if (first_at == ~0u)
+			first_at = last_at;
 	}
+	*i = at;
 	if (first_at != ~0u) {
 		/* A plain leaf has the smallest shift there is at this level. */
 		batch_leaf(batch, base + ((uint64_t)first_at << shift), plain ? shift : run_step);
-		batch_leaf(batch, base + ((uint64_t)last_at << shift), last_step);
+		batch_leaf(batch, base + ((uint64_t)last_at << shift),
+			   last_at == last_run_at ? run_step : shift);
 		*touched = true;
 	}
 	return ret;
+}
+
+/*
+ * leaves_in_covered - what clear_range() needs to know of a leaf table
+ * (level 0) whose whole span the unmap covers, which goes with its
+ * entries as they are (nobody else can reach them; the backend gets the
+ * page back with them): 1 when it holds leaves, all plain (they go to
+ * @batch as two leaves of the granule spanning its entries: the page's
+ * own span, recorded right after, holds them all), 0 when it holds none,
+ * -1 when it has contiguous runs, which the caller clears as usual to
+ * learn their shift.  One OR of every entry, four at a step, with plain
+ * loads: no other thread writes these entries, and the hardware only
+ * sets A or D in a leaf.  A leaf is an entry with the valid bit, bit 0 on
+ * every format (SLOT_FROZEN, walk.h), as plan_edges() has refused
+ * corrupt entries and level 0 has no table entries.
+ */
+VPTE_INLINE int leaves_in_covered(const struct vpte_format *f, const struct vpte_codec *c,
+				  const void *table, uint64_t base, struct leaf_batch *batch)
+{
+	const uint64_t *entries = table;
+	const struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
+	const uint64_t cont = f->cont_bits[0] ? (c->make_leaf(f, 0, 0, p, true) ^
+						  c->make_leaf(f, 0, 0, p, false)) &
+							 ~pa_field(f, c, 0)
+					      : 0;
+	unsigned n = g_entries(f, 0), shift = g_shift(f, 0);
+	uint64_t any = 0;
+	for (unsigned k = 0; k < n; k += 4) {
+		uint64_t pair = entries[k] | entries[k + 1];
+		any |= pair | entries[k + 2] | entries[k + 3];
+	}
+	if (any & cont)
+		return -1;
+	if (!(any & 1u))
+		return 0;
+	batch_leaf(batch, base, shift);
+	batch_leaf(batch, base + ((uint64_t)(n - 1u) << shift), shift);
+	return 1;
 }
 
 /*
@@ -121,6 +176,23 @@ VPTE_INLINE bool freeze_table(vpte_slot_t *table, unsigned n)
 }
 
 /*
+ * table_now_empty - is the table at @level, spanning 2^@span bytes from
+ * index address @start, all zero after the unmap of [first, last] cleared
+ * its part?  The entries outside that part are looked at first: where
+ * leaves remain, that is where they are.
+ */
+VPTE_INLINE bool table_now_empty(const struct vpte_format *f, vpte_slot_t *table, unsigned level,
+				 unsigned span, uint64_t start, uint64_t first, uint64_t last)
+{
+	unsigned n = g_entries(f, level);
+	unsigned lo = first > start ? g_index(f, first, level) : 0;
+	unsigned hi = last < start + mask_below(span) ? g_index(f, last, level) + 1u : n;
+	return vpte_page_is_zero(table + hi, (uint64_t)(n - hi) * sizeof(*table)) &&
+	       vpte_page_is_zero(table, (uint64_t)lo * sizeof(*table)) &&
+	       vpte_page_is_zero(table + lo, (uint64_t)(hi - lo) * sizeof(*table));
+}
+
+/*
  * clear_range - remove every leaf in [first, last] (all whole, after
  * cut_edges()) and free each table that this leaves empty.  A table whose
  * span lies inside the range is empty once the walk leaves it, whatever
@@ -130,17 +202,18 @@ VPTE_INLINE bool freeze_table(vpte_slot_t *table, unsigned n)
  * touch may be one that a concurrent map of a neighbouring range has just
  * installed and is about to fill.  On a concurrent table such a table is
  * frozen first (freeze_table()): a concurrent map may be about to claim an
- * entry of it for a neighbouring range, and page_is_zero()'s plain reads
+ * entry of it for a neighbouring range, and table_now_empty()'s plain reads
  * would race with its stores.  Each table's entries are cleared in one
- * loop; the leaves go to the gather in batches (struct leaf_batch), always
- * before a table page does, so that an early finish of the gather
- * invalidates them before the page is freed.
+ * loop, except a leaf table the range covers, which goes as it is
+ * (leaves_in_covered()); the leaves go to the gather in batches (struct
+ * leaf_batch), always before a table page does, so that an early finish
+ * of the gather invalidates them before the page is freed.
  */
 VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_codec *c,
 			     const struct vpte_table *t, struct vpte_gather *g, uint64_t first,
 			     uint64_t last)
 {
-	void *path[VPTE_MAX_LEVELS];
+	void *path[VPTE_MAX_LEVELS] = { NULL }; /* GCC cannot see the walk set path[0] */
 	bool touched[VPTE_MAX_LEVELS] = { false };
 	struct leaf_batch batch = { false, 0, 0, 0, 0 };
 	unsigned level = g_top(f);
@@ -152,10 +225,13 @@ VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_code
 		unsigned shift = g_shift(f, level), end = stretch_end(f, level, ia, last);
 		unsigned i = g_index(f, ia, level);
 		uint64_t base = table_base(f, level, ia);
-		int down = level == 0 ? clear_table(f, c, path[0], 0, base, &i, end, &batch,
-						    &touched[0])
-				      : clear_table(f, c, path[level], level, base, &i, end, &batch,
-						    &touched[level]);
+		int down = 0;
+		if (level > 0)
+			down = clear_table(f, c, path[level], level, base, &i, end, &batch,
+					   &touched[level]);
+		else if (i != 0 || end != g_entries(f, 0) - 1u ||
+			 leaves_in_covered(f, c, path[0], base, &batch) < 0)
+			clear_table(f, c, path[0], 0, base, &i, end, &batch, &touched[0]);
 		if (down) {
 			uint64_t e = slot_load(slot_at(path[level], i));
 			ia = base + ((uint64_t)i << shift);
@@ -183,7 +259,8 @@ VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_code
 			if (covered ||
 			    (touched[level] &&
 			     (conc ? freeze_table(path[level], g_entries(f, level))
-				   : vpte_page_is_zero(path[level], g_page(f))))) {
+				   : table_now_empty(f, path[level], level, span, start, first,
+						     last)))) {
 				/* The only writer of this entry: its span is
 				 * ours, or its table is frozen. */
 				vpte_slot_t *parent = slot_at(path[level + 1u], g_index(f, here, level + 1u));

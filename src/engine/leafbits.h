@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * leafbits.h - what the engine derives from a codec about how a leaf is
+ * encoded, rather than having each format state it again: the field that
+ * holds the PA, the bits of the W, A and D flags, and the mask under which
+ * one plain leaf vouches for the kind of every entry that agrees with it.
+ * With a constant format each of these folds to constants.
+ */
+#ifndef VPTE_ENGINE_LEAFBITS_H
+#define VPTE_ENGINE_LEAFBITS_H
+
+#include "engine/walk.h"
+
+/*
+ * pa_field - the bits of a leaf at @level that hold its PA.  Every format
+ * places the PA as a plain field beside the attributes (leaf_step() in
+ * map.h relies on it too), so the encodings of the lowest and the highest
+ * PA differ in exactly those bits.
+ */
+VPTE_INLINE uint64_t pa_field(const struct vpte_format *f, const struct vpte_codec *c,
+			      unsigned level)
+{
+	const struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
+	uint64_t top = mask_below(f->pa_bits) & ~mask_below(g_shift(f, level));
+	return c->make_leaf(f, top, level, p, false) ^ c->make_leaf(f, 0, level, p, false);
+}
+
+/* How a leaf encodes one flag: the bits set when it is on, and those set
+ * when it is off (arm64 W: on = nothing, off = AP[2]). */
+struct flag_bits {
+	uint64_t on, off;
+};
+
+/*
+ * flag_bits - how a leaf at @level encodes @flag (VPTE_W, VPTE_A or
+ * VPTE_D).  Every format encodes these three flags independently of the
+ * other attributes, so the two encodings differ in exactly the flag's bits.
+ */
+VPTE_INLINE struct flag_bits flag_bits(const struct vpte_format *f, const struct vpte_codec *c,
+				       unsigned level, uint32_t flag)
+{
+	struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
+	uint64_t off = c->make_leaf(f, 0, level, p, false);
+	p.flags |= flag;
+	uint64_t on = c->make_leaf(f, 0, level, p, false);
+	uint64_t diff = on ^ off;
+	return (struct flag_bits){ on & diff, off & diff };
+}
+
+VPTE_INLINE bool flag_in(uint64_t e, struct flag_bits b)
+{
+	return (e & (b.on | b.off)) == b.on;
+}
+
+/* A memo key no entry has: it has bits of the PA field set. */
+#define MEMO_NONE (~0ull)
+
+/*
+ * plain_mask - the bits of an entry at @level that decide its kind: all
+ * but the PA field, accessed and dirty.  kind() and leaf_cont() look only
+ * at those on every format (the valid and type bits, reserved bits, the
+ * RWX combination, the low PA bits a superpage must have clear, which lie
+ * below its level's PA field), and the hardware changes only A and D.  So
+ * an entry that agrees there with a plain leaf (no run member) is a plain
+ * leaf too: the per-table loops of unmap and of plan_edges() classify by
+ * one compare with such a leaf's bits (plain_key()), and call kind() only
+ * for entries of another encoding.
+ */
+VPTE_INLINE uint64_t plain_mask(const struct vpte_format *f, const struct vpte_codec *c,
+				unsigned level)
+{
+	struct flag_bits a = flag_bits(f, c, level, VPTE_A), d = flag_bits(f, c, level, VPTE_D);
+	return ~(pa_field(f, c, level) | a.on | a.off | d.on | d.off);
+}
+
+/* The key plain_mask() compares with, learnt from the entry @e at @level:
+ * its bits when it is a plain leaf, else @key as it was. */
+VPTE_INLINE uint64_t plain_key(const struct vpte_format *f, const struct vpte_codec *c,
+			       uint64_t e, unsigned level, uint64_t mask, uint64_t key)
+{
+	if (c->kind(f, e, level) != VPTE_LEAF || (f->cont_bits[level] && c->leaf_cont(f, e, level)))
+		return key;
+	return e & mask;
+}
+
+#endif
