@@ -310,6 +310,10 @@ static void test_einval(struct fx *x)
 	CHECK_EQ(vpte_table_attach(&t, f, good, vpte_pa(x->t.root.addr + 8), 0), -VPTE_EINVAL);
 	CHECK_EQ(vpte_table_attach(&t, f, good, vpte_pa(x->t.root.addr + g / 2), 0), -VPTE_EINVAL);
 	CHECK_EQ(vpte_table_attach(&t, f, good, x->t.root, 1u << 2), -VPTE_EINVAL);
+	CHECK_EQ(vpte_table_attach(&t, f, good, x->t.root, VPTE_TABLE_NO_HW_UPDATES), 0);
+	CHECK_EQ(t.flags, VPTE_TABLE_NO_HW_UPDATES);
+	vpte_table_set_hw_updates(&t, true);
+	CHECK_EQ(t.flags, 0);
 	CHECK_EQ(vpte_table_attach(&t, f, noalloc, x->t.root, 0), -VPTE_EINVAL);
 	/* read-only needs phys_to_virt alone */
 	CHECK_EQ(vpte_table_attach(&t, f, noalloc, x->t.root, VPTE_TABLE_READONLY), 0);

@@ -24,6 +24,9 @@
  *   (g) a leaf observer attached to every table, counting leaves and bytes
  *       from its hooks alone (install, remove, split, merge), counts the
  *       leaves the table has and the bytes they map.
+ * Each random run is made twice, the second time on a table whose entries
+ * only vpte writes (VPTE_TABLE_NO_HW_UPDATES: plain stores where the first
+ * uses compare-and-swap), which must pass all of the above alike.
  * Failing operations must fail as the model predicts and change nothing.
  *
  * The model works in index addresses ("ia": the VA with the bits above
@@ -247,6 +250,7 @@ struct run {
 	unsigned reports;
 	bool failed;
 	bool fresh; /* the deterministic fresh-map sub-test, not the random run */
+	bool no_hw; /* the table is VPTE_TABLE_NO_HW_UPDATES (plain stores) */
 
 	uint64_t leaves; /* leaves at the last check */
 	struct vpte_observer hooks; /* (g) */
@@ -373,8 +377,10 @@ static int table_open(struct run *r)
 	r->hooks = (struct vpte_observer){ observe_install, observe_remove, observe_split,
 					   observe_merge, r };
 	r->observed_leaves = r->observed_bytes = 0;
-	if (!err)
+	if (!err) {
 		vpte_table_set_observer(&r->t, &r->hooks);
+		vpte_table_set_hw_updates(&r->t, !r->no_hw);
+	}
 	return err;
 }
 
@@ -1436,12 +1442,16 @@ static uint64_t name_hash(const char *s)
 	return h;
 }
 
-static void random_run(const struct vpte_format *f, uint64_t seed, unsigned long steps)
+/* @no_hw: the same run on a VPTE_TABLE_NO_HW_UPDATES table, which must
+ * give the same results (the model), gathers (f) and observer calls (g). */
+static void random_run(const struct vpte_format *f, uint64_t seed, unsigned long steps,
+		       bool no_hw)
 {
 	struct run *r = calloc(1, sizeof(*r));
 	if (!r)
 		abort();
 	run_setup(r, f);
+	r->no_hw = no_hw;
 	r->seed = seed;
 	r->rng = seed ^ name_hash(f->name);
 	snprintf(r->op, sizeof(r->op), "vpte_table_init");
@@ -1463,10 +1473,11 @@ static void random_run(const struct vpte_format *f, uint64_t seed, unsigned long
 	const char *other = r->targets[1]->f->name;
 	copy_targets_close(r);
 	table_close(r);
-	printf("  %-13s %lu steps%s: maps %lu ok (%lu fresh) %lu EEXIST, unmaps %lu (%lu split),"
+	printf("  %-13s %lu steps%s%s: maps %lu ok (%lu fresh) %lu EEXIST, unmaps %lu (%lu split),"
 	       " protects %lu (%lu EINVAL), splits %lu (%lu tables), collapses %lu (%lu leaves fewer),"
 	       " <= %" PRIu64 " leaves, shifts",
-	       f->name, r->step, r->failed ? " FAILED" : "", r->maps_ok, r->fresh_checked,
+	       f->name, r->step, no_hw ? " (no hw updates)" : "", r->failed ? " FAILED" : "",
+	       r->maps_ok, r->fresh_checked,
 	       r->maps_eexist, r->unmaps, r->unmap_splits, r->protects, r->protects_einval,
 	       r->splits, r->split_tables, r->collapses, r->collapsed, max_leaves);
 	for (unsigned s = 0; s < 64; s++)
@@ -1630,7 +1641,9 @@ int main(int argc, char **argv)
 		}
 	printf("random map/unmap against the model:\n");
 	for (size_t i = 0; i < count; i++)
-		if (!only || !strcmp(only, formats[i]->name))
-			random_run(formats[i], seed, steps);
+		if (!only || !strcmp(only, formats[i]->name)) {
+			random_run(formats[i], seed, steps, false);
+			random_run(formats[i], seed, steps, true);
+		}
 	return test_summary("test_model");
 }
