@@ -34,6 +34,16 @@
 	VPTE_FLAGS_64(BITS, 0u), VPTE_FLAGS_64(BITS, 64u), VPTE_FLAGS_64(BITS, 128u),      \
 		VPTE_FLAGS_64(BITS, 192u)
 
+/*
+ * vpte_bit_move - the bit @from of @e (set or clear) moved to the bit @to
+ * (both single-bit constants): a shift, where `(e & from) ? to : 0` costs a
+ * test and a conditional move per bit in a decoder.
+ */
+static inline uint64_t vpte_bit_move(uint64_t e, uint64_t from, uint64_t to)
+{
+	return from >= to ? (e & from) / (from / to) : (e & from) * (to / from);
+}
+
 /* What kind() returns for an entry the hardware would fault on. */
 #define VPTE_KIND_CORRUPT (-1)
 

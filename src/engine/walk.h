@@ -120,7 +120,7 @@ VPTE_INLINE bool view_table(const struct vpte_format *f, const struct mem_view *
 			    void **table)
 {
 	uint64_t off = pa - v->base;
-	if (off < v->pages) {
+	if (__builtin_expect(off < v->pages, 1)) {
 		*table = (void *)(v->virt + (uintptr_t)off);
 		return true;
 	}
@@ -252,19 +252,21 @@ VPTE_INLINE void describe(const struct vpte_format *f, const struct vpte_codec *
 	w->kind = (enum vpte_kind)kind;
 	w->level = level;
 	w->entry = e;
-	w->cont = false;
-	w->prot = (struct vpte_prot){ 0, 0, 0 };
-	w->pa = vpte_pa(0);
-	w->shift = g_shift(f, level);
+	/* Each field written once, on every path (a store the other branch
+	 * overwrites is not removed by the compiler). */
 	if (kind == VPTE_LEAF) {
-		w->shift = leaf_shift(f, c, e, level);
-		w->cont = w->shift != g_shift(f, level);
-		uint64_t span_ia = ia & ~mask_below(w->shift);
+		unsigned shift = leaf_shift(f, c, e, level);
+		uint64_t span_ia = ia & ~mask_below(shift);
+		w->shift = shift;
+		w->cont = shift != g_shift(f, level);
 		w->pa = vpte_pa(c->leaf_pa(f, e, level, entry_ia) - (entry_ia - span_ia));
 		w->prot = c->leaf_prot(f, e, level);
 		entry_ia = span_ia;
-	} else if (kind == VPTE_TABLE) {
-		w->pa = vpte_pa(c->table_pa(f, e));
+	} else {
+		w->shift = g_shift(f, level);
+		w->cont = false;
+		w->pa = vpte_pa(kind == VPTE_TABLE ? c->table_pa(f, e) : 0);
+		w->prot = (struct vpte_prot){ 0, 0, 0 };
 	}
 	w->index_addr = entry_ia;
 	w->va = vpte_va(ia_to_va(f, entry_ia));
@@ -283,7 +285,7 @@ VPTE_INLINE int eng_seek(const struct vpte_format *f, const struct vpte_codec *c
 	void *table;
 	if (!view_table(f, &view, t->root.addr, &table))
 		return -VPTE_EFAULT;
-	w->table = t;
+	/* Nothing continues from a seek: the path is not kept in @w. */
 	w->error = 0;
 	unsigned level = g_top(f);
 	uint64_t e = 0;
@@ -291,7 +293,6 @@ VPTE_INLINE int eng_seek(const struct vpte_format *f, const struct vpte_codec *c
 	VPTE_UNROLL_LEVELS
 	for (unsigned i = 0; i < f->levels; i++) {
 		level = g_top(f) - i;
-		w->path[level] = table;
 		e = slot_load_made(c, slot_at(table, g_index(f, ia, level)));
 		kind = c->kind(f, e, level);
 		if (kind != VPTE_TABLE || level == 0)

@@ -125,25 +125,16 @@ static inline struct vpte_prot arm64_leaf_prot(const struct vpte_format *f, uint
 {
 	(void)f;
 	(void)level;
-	struct vpte_prot p = { VPTE_R, VPTE_MT_OTHER, e & ARM64_RAW_MASK };
 	bool user = (e & ARM64_AP_EL0) != 0;
-	if (!(e & ARM64_AP_RO))
-		p.flags |= VPTE_W;
-	if (user)
-		p.flags |= VPTE_U;
-	if (!(e & (user ? ARM64_UXN : ARM64_PXN)))
-		p.flags |= VPTE_X;
-	if (!(e & ARM64_NG))
-		p.flags |= VPTE_G;
-	if (e & ARM64_AF)
-		p.flags |= VPTE_A;
-	if (e & ARM64_SW_DIRTY)
-		p.flags |= VPTE_D;
-	if (e & ARM64_SW_SPECIAL)
-		p.flags |= VPTE_SPECIAL;
+	uint64_t flags = VPTE_R | vpte_bit_move(~e, ARM64_AP_RO, VPTE_W) |
+			 vpte_bit_move(e, ARM64_AP_EL0, VPTE_U) |
+			 (user ? vpte_bit_move(~e, ARM64_UXN, VPTE_X) : vpte_bit_move(~e, ARM64_PXN, VPTE_X)) |
+			 vpte_bit_move(~e, ARM64_NG, VPTE_G) | vpte_bit_move(e, ARM64_AF, VPTE_A) |
+			 vpte_bit_move(e, ARM64_SW_DIRTY, VPTE_D) |
+			 vpte_bit_move(e, ARM64_SW_SPECIAL, VPTE_SPECIAL);
 	unsigned index = (unsigned)((e & ARM64_ATTRINDX) >> ARM64_ATTRINDX_SHIFT);
-	if (index <= VPTE_MT_DEVICE)
-		p.memtype = index;
+	struct vpte_prot p = { (uint32_t)flags, index <= VPTE_MT_DEVICE ? index : VPTE_MT_OTHER,
+			       e & ARM64_RAW_MASK };
 	return p;
 }
 

@@ -100,29 +100,22 @@ static inline bool x86_leaf_cont(const struct vpte_format *f, uint64_t e, unsign
 	return false;
 }
 
+/* The memory type of each PAT index (see the top of the file). */
+static const uint32_t x86_pat_memtype[] = { VPTE_MT_WB,    VPTE_MT_OTHER, VPTE_MT_NC,    VPTE_MT_DEVICE,
+					    VPTE_MT_OTHER, VPTE_MT_OTHER, VPTE_MT_OTHER, VPTE_MT_OTHER };
+
 static inline struct vpte_prot x86_leaf_prot(const struct vpte_format *f, uint64_t e,
 					     unsigned level)
 {
 	(void)f;
-	struct vpte_prot p = { VPTE_R, VPTE_MT_WB, e & X86_RAW_MASK };
-	if (e & X86_RW)
-		p.flags |= VPTE_W;
-	if (e & X86_US)
-		p.flags |= VPTE_U;
-	if (!(e & X86_XD))
-		p.flags |= VPTE_X;
-	if (e & X86_G)
-		p.flags |= VPTE_G;
-	if (e & X86_A)
-		p.flags |= VPTE_A;
-	if (e & X86_D)
-		p.flags |= VPTE_D;
-	if (e & X86_SPECIAL)
-		p.flags |= VPTE_SPECIAL;
 	uint64_t pat = level ? X86_PAT_HUGE : X86_PAT_4K;
-	unsigned index = ((e & pat) ? 4u : 0u) | ((e & X86_PCD) ? 2u : 0u) | ((e & X86_PWT) ? 1u : 0u);
-	p.memtype = index == 0 ? VPTE_MT_WB : index == 2 ? VPTE_MT_NC : index == 3 ? VPTE_MT_DEVICE
-									: VPTE_MT_OTHER;
+	uint64_t flags = VPTE_R | vpte_bit_move(e, X86_RW, VPTE_W) | vpte_bit_move(e, X86_US, VPTE_U) |
+			 vpte_bit_move(~e, X86_XD, VPTE_X) | vpte_bit_move(e, X86_G, VPTE_G) |
+			 vpte_bit_move(e, X86_A, VPTE_A) | vpte_bit_move(e, X86_D, VPTE_D) |
+			 vpte_bit_move(e, X86_SPECIAL, VPTE_SPECIAL);
+	uint64_t index = ((e & pat) ? 4u : 0u) | vpte_bit_move(e, X86_PCD, 2) |
+			 vpte_bit_move(e, X86_PWT, 1);
+	struct vpte_prot p = { (uint32_t)flags, x86_pat_memtype[index], e & X86_RAW_MASK };
 	return p;
 }
 
