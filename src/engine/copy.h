@@ -96,7 +96,7 @@ VPTE_INLINE int64_t copy_pass(const struct vpte_format *f, const struct vpte_cod
  * tables with the destination's path alongside: each leaf is encoded
  * straight into its destination entry, from a memo of the destination's
  * encoding for the source leaf's bits outside its PA field (as vpte_protect
- * does: struct change_memo), stepped by PA (leaf_step(), map.h).  It
+ * does: struct change_memo), stepped by PA (leaf_step(), table.h).  It
  * produces exactly what the pieces would (a piece of one whole plain leaf
  * is that leaf, at its level), and applies only where that is plain to
  * see; anything else (contiguous runs, leaves the range cuts, a leaf level

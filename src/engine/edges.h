@@ -20,6 +20,7 @@
 #define VPTE_ENGINE_EDGES_H
 
 #include "engine/leafbits.h"
+#include "engine/table.h"
 
 /* An attribute change (vpte_protect): each field is cleared, then set. */
 struct prot_change {
@@ -329,8 +330,10 @@ VPTE_INLINE void break_run(const struct vpte_format *f, const struct vpte_codec 
  * meet [plain_first, plain_last] (empty when plain_first > plain_last):
  * those are written as single leaves, so a run the caller would cut at
  * once never exists.  Tells the observer: the leaf became runs (or
- * leaves), then each run written plain became leaves.  Returns the table's
- * PA; the caller publishes it.
+ * leaves), then each run written plain became leaves.  The table is
+ * written whole, so its page need not be zeroed (vpte_pool_take_whole()),
+ * its plain leaves from one encoding stepped by PA (leaf_step()).  Returns
+ * the table's PA; the caller publishes it.
  */
 VPTE_INLINE uint64_t split_table(const struct vpte_format *f, const struct vpte_codec *c,
 				 const struct vpte_table *t, struct vpte_pool *pool, uint64_t e,
@@ -340,24 +343,36 @@ VPTE_INLINE uint64_t split_table(const struct vpte_format *f, const struct vpte_
 	unsigned lower = level - 1u, lower_shift = g_shift(f, lower);
 	unsigned run_shift = lower_shift + f->cont_bits[lower];
 	unsigned members = 1u << f->cont_bits[lower];
+	unsigned n = g_entries(f, lower), plain_from = 0;
 	uint64_t pa = c->leaf_pa(f, e, level, span_ia);
 	struct vpte_prot prot = c->leaf_prot(f, e, level);
-	vpte_pa_t table_pa = vpte_pool_take(pool, t);
+	vpte_pa_t table_pa = vpte_pool_take_whole(pool, t);
 	vpte_slot_t *table = tab_ptr(f, t, table_pa.addr);
+	uint64_t e0 = c->make_leaf(f, pa, lower, prot, false);
+	uint64_t step = leaf_step(f, c, prot, lower, pa, e0, n);
+
+	/* Without runs at this level, and stepped, all of it is the fill below. */
+	unsigned runs_end = members == 1u && step ? 0 : n;
 
 	observe_split(t, ia_to_va(f, span_ia), pa, g_shift(f, level), run_shift);
-	for (unsigned run = 0; run < g_entries(f, lower); run += members) {
+	for (unsigned run = 0; run < runs_end; run += members) {
 		uint64_t run_ia = span_ia + ((uint64_t)run << lower_shift);
 		uint64_t run_pa = pa + ((uint64_t)run << lower_shift);
 		bool cont = members > 1u &&
 			    (run_ia > plain_last || run_ia + mask_below(run_shift) < plain_first);
 		if (members > 1u && !cont)
 			observe_split(t, ia_to_va(f, run_ia), run_pa, run_shift, lower_shift);
+		/* Plain leaves stepped by PA: written together, below. */
+		if (!cont && step)
+			continue;
+		fill_private(table + plain_from, run - plain_from, e0 + plain_from * step, step);
+		plain_from = run + members;
 		for (unsigned i = 0; i < members; i++)
 			slot_store(table + run + i,
 				   c->make_leaf(f, run_pa + ((uint64_t)i << lower_shift), lower, prot,
 						cont));
 	}
+	fill_private(table + plain_from, n - plain_from, e0 + plain_from * step, step);
 	return table_pa.addr;
 }
 
@@ -462,7 +477,13 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 				fresh_pa[fresh++] = table_pa;
 			path[level - 1u] = tab_ptr(f, t, table_pa);
 			level--;
-			continue;
+			if (g_shift(f, level) > r->shift)
+				continue;
+			/* Nothing in the new table is too large: past its
+			 * entries in the range at once. */
+			uint64_t table_last = span_ia + mask_below(g_shift(f, level + 1u));
+			step = g_shift(f, level);
+			ia = (table_last < r->last ? table_last : r->last) & ~mask_below(step);
 		}
 
 		uint64_t next = span_next(ia, step);

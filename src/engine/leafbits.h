@@ -14,7 +14,7 @@
 /*
  * pa_field - the bits of a leaf at @level that hold its PA.  Every format
  * places the PA as a plain field beside the attributes (leaf_step() in
- * map.h relies on it too), so the encodings of the lowest and the highest
+ * table.h relies on it too), so the encodings of the lowest and the highest
  * PA differ in exactly those bits.
  */
 VPTE_INLINE uint64_t pa_field(const struct vpte_format *f, const struct vpte_codec *c,

@@ -82,27 +82,6 @@ VPTE_INLINE bool run_possible(const struct vpte_format *f, const struct map_req 
 	       !((ia ^ pa) & mask_below(run_shift)) && r->last - ia >= mask_below(run_shift);
 }
 
-/*
- * leaf_step - how to encode the entries of a stretch of same-size leaves
- * (entry i maps pa + i * 2^shift) without a full encoding each: every
- * format so far puts the PA in a leaf as a plain field, so entry i is
- * entry 0 plus i times (entry 1 - entry 0).  Compilers do not hoist the
- * attribute encoding out of the loop by themselves: with this the loop is
- * one add per entry.  Checked at the stretch's last entry, where a PA
- * field split in pieces (a carry from one piece into the next) would show;
- * returns 0 then, and the caller encodes every entry.
- */
-VPTE_INLINE uint64_t leaf_step(const struct vpte_format *f, const struct vpte_codec *c,
-			       struct vpte_prot prot, unsigned level, uint64_t pa, uint64_t e,
-			       uint64_t n)
-{
-	unsigned shift = g_shift(f, level);
-	uint64_t step = c->make_leaf(f, pa + (1ull << shift), level, prot, false) - e;
-	if (c->make_leaf(f, pa + ((n - 1u) << shift), level, prot, false) != e + (n - 1u) * step)
-		return 0;
-	return step;
-}
-
 /* How map_stretch() treats the table it writes into. */
 enum stretch_mode {
 	STRETCH_PLAN,    /* count only; @table NULL: a table still to be created */

@@ -61,13 +61,14 @@ VPTE_INLINE int eng_split(const struct vpte_format *f, const struct vpte_codec *
 	int64_t tables = plan_split(f, c, t, first, last, shift);
 	if (tables < 0)
 		return (int)tables;
-	struct vpte_pool pool = { vpte_pa(0), 0 };
-	if ((err = vpte_pool_fill(&pool, t, (uint64_t)tables)))
+	/* Every table a split creates is written whole (split_table()). */
+	struct vpte_pool none = { vpte_pa(0), 0 }, whole = { vpte_pa(0), 0 };
+	if ((err = vpte_pools_fill(&none, 0, &whole, (uint64_t)tables, t)))
 		return err;
 	struct vpte_gather local, *g = edit_gather(t, gather, &local);
 	struct split_req r = { first, last, shift, true };
-	split_range(f, c, t, &pool, g, &r);
-	vpte_pool_drain(&pool, t);
+	split_range(f, c, t, &whole, g, &r);
+	vpte_pool_drain(&whole, t);
 	edit_gather_end(g, &local);
 	return 0;
 }
