@@ -34,10 +34,24 @@ struct vpte_heap {
 };
 
 /*
- * vpte_heap_mem - memory callbacks that allocate zeroed, aligned pages with
- * aligned_alloc().  @heap must outlive every table using it.
+ * vpte_heap_mem - memory callbacks that allocate aligned pages with
+ * aligned_alloc(), zeroed (alloc) or not (alloc_uninit).  @heap must
+ * outlive every table using it.  Freed pages of 4, 16 or 64 KiB are kept
+ * in a process-wide cache shared by every heap and reused by later
+ * allocations (zeroed again where alloc asks for zero): a few shards, one
+ * per thread while there are at most as many threads, so that threads
+ * editing at once do not contend.  At most 32 MiB are cached (4 shards of
+ * 8 MiB); vpte_heap_trim() gives them back.  live_pages counts only pages
+ * in use by tables, never cached ones.
  */
 struct vpte_mem vpte_heap_mem(struct vpte_heap *heap);
+
+/*
+ * vpte_heap_trim - free every page the heap backend's cache holds (to the C
+ * heap), e.g. after destroying large tables.  Safe while other threads use
+ * heap tables.  Returns the bytes freed.
+ */
+uint64_t vpte_heap_trim(void);
 
 /* ---- arena ---- */
 

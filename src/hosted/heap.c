@@ -2,20 +2,172 @@
 /*
  * heap.c - table pages from the C heap; PA = host address.  Safe for edits
  * running concurrently on disjoint ranges (DESIGN "Concurrency"): the C
- * heap is thread-safe and live_pages is counted atomically.
+ * heap is thread-safe, live_pages is counted atomically and the page cache
+ * below takes a lock per shard.
+ *
+ * Freed table pages are kept for reuse: aligned_alloc() and free() of a
+ * 4 KiB page cost more than writing its 512 entries (docs/performance.md).
+ * The cache is process-wide, shared by every heap (a page belongs to none
+ * once freed), so a struct vpte_heap can still be dropped without a call,
+ * and what the cache holds stays reachable.  It is sharded for threads
+ * editing at once: each thread uses its own shard (assigned round robin on
+ * its first allocation), so two threads mapping in parallel do not share a
+ * lock or a cache line; a thread whose shard is empty takes a batch from
+ * another (pages freed by the thread that tore the tables down).  Bounded:
+ * SHARD_BYTES a shard, HEAP_SHARDS shards; beyond that free() gets the
+ * page.  vpte_heap_trim() empties it.
  */
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vpte/hosted.h"
+
+#define HEAP_SHARDS 4
+#define SHARD_BYTES (8u << 20)
+#define STEAL_BATCH 64u
+/* Page sizes cached: 4, 16 and 64 KiB (every granule vpte has). */
+#define SIZE_CLASSES 3
+
+struct shard {
+	alignas(64) atomic_flag lock;
+	void *head[SIZE_CLASSES]; /* pages chained through their first word */
+	uint64_t count[SIZE_CLASSES];
+	uint64_t bytes;
+};
+
+static struct shard shards[HEAP_SHARDS]; /* static zero: every lock clear */
+static atomic_uint shards_assigned;
+static _Thread_local unsigned thread_shard; /* index + 1; 0: none yet */
+
+static int size_class(uint64_t size)
+{
+	return size == 4096u ? 0 : size == 16384u ? 1 : size == 65536u ? 2 : -1;
+}
+
+static struct shard *own_shard(void)
+{
+	if (!thread_shard)
+		thread_shard = atomic_fetch_add_explicit(&shards_assigned, 1, memory_order_relaxed) %
+				       HEAP_SHARDS +
+			       1u;
+	return &shards[thread_shard - 1u];
+}
+
+static void shard_lock(struct shard *s)
+{
+	while (atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire))
+		;
+}
+
+static void shard_unlock(struct shard *s)
+{
+	atomic_flag_clear_explicit(&s->lock, memory_order_release);
+}
+
+/* Detach up to @max pages of class @k from @s (locked); *@tail gets the
+ * last; returns the first, or NULL. */
+static void *shard_detach(struct shard *s, int k, uint64_t size, uint64_t max, void **tail,
+			  uint64_t *n)
+{
+	void *first = s->head[k], *last = first;
+	*n = 0;
+	if (!first)
+		return NULL;
+	for (*n = 1; *n < max && *(void **)last; ++*n)
+		last = *(void **)last;
+	s->head[k] = *(void **)last;
+	s->count[k] -= *n;
+	s->bytes -= *n * size;
+	*tail = last;
+	return first;
+}
+
+/* A cached page of @size, or NULL. */
+static void *cache_take(uint64_t size)
+{
+	int k = size_class(size);
+	if (k < 0)
+		return NULL;
+	struct shard *own = own_shard();
+	void *page, *tail;
+	uint64_t n;
+	shard_lock(own);
+	page = shard_detach(own, k, size, 1, &tail, &n);
+	shard_unlock(own);
+	if (page)
+		return page;
+	for (unsigned i = 0; i < HEAP_SHARDS && !page; i++) {
+		struct shard *other = &shards[i];
+		if (other == own || atomic_flag_test_and_set_explicit(&other->lock, memory_order_acquire))
+			continue;
+		page = shard_detach(other, k, size, STEAL_BATCH, &tail, &n);
+		shard_unlock(other);
+	}
+	if (page && n > 1) {
+		shard_lock(own);
+		*(void **)tail = own->head[k];
+		own->head[k] = *(void **)page;
+		own->count[k] += n - 1u;
+		own->bytes += (n - 1u) * size;
+		shard_unlock(own);
+	}
+	return page;
+}
+
+/* Keep @page for reuse if the thread's shard has room; else free it. */
+static void cache_put(void *page, uint64_t size)
+{
+	int k = size_class(size);
+	bool kept = false;
+	/* Only pages aligned to their size: the engine allocates no other,
+	 * and a cached page may go to any later allocation of its size. */
+	if (k >= 0 && !((uintptr_t)page & (size - 1u))) {
+		struct shard *own = own_shard();
+		shard_lock(own);
+		if ((kept = own->bytes + size <= SHARD_BYTES)) {
+			*(void **)page = own->head[k];
+			own->head[k] = page;
+			own->count[k]++;
+			own->bytes += size;
+		}
+		shard_unlock(own);
+	}
+	if (!kept)
+		free(page);
+}
+
+uint64_t vpte_heap_trim(void)
+{
+	static const uint64_t sizes[SIZE_CLASSES] = { 4096u, 16384u, 65536u };
+	uint64_t released = 0;
+	for (unsigned i = 0; i < HEAP_SHARDS; i++) {
+		for (int k = 0; k < SIZE_CLASSES; k++) {
+			void *page, *tail;
+			uint64_t n;
+			shard_lock(&shards[i]);
+			page = shard_detach(&shards[i], k, sizes[k], UINT64_MAX, &tail, &n);
+			shard_unlock(&shards[i]);
+			released += n * sizes[k];
+			while (page) {
+				void *next = *(void **)page;
+				free(page);
+				page = next;
+			}
+		}
+	}
+	return released;
+}
 
 /* A page with unspecified contents (alloc_uninit): for tables the engine
  * writes whole before publishing them. */
 static int heap_alloc_uninit(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 {
 	struct vpte_heap *heap = ctx;
-	void *page = aligned_alloc(align, size);
-	if (!page)
+	void *page = align == size ? cache_take(size) : NULL;
+	if (!page && !(page = aligned_alloc(align, size)))
 		return -VPTE_ENOMEM;
 	__atomic_fetch_add(&heap->live_pages, 1, __ATOMIC_RELAXED);
 	*pa = vpte_pa((uintptr_t)page);
@@ -33,9 +185,8 @@ static int heap_alloc(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 static void heap_free(void *ctx, vpte_pa_t pa, uint64_t size)
 {
 	struct vpte_heap *heap = ctx;
-	(void)size;
 	__atomic_fetch_sub(&heap->live_pages, 1, __ATOMIC_RELAXED);
-	free((void *)(uintptr_t)pa.addr);
+	cache_put((void *)(uintptr_t)pa.addr, size);
 }
 
 static void *heap_phys_to_virt(void *ctx, vpte_pa_t pa, uint64_t size)

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_heap.c - the heap backend's page cache (vpte/hosted.h).
+ *
+ * - A freed page comes back from the cache: zeroed through alloc even
+ *   after it was filled with garbage, as it is through alloc_uninit;
+ *   every page aligned to its size; live_pages counts tables' pages only.
+ * - vpte_heap_trim() frees what the cache holds and then has nothing.
+ * - The cache is bounded: freeing more pages than it holds frees the rest.
+ * - Two threads allocating, filling and freeing pages at once, with a
+ *   heap each and one shared, never get one page twice and end with
+ *   live_pages at zero.
+ */
+#include <pthread.h>
+
+#include "testlib.h"
+
+#define PAGE 4096u
+#define BURST 512u
+#define ROUNDS 200u
+
+static void *page_at(vpte_pa_t pa)
+{
+	return (void *)(uintptr_t)pa.addr;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+static void check_reuse(void)
+{
+	struct vpte_heap heap = { 0 };
+	struct vpte_mem mem = vpte_heap_mem(&heap);
+	vpte_pa_t pa[BURST];
+	vpte_heap_trim();
+	for (unsigned size = PAGE; size <= 16 * PAGE; size *= 4) {
+		for (unsigned i = 0; i < BURST; i++) {
+			CHECK_EQ(mem.ops->alloc_uninit(mem.ctx, size, size, &pa[i]), 0);
+			CHECK_EQ(pa[i].addr & (size - 1u), 0);
+			memset(page_at(pa[i]), 0xa5, size);
+		}
+		CHECK_EQ(heap.live_pages, BURST);
+		for (unsigned i = 0; i < BURST; i++)
+			mem.ops->free(mem.ctx, pa[i], size);
+		CHECK_EQ(heap.live_pages, 0);
+		/* The same pages again (the cache's), zeroed through alloc. */
+		uint64_t reused = 0;
+		for (unsigned i = 0; i < BURST; i++) {
+			vpte_pa_t again;
+			CHECK_EQ(mem.ops->alloc(mem.ctx, size, size, &again), 0);
+			CHECK_EQ(again.addr & (size - 1u), 0);
+			CHECK(all_zero(page_at(again), size));
+			for (unsigned j = 0; j < BURST; j++)
+				reused += again.addr == pa[j].addr;
+			pa[i] = again;
+		}
+		CHECK(reused > 0);
+		for (unsigned i = 0; i < BURST; i++)
+			mem.ops->free(mem.ctx, pa[i], size);
+		/* The bound is in bytes over every size: room for the next size. */
+		CHECK(vpte_heap_trim() > 0);
+		CHECK_EQ(vpte_heap_trim(), 0);
+	}
+	CHECK_EQ(heap.live_pages, 0);
+}
+
+/* More than the cache may hold (32 MiB): the trim gives back at most that. */
+static void check_bound(void)
+{
+	struct vpte_heap heap = { 0 };
+	struct vpte_mem mem = vpte_heap_mem(&heap);
+	unsigned n = (40u << 20) / (16 * PAGE);
+	vpte_pa_t *pa = calloc(n, sizeof(*pa));
+	for (unsigned i = 0; i < n; i++)
+		CHECK_EQ(mem.ops->alloc_uninit(mem.ctx, 16 * PAGE, 16 * PAGE, &pa[i]), 0);
+	for (unsigned i = 0; i < n; i++)
+		mem.ops->free(mem.ctx, pa[i], 16 * PAGE);
+	CHECK(vpte_heap_trim() <= (32u << 20));
+	CHECK_EQ(heap.live_pages, 0);
+	free(pa);
+}
+
+struct worker {
+	struct vpte_heap *own, *shared;
+	pthread_t thread;
+	unsigned id;
+	int failures;
+};
+
+/* Bursts of pages from the worker's heap and the shared one, each page
+ * stamped with the worker's id and checked before it is freed: a page
+ * handed to both threads at once shows as the other's stamp. */
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	struct vpte_mem mems[2] = { vpte_heap_mem(w->own), vpte_heap_mem(w->shared) };
+	vpte_pa_t pa[BURST];
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		struct vpte_mem *m = &mems[r & 1u];
+		for (unsigned i = 0; i < BURST; i++) {
+			if ((i & 1u ? m->ops->alloc : m->ops->alloc_uninit)(m->ctx, PAGE, PAGE, &pa[i])) {
+				w->failures++;
+				return NULL;
+			}
+			uint64_t *words = page_at(pa[i]);
+			words[0] = words[PAGE / 8 - 1] = w->id;
+		}
+		for (unsigned i = 0; i < BURST; i++) {
+			uint64_t *words = page_at(pa[i]);
+			w->failures += words[0] != w->id || words[PAGE / 8 - 1] != w->id;
+			m->ops->free(m->ctx, pa[i], PAGE);
+		}
+	}
+	return NULL;
+}
+
+static void check_threads(void)
+{
+	struct vpte_heap shared = { 0 }, own[2] = { { 0 }, { 0 } };
+	struct worker w[2];
+	for (unsigned i = 0; i < 2; i++) {
+		w[i] = (struct worker){ &own[i], &shared, 0, 0x1000u + i, 0 };
+		CHECK_EQ(pthread_create(&w[i].thread, NULL, work, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		pthread_join(w[i].thread, NULL);
+		CHECK_EQ(w[i].failures, 0);
+		CHECK_EQ(own[i].live_pages, 0);
+	}
+	CHECK_EQ(shared.live_pages, 0);
+	vpte_heap_trim();
+}
+
+int main(void)
+{
+	check_reuse();
+	check_bound();
+	check_threads();
+	return test_summary("test_heap");
+}
