@@ -12,7 +12,9 @@
  * leaf table at each end; the largest leaves (and contiguous runs) over a
  * whole level-1 table and one granule at each end.  Each allocation of each
  * map fails in turn: -VPTE_ENOMEM, the table as before, nothing leaked.  A
- * concurrent table (reclaim hook) takes no unzeroed page.
+ * concurrent table (reclaim hook) takes no unzeroed page.  A copy of the
+ * granule-leaf map, with a hole cut in each whole leaf table, takes an
+ * unzeroed page for exactly those tables and zeroes the holes.
  */
 #include "testlib.h"
 
@@ -128,6 +130,38 @@ static void check_scene(const struct scene *s)
 	CHECK_EQ(mem.live, 0);
 }
 
+/* vpte_copy of the scene's map, less one granule in each leaf table, into
+ * a table of the same format: against the same copy with zeroed pages. */
+static void check_copy(const struct scene *s, uint64_t hole_every)
+{
+	struct test_mem src_mem = { 0 }, mem = { 0 }, ref_mem = { 0 };
+	struct vpte_mem ref_backend = { &zeroed_ops, &ref_mem, NULL };
+	struct vpte_table src, t, ref;
+	uint64_t g = 1ull << s->f->granule_shift;
+	CHECK_EQ(vpte_table_init(&src, s->f, test_mem(&src_mem)), 0);
+	CHECK_EQ(scene_map(s, &src), 0);
+	for (uint64_t va = s->va + hole_every / 2; va < s->va + s->size; va += hole_every)
+		CHECK_EQ(vpte_unmap(&src, vpte_va(va), g, NULL), 0);
+	CHECK_EQ(vpte_table_init(&t, s->f, test_mem(&mem)), 0);
+	CHECK_EQ(vpte_table_init(&ref, s->f, ref_backend), 0);
+	CHECK_EQ(vpte_copy(&t, &src, vpte_va(s->va), s->size, NULL), 0);
+	CHECK_EQ(vpte_copy(&ref, &src, vpte_va(s->va), s->size, NULL), 0);
+	uint64_t whole = whole_tables(s, &t);
+	if (mem.uninit != whole || !whole || scene_digest(s, &t) != scene_digest(s, &ref) ||
+	    scene_digest(s, &t) != scene_digest(s, &src) || mem.allocs != ref_mem.allocs) {
+		fprintf(stderr,
+			"%s: copy of 0x%" PRIx64 "+0x%" PRIx64 ": %" PRIu64 " unzeroed pages for %" PRIu64
+			" whole tables, %" PRIu64 " pages against %" PRIu64 ", tables %s\n",
+			s->f->name, s->va, s->size, mem.uninit, whole, mem.allocs, ref_mem.allocs,
+			scene_digest(s, &t) == scene_digest(s, &ref) ? "alike" : "DIFFER");
+		test_failures++;
+	}
+	CHECK_EQ(vpte_table_destroy(&t), 0);
+	CHECK_EQ(vpte_table_destroy(&ref), 0);
+	CHECK_EQ(vpte_table_destroy(&src), 0);
+	CHECK_EQ(mem.live + ref_mem.live + src_mem.live, 0);
+}
+
 int main(void)
 {
 	size_t count;
@@ -141,6 +175,7 @@ int main(void)
 		struct scene leaves = { f, base + s1 - g, pa + s1 - g, 2 * s1 + 2 * g, f->granule_shift,
 					s1 };
 		check_scene(&leaves);
+		check_copy(&leaves, s1);
 		/* The largest leaves below a level-2 entry's size (runs too): a
 		 * whole level-1 table, one granule at each end. */
 		if (f->levels >= 3) {

@@ -126,8 +126,13 @@ struct copy_walk {
 	uint64_t first, last;
 	bool wrprotect;
 	struct vpte_pool *pool; /* NULL: plan */
+	struct vpte_pool *whole_pool; /* (apply) pages for the tables written whole */
 	struct vpte_gather *g;
-	int64_t created;
+	int64_t created, whole; /* (plan) tables to create; of those, written whole */
+	/* (apply) the entry publishing the leaf table being written whole,
+	 * stored once the row is written; NULL: none. */
+	vpte_slot_t *pub;
+	uint64_t pub_entry;
 	uint64_t pa_any; /* every source PA ORed: the destination's width is checked once */
 	void *dpath[VPTE_MAX_LEVELS];
 	enum dst_state dstate[VPTE_MAX_LEVELS];
@@ -166,11 +171,18 @@ VPTE_INLINE bool copy_memo_fill(const struct vpte_format *f, const struct vpte_c
 	return true;
 }
 
-/* The destination table at @level on the walk's path, for the entry at
- * @ia: create (apply) or count (plan) every missing one down to it. */
+/*
+ * The destination table at @level on the walk's path, for the entry at
+ * @ia: create (apply) or count (plan) every missing one down to it.  A
+ * missing leaf table whose source row the range covers (@row_whole) is
+ * written whole (internal.h, "tables written whole"): every entry gets the
+ * copy of a leaf or, for a hole, a zero, so it takes an unzeroed page and
+ * copy_table() publishes it (w->pub) once the row is written.  Never on a
+ * concurrent destination: copy_fast() does not run there.
+ */
 VPTE_INLINE void *dst_table(const struct vpte_format *f, const struct vpte_codec *dc,
 			    const struct vpte_format *df, struct copy_walk *w, unsigned level,
-			    uint64_t ia)
+			    uint64_t ia, bool row_whole)
 {
 	unsigned top = level;
 	while (w->dstate[top] == DST_MISSING)
@@ -178,9 +190,21 @@ VPTE_INLINE void *dst_table(const struct vpte_format *f, const struct vpte_codec
 	for (unsigned lv = top; lv-- > level;) {
 		if (w->dstate[lv] != DST_MISSING)
 			continue;
+		bool whole = row_whole && lv == 0;
 		if (!w->pool) {
 			w->created++;
+			w->whole += whole;
 			w->dstate[lv] = DST_COUNTED;
+			continue;
+		}
+		if (whole) {
+			struct vpte_pool *from = w->whole_pool;
+			vpte_pa_t page = from->count ? vpte_pool_take_whole(from, w->dst)
+						     : vpte_pool_take(w->pool, w->dst);
+			w->pub = slot_at(w->dpath[1], g_index(f, ia, 1));
+			w->pub_entry = dc->make_table(df, page.addr);
+			w->dpath[0] = tab_ptr(df, w->dst, page.addr);
+			w->dstate[0] = DST_REAL;
 			continue;
 		}
 		bool won;
@@ -228,15 +252,18 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 	/* Locals, kept in registers across the loop's atomic loads. */
 	const bool apply = w->pool != NULL, wrprotect = w->wrprotect;
 	vpte_slot_t *dtable = NULL;
-	bool placed = false;
+	bool placed = false, priv = false; /* @priv: dtable is written whole */
 	uint64_t pa_any = 0;
 	int ret = 0;
 	for (; at <= end; at++) {
 		uint64_t e = slot_load(slot_at(table, at));
 		int kind = memo_kind(f, c, e, level, pam, key);
 		if (kind != MEMO_HIT && kind != VPTE_LEAF) {
-			if (kind == VPTE_HOLE)
+			if (kind == VPTE_HOLE) {
+				if (priv)
+					fill_private(slot_at(dtable, at), 1, 0, 0);
 				continue;
+			}
 			ret = kind == VPTE_TABLE ? 1 : COPY_GENERAL;
 			break;
 		}
@@ -257,8 +284,16 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 			break;
 		}
 		if (!placed) {
-			dtable = dst_table(f, dc, df, w, level, entry_ia);
+			/* A leaf table's row is all in the range (*@i to @end) or
+			 * starts or ends with it. */
+			bool row_whole = !level && base >= w->first &&
+					 base + mask_below(g_shift(f, 1u)) <= w->last;
+			dtable = dst_table(f, dc, df, w, level, entry_ia, row_whole);
 			placed = true;
+			priv = w->pub != NULL;
+			/* The holes before this leaf. */
+			if (priv)
+				fill_private(slot_at(dtable, *i), at - *i, 0, 0);
 		}
 		/* A leaf goes where the destination has a table: the pieces
 		 * would fill that with smaller leaves. */
@@ -290,6 +325,10 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 		if (observe)
 			observe_install(w->dst, ia_to_va(f, entry_ia), pa, shift);
 	}
+	if (priv) {
+		slot_store(w->pub, w->pub_entry);
+		w->pub = NULL;
+	}
 	if (first_at != ~0u) {
 		batch_leaf(&w->batch, base + ((uint64_t)first_at << shift), shift);
 		batch_leaf(&w->batch, base + ((uint64_t)last_at << shift), shift);
@@ -312,6 +351,7 @@ VPTE_INLINE int64_t copy_direct(const struct vpte_format *f, const struct vpte_c
 	unsigned level = g_top(f);
 	uint64_t ia = w->first;
 	w->created = 0;
+	w->whole = 0;
 	w->pa_any = 0;
 	w->dpath[level] = tab_ptr(df, w->dst, w->dst->root.addr);
 	w->dstate[level] = DST_REAL;
@@ -377,20 +417,22 @@ VPTE_INLINE int copy_fast(const struct vpte_format *f, const struct vpte_codec *
 			  uint64_t last, bool wrprotect, struct vpte_gather *g)
 {
 	struct copy_walk w = { .dst = dst, .first = first, .last = last, .wrprotect = wrprotect };
-	struct vpte_pool pool = { vpte_pa(0), 0 };
+	struct vpte_pool pool = { vpte_pa(0), 0 }, whole = { vpte_pa(0), 0 };
 	for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++)
 		w.memo[l].key = MEMO_NONE;
 	int64_t tables = copy_direct(f, c, df, dc, src, &w);
 	if (tables < 0)
 		return (int)tables;
-	int ret = vpte_pool_fill(&pool, dst, (uint64_t)tables);
+	int ret = vpte_pools_fill(&pool, (uint64_t)(tables - w.whole), &whole, (uint64_t)w.whole, dst);
 	if (ret)
 		return ret;
 	w.pool = &pool;
+	w.whole_pool = &whole;
 	copy_direct(f, c, df, dc, src, &w); /* planned: cannot fail */
 	if (g)
 		batch_flush(f, &w.batch, g);
 	vpte_pool_drain(&pool, dst);
+	vpte_pool_drain(&whole, dst);
 	return 0;
 }
 
