@@ -198,9 +198,7 @@ VPTE_INLINE void *dst_table(const struct vpte_format *f, const struct vpte_codec
 			continue;
 		}
 		if (whole) {
-			struct vpte_pool *from = w->whole_pool;
-			vpte_pa_t page = from->count ? vpte_pool_take_whole(from, w->dst)
-						     : vpte_pool_take(w->pool, w->dst);
+			vpte_pa_t page = vpte_pool_take_for_whole(w->whole_pool, w->pool, w->dst);
 			w->pub = slot_at(w->dpath[1], g_index(f, ia, 1));
 			w->pub_entry = dc->make_table(df, page.addr);
 			w->dpath[0] = tab_ptr(df, w->dst, page.addr);

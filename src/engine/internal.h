@@ -114,10 +114,15 @@ void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t
  * both are drained and -VPTE_ENOMEM returned.
  * vpte_pool_take_whole - take a page for a table written whole (from
  * either kind of pool; the pool must not be empty).
+ * vpte_pool_take_for_whole - the same from @whole (may be NULL) while it
+ * holds a page, else from @zeroed: the plan counted the table in one of
+ * them.
  */
 int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte_pool *whole,
 		    uint64_t whole_count, const struct vpte_table *t);
 vpte_pa_t vpte_pool_take_whole(struct vpte_pool *pool, const struct vpte_table *t);
+vpte_pa_t vpte_pool_take_for_whole(struct vpte_pool *whole, struct vpte_pool *zeroed,
+				   const struct vpte_table *t);
 /* Free what is left. */
 void vpte_pool_drain(struct vpte_pool *pool, const struct vpte_table *t);
 

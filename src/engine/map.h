@@ -312,9 +312,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 				cur->whole += table_whole(f, r, ia, level);
 				path[level - 1u] = NULL;
 			} else if (level < priv || table_whole(f, r, ia, level)) {
-				struct vpte_pool *from = cur->whole_pool;
-				vpte_pa_t page = from && from->count ? vpte_pool_take_whole(from, t)
-								     : vpte_pool_take(pool, t);
+				vpte_pa_t page = vpte_pool_take_for_whole(cur->whole_pool, pool, t);
 				vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
 				if (level < priv) {
 					slot_store(slot, c->make_table(f, page.addr));

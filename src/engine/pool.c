@@ -58,6 +58,12 @@ vpte_pa_t vpte_pool_take_whole(struct vpte_pool *pool, const struct vpte_table *
 	return pa;
 }
 
+vpte_pa_t vpte_pool_take_for_whole(struct vpte_pool *whole, struct vpte_pool *zeroed,
+				   const struct vpte_table *t)
+{
+	return vpte_pool_take_whole(whole && whole->count ? whole : zeroed, t);
+}
+
 void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa)
 {
 	uint64_t *page = page_ptr(t, pa);
