@@ -29,13 +29,20 @@ const char *limit_name(enum bench_limit kind);
  */
 struct bench_summary limit_measure(enum bench_limit kind, uint64_t bytes, unsigned reps);
 
+enum parallel_work {
+	PARALLEL_COMPUTE, /* a multiply chain: no memory traffic */
+	PARALLEL_MEMSET,  /* memset of a buffer of the given bytes, one per thread */
+};
+
 /*
- * limit_parallel - the speedup the machine gives two threads right now: a
- * compute loop (no memory traffic) run by two threads at once against
- * twice by one, median of @reps.  About 2 on two idle CPUs; 1 when other
- * work holds one of them (then no two-thread case can scale either).
+ * limit_parallel - the speedup the machine gives two threads right now for
+ * @work: one job on each of two threads started together, against both
+ * jobs on one thread, median of @reps.  The compute loop shows whether two
+ * CPUs are free (about 2 when idle; 1 when other work holds one of them);
+ * the memset, of @bytes a thread, what the memory system gives two threads
+ * writing that much each (0 when it cannot be measured).
  */
-double limit_parallel(unsigned reps);
+double limit_parallel(enum parallel_work work, uint64_t bytes, unsigned reps);
 
 /* Free the buffers and forget the results. */
 void limit_release(void);

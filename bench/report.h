@@ -26,7 +26,8 @@ struct bench_result {
 	struct bench_summary hw;    /* ns per entry of the hand-written walker */
 	bool has_ref;
 	struct bench_summary ref;   /* ns per entry of the case's reference (one thread) */
-	double parallel;            /* speedup cases: limit_parallel() just after */
+	double parallel;            /* speedup cases: limit_parallel() of a compute loop */
+	double parallel_memset;     /* ... and of memset, half the limit's bytes a thread */
 };
 
 struct bench_machine {

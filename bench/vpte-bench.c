@@ -205,8 +205,11 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 	r->limit_bytes = c->limit_bytes ? c->limit_bytes(&e) : r->entries * 8;
 	r->limit = limit_measure(c->limit, r->limit_bytes, o->reps);
 	for (unsigned k = 0; k < BENCH_TARGETS; k++)
-		if (c->targets[k].kind == T_SPEEDUP)
-			r->parallel = limit_parallel(o->reps);
+		if (c->targets[k].kind == T_SPEEDUP) {
+			r->parallel = limit_parallel(PARALLEL_COMPUTE, 0, o->reps);
+			r->parallel_memset = limit_parallel(PARALLEL_MEMSET, r->limit_bytes / 2,
+							    o->reps);
+		}
 }
 
 int main(int argc, char **argv)
