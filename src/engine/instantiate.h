@@ -24,9 +24,18 @@
 
 #define VPTE_FORMAT(ident, codec, ...)                                                          \
 	static const struct vpte_format ident##_desc;                                           \
+	static __attribute__((noinline)) int ident##_seek_indirect(struct vpte_walk *w,         \
+								   const struct vpte_table *t,  \
+								   vpte_va_t va)                \
+	{                                                                                       \
+		return eng_seek(&ident##_desc, &codec, w, t, va, false);                        \
+	}                                                                                       \
 	static int ident##_seek(struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va)  \
 	{                                                                                       \
-		return eng_seek(&ident##_desc, &codec, w, t, va);                               \
+		int err = eng_seek(&ident##_desc, &codec, w, t, va, true);                      \
+		if (__builtin_expect(err == WALK_INDIRECT, 0))                                  \
+			return ident##_seek_indirect(w, t, va);                                 \
+		return err;                                                                     \
 	}                                                                                       \
 	static int ident##_iter_start(struct vpte_walk *w, const struct vpte_table *t,          \
 				      vpte_va_t va, uint64_t size, unsigned mode)               \
@@ -42,11 +51,20 @@
 	{                                                                                       \
 		return eng_map_tables(&ident##_desc, &codec, t, r);                             \
 	}                                                                                       \
-	static int ident##_map(struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size, \
-			       struct vpte_prot prot, const struct vpte_map_opts *opts)         \
+	static __attribute__((noinline)) int ident##_map_full(struct vpte_table *t, vpte_va_t va, \
+							      vpte_pa_t pa, uint64_t size,        \
+							      struct vpte_prot prot,              \
+							      const struct vpte_map_opts *opts)   \
 	{                                                                                       \
 		return eng_map(&ident##_desc, &codec, t, va, pa, size, prot, opts,              \
 			       ident##_map_tables);                                             \
+	}                                                                                       \
+	static int ident##_map(struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size, \
+			       struct vpte_prot prot, const struct vpte_map_opts *opts)         \
+	{                                                                                       \
+		if (__builtin_expect(map_page(&ident##_desc, &codec, t, va, pa, size, prot, opts), 1)) \
+			return 0;                                                               \
+		return ident##_map_full(t, va, pa, size, prot, opts);                           \
 	}                                                                                       \
 	static int ident##_unmap(struct vpte_table *t, vpte_va_t va, uint64_t size,             \
 				 struct vpte_gather *g)                                         \

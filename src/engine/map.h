@@ -441,28 +441,42 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
 	return true;
 }
 
-/* map_one_table() with the leaf level known: down to the table at @level
- * (unrolled: each level's geometry and entry tests are constants), then
- * fill_one_table(). */
-VPTE_INLINE bool map_one_table_at(const struct vpte_format *f, const struct vpte_codec *c,
-				  const struct vpte_table *t, const struct map_req *r,
-				  unsigned level)
+/*
+ * descend - from the root down to the table at @level on the path of @ia
+ * through table entries only (unrolled: each level's geometry and entry
+ * tests are constants); @direct: through the direct window only
+ * (view_table()).  False when an entry on the way is anything but a table
+ * or a table cannot be reached.
+ */
+VPTE_INLINE bool descend(const struct vpte_format *f, const struct vpte_codec *c,
+			 const struct vpte_table *t, uint64_t ia, unsigned level, bool direct,
+			 void **table)
 {
-	uint64_t ia = r->first;
 	const struct mem_view view = mem_view(f, t);
-	void *table;
-	if (!view_table(f, &view, t->root.addr, &table))
+	if (!view_table(f, &view, t->root.addr, direct, table))
 		return false;
 	VPTE_UNROLL_LEVELS
 	for (unsigned i = 0; i + 1u < f->levels; i++) {
 		unsigned at = g_top(f) - i;
 		if (at == level)
 			break;
-		uint64_t e = slot_load(slot_at(table, g_index(f, ia, at)));
-		if (c->kind(f, e, at) != VPTE_TABLE || !view_table(f, &view, c->table_pa(f, e), &table))
+		uint64_t e = slot_load(slot_at(*table, g_index(f, ia, at)));
+		if (c->kind(f, e, at) != VPTE_TABLE ||
+		    !view_table(f, &view, c->table_pa(f, e), direct, table))
 			return false;
 	}
-	return fill_one_table(f, c, t, r, table, level);
+	return true;
+}
+
+/* map_one_table() with the leaf level known: descend() to the table at
+ * @level, then fill_one_table(). */
+VPTE_INLINE bool map_one_table_at(const struct vpte_format *f, const struct vpte_codec *c,
+				  const struct vpte_table *t, const struct map_req *r,
+				  unsigned level)
+{
+	void *table;
+	return descend(f, c, t, r->first, level, false, &table) &&
+	       fill_one_table(f, c, t, r, table, level);
 }
 
 /*
@@ -662,10 +676,58 @@ VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_co
 }
 
 /*
+ * va_in_space - is @va an address of the format's VA space (canonical when
+ * sign-extended)?
+ */
+VPTE_INLINE bool va_in_space(const struct vpte_format *f, uint64_t va)
+{
+	if (f->sign_extend)
+		return !((va + (1ull << (f->va_bits - 1u))) >> f->va_bits);
+	return !(va >> f->va_bits);
+}
+
+/*
+ * map_page - the common vpte_map (one per page fault) in a function short
+ * enough to need no stack frame: one granule page, no options, into an
+ * existing leaf table reached through the direct window, on a writable
+ * table that is neither concurrent nor observed, the page's entry empty.
+ * The validation is a few tests that accept such a call only; for anything
+ * else (a bad argument too) it returns false having changed nothing, and
+ * the caller goes the full way (eng_map(), out of line: instantiate.h),
+ * which validates from the start and returns the exact error.  For a
+ * granule-aligned page, va_in_space() and a PA below 2^pa_bits are exactly
+ * what check_va_range() and map_req_init() require of its first and last
+ * byte.
+ */
+VPTE_INLINE bool map_page(const struct vpte_format *f, const struct vpte_codec *c,
+			  struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
+			  struct vpte_prot prot, const struct vpte_map_opts *opts)
+{
+	void *table;
+	if (__builtin_expect(opts || size != g_page(f) ||
+				     ((va.addr | pa.addr) & mask_below(f->granule_shift)) ||
+				     !va_in_space(f, va.addr) || (pa.addr >> f->pa_bits) ||
+				     check_prot(f, c, prot) || (t->flags & VPTE_TABLE_READONLY) ||
+				     table_concurrent(t) || t->observer,
+			     0))
+		return false;
+	/* Indexed by the VA itself: g_index() drops the bits above va_bits. */
+	if (!descend(f, c, t, va.addr, 0, true, &table))
+		return false;
+	vpte_slot_t *slot = slot_at(table, g_index(f, va.addr, 0));
+	if (slot_load(slot))
+		return false;
+	prot.flags |= VPTE_A;
+	slot_store(slot, c->make_leaf(f, pa.addr, 0, prot, false));
+	return true;
+}
+
+/*
  * eng_map - vpte_map: validate, then map_one_table() or, when that does
  * not apply, @tables: the format's eng_map_tables(), out of line
  * (instantiate.h) so that this path stays small (no registers to save, no
- * stack frame for the general walk).
+ * stack frame for the general walk).  The format's entry point tries
+ * map_page() first and calls this out of line.
  */
 VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
 			struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,

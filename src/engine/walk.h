@@ -113,17 +113,27 @@ VPTE_INLINE struct mem_view mem_view(const struct vpte_format *f, const struct v
 	return v;
 }
 
-/* Point *@table at the table page at physical @pa; false when the backend
- * has no memory there.  (A pointer return would be tested for NULL on the
- * window's path too: two instructions a level on every walk.) */
-VPTE_INLINE bool view_table(const struct vpte_format *f, const struct mem_view *v, uint64_t pa,
-			    void **table)
+/* Point *@table at the table page at physical @pa when the direct window
+ * holds it; false otherwise (*@table is then meaningless). */
+VPTE_INLINE bool view_direct(const struct mem_view *v, uint64_t pa, void **table)
 {
 	uint64_t off = pa - v->base;
-	if (__builtin_expect(off < v->pages, 1)) {
-		*table = (void *)(v->virt + (uintptr_t)off);
+	*table = (void *)(v->virt + (uintptr_t)off);
+	return off < v->pages;
+}
+
+/* Point *@table at the table page at physical @pa, through the window or
+ * else phys_to_virt when @direct is false; false when the backend has no
+ * memory there (@direct: when the window does not hold it).  (A pointer
+ * return would be tested for NULL on the window's path too: two
+ * instructions a level on every walk.) */
+VPTE_INLINE bool view_table(const struct vpte_format *f, const struct mem_view *v, uint64_t pa,
+			    bool direct, void **table)
+{
+	if (__builtin_expect(view_direct(v, pa, table), 1))
 		return true;
-	}
+	if (direct)
+		return false;
 	*table = v->t->mem.ops->phys_to_virt(v->t->mem.ctx, vpte_pa(pa), g_page(f));
 	return *table != NULL;
 }
@@ -274,17 +284,29 @@ VPTE_INLINE void describe(const struct vpte_format *f, const struct vpte_codec *
 
 /* ---- seek ---- */
 
+/* What a walk with @direct set (eng_seek(), map_page()) returns when a
+ * table on its path lies outside the direct window: the caller walks again
+ * without @direct, out of line. */
+#define WALK_INDIRECT 1
+
+/*
+ * eng_seek - vpte_seek.  With @direct, tables are reached through the
+ * direct window only, so the walk makes no call and needs few registers:
+ * the format's entry point runs it so and, on WALK_INDIRECT, runs it again
+ * without @direct out of line (instantiate.h).
+ */
 VPTE_INLINE int eng_seek(const struct vpte_format *f, const struct vpte_codec *c,
-			 struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va)
+			 struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va, bool direct)
 {
+	const int no_table = direct ? WALK_INDIRECT : -VPTE_EFAULT;
 	uint64_t ia, last;
 	int err = check_va_range(f, va.addr, 1, false, &ia, &last);
 	if (err)
 		return err;
 	const struct mem_view view = mem_view(f, t);
 	void *table;
-	if (!view_table(f, &view, t->root.addr, &table))
-		return -VPTE_EFAULT;
+	if (!view_table(f, &view, t->root.addr, direct, &table))
+		return no_table;
 	/* Nothing continues from a seek: the path is not kept in @w. */
 	w->error = 0;
 	unsigned level = g_top(f);
@@ -297,8 +319,8 @@ VPTE_INLINE int eng_seek(const struct vpte_format *f, const struct vpte_codec *c
 		kind = c->kind(f, e, level);
 		if (kind != VPTE_TABLE || level == 0)
 			break;
-		if (!view_table(f, &view, c->table_pa(f, e), &table))
-			return -VPTE_EFAULT;
+		if (!view_table(f, &view, c->table_pa(f, e), direct, &table))
+			return no_table;
 	}
 	/* A table entry at level 0 would point below the last level. */
 	if (kind == VPTE_KIND_CORRUPT || kind == VPTE_TABLE)
