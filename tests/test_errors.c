@@ -766,6 +766,41 @@ static void test_corrupt_neighbour(const struct vpte_format *f)
 	craft_close(&c);
 }
 
+/*
+ * An invalid entry with bits set (a swap-like entry of a foreign table)
+ * among the leaves an unmap removes is not a leaf: it stays, and keeps its
+ * table, whether the range starts and ends on leaves or on holes.
+ */
+static void test_invalid_kept(const struct vpte_format *f)
+{
+	struct crafted c;
+	struct vpte_prot p = { VPTE_R | VPTE_W, VPTE_MT_WB, 0 };
+	struct vpte_map_opts small = { f->granule_shift, 0 };
+	const uint64_t invalid = 0x5a5a5a00; /* bit 0, valid in every format, clear */
+	uint64_t s1 = 1ull << vpte_level_shift(f, 1), pa = 1ull << 40;
+	struct vpte_walk w;
+
+	craft_open(&c, f);
+	for (unsigned hole_ends = 0; hole_ends < 2; hole_ends++) {
+		uint64_t va = 6 * s1 + 4 * c.g, size = 8 * c.g;
+		CHECK_EQ(vpte_map(&c.t, vpte_va(va), vpte_pa(pa), size, p, &small), 0);
+		*craft_entry(&c, va + 3 * c.g, 0) = invalid;
+		if (hole_ends) {
+			va -= 2 * c.g;
+			size += 4 * c.g;
+		}
+		CHECK_EQ(vpte_unmap(&c.t, vpte_va(va), size, NULL), 0);
+		for (uint64_t off = 0; off < size; off += c.g) {
+			CHECK_EQ(vpte_seek(&w, &c.t, vpte_va(va + off)), 0);
+			CHECK_EQ(w.kind, VPTE_HOLE);
+			CHECK_EQ(w.level, 0);
+		}
+		CHECK_EQ(*craft_entry(&c, 6 * s1 + 7 * c.g, 0), invalid);
+		*craft_entry(&c, 6 * s1 + 7 * c.g, 0) = 0;
+	}
+	craft_close(&c);
+}
+
 /* ------------------------------------------------------------------------
  * vpte_strerror
  * ------------------------------------------------------------------------ */
@@ -808,6 +843,7 @@ int main(void)
 		efault_cases = 0;
 		test_efault(f);
 		test_corrupt_neighbour(f);
+		test_invalid_kept(f);
 		printf("  %-13s %u error cases, %lu corrupt images%s\n", f->name, x.cases, efault_cases,
 		       test_failures != failed ? ": FAILED" : "");
 	}

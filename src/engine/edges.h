@@ -51,10 +51,21 @@ VPTE_INLINE int edit_check(const struct vpte_format *f, const struct vpte_table 
 	return check_va_range(f, va.addr, size, true, first, last);
 }
 
-/* The tables that splitting at the range's edges will create, each named by
- * its level and the index address it starts at. */
+/*
+ * struct edge_plan - what plan_edges() found: the tables that splitting at
+ * the range's edges will create (@count, each named by its level and the
+ * index address it starts at); @cut: a leaf or run straddles an edge, so
+ * cut_edges() has work (a run is cut without a new table).  And the table
+ * the check ended in: its @level and the @path down to it; @one_table: the
+ * whole range lies in it; @mixed: an entry of it in the range is neither
+ * empty nor a plain leaf (a run member, an invalid entry with bits set).
+ * The edit after the plan may start from that table instead of the root
+ * (clear_planned(), unmap.h) where no other thread edits the tree.
+ */
 struct edge_plan {
-	unsigned count;
+	unsigned count, level;
+	bool cut, one_table, mixed;
+	void *path[VPTE_MAX_LEVELS];
 	struct {
 		unsigned level;
 		uint64_t ia;
@@ -109,6 +120,7 @@ VPTE_INLINE int plan_leaf(const struct vpte_format *f, const struct vpte_codec *
 	unsigned span = g_shift(f, level);
 	if (f->cont_bits[level] && c->leaf_cont(f, e, level)) {
 		struct vpte_walk w;
+		plan->mixed = true;
 		w.path[level] = table;
 		describe(f, c, &w, level, span_ia, e, VPTE_LEAF);
 		if (!run_consistent(f, c, &w))
@@ -125,6 +137,7 @@ VPTE_INLINE int plan_leaf(const struct vpte_format *f, const struct vpte_codec *
 	if (((before || after) && !c->prot_ok(f, prot)) ||
 	    (change && !c->prot_ok(f, prot_apply(change, prot))))
 		return -VPTE_EINVAL;
+	plan->cut |= before || after;
 	if (before)
 		plan_edge(f, plan, level, first);
 	if (after)
@@ -143,8 +156,10 @@ VPTE_INLINE int plan_entry(const struct vpte_format *f, const struct vpte_codec 
 {
 	uint64_t e = slot_load_made(c, slot_at(table, *i));
 	int kind = c->kind(f, e, level);
-	if (kind == VPTE_HOLE)
+	if (kind == VPTE_HOLE) {
+		plan->mixed |= e != 0;
 		return 0;
+	}
 	if (kind == VPTE_KIND_CORRUPT)
 		return -VPTE_EFAULT;
 	if (kind == VPTE_TABLE)
@@ -180,9 +195,12 @@ VPTE_INLINE int plan_table(const struct vpte_format *f, const struct vpte_codec 
 		vpte_slot_t *slot = slot_at(table, *i), *stop = slot_at(table, end);
 		uint64_t e = slot_load(slot);
 		/* A local cursor: *i in the loop would be a store per entry. */
-		for (; slot < stop; e = slot_load(++slot))
-			if ((e & mask) != key && e != 0)
+		for (; slot < stop; e = slot_load(++slot)) {
+			if ((e & mask) == key)
+				slot = skip_alike(slot, stop, mask, key);
+			else if (e != 0)
 				break;
+		}
 		*i = (unsigned)(slot - (vpte_slot_t *)table);
 		if (*i == end)
 			break;
@@ -208,10 +226,11 @@ VPTE_INLINE int plan_edges(const struct vpte_format *f, const struct vpte_codec 
 			   const struct vpte_table *t, uint64_t first, uint64_t last,
 			   const struct prot_change *change, struct edge_plan *plan)
 {
-	void *path[VPTE_MAX_LEVELS];
+	void **path = plan->path;
 	unsigned level = g_top(f);
 	uint64_t ia = first;
 	plan->count = 0;
+	plan->cut = false;
 	path[level] = tab_ptr(f, t, t->root.addr);
 	if (!path[level])
 		return -VPTE_EFAULT;
@@ -219,6 +238,7 @@ VPTE_INLINE int plan_edges(const struct vpte_format *f, const struct vpte_codec 
 		unsigned shift = g_shift(f, level), end = stretch_end(f, level, ia, last);
 		unsigned i = g_index(f, ia, level);
 		uint64_t base = table_base(f, level, ia);
+		plan->mixed = false;
 		int ret = level || change ? plan_table(f, c, path[level], level, base, &i, end,
 						       first, last, change, plan)
 					  : plan_table(f, c, path[0], 0, base, &i, end, first, last, NULL,
@@ -240,8 +260,13 @@ VPTE_INLINE int plan_edges(const struct vpte_format *f, const struct vpte_codec 
 		}
 		/* This table is done: on to the entry after the last one seen. */
 		uint64_t next = base + ((uint64_t)end << shift) + (1ull << shift);
-		if (next > last || next > g_ia_mask(f))
+		if (next > last || next > g_ia_mask(f)) {
+			/* Only a walk that went straight down starts a
+			 * table's stretch at first. */
+			plan->one_table = ia == first;
+			plan->level = level;
 			return 0;
+		}
 		ia = next;
 		while (level < g_top(f) && !(ia & mask_below(g_shift(f, level + 1u))))
 			level++;
@@ -536,14 +561,20 @@ VPTE_INLINE void split_range(const struct vpte_format *f, const struct vpte_code
 
 /*
  * cut_edges - make the ends of [first, last] leaf boundaries, with the
- * pages plan_edges() counted.  The end at x is cut through its side inside
+ * pages @plan (plan_edges()) counted.  The end at x is cut through its side inside
  * the range, so that an entry that merely starts at last + 1 is never read:
  * it lies outside the range and may be anything, even corrupt.
  */
 VPTE_INLINE void cut_edges(const struct vpte_format *f, const struct vpte_codec *c,
 			   const struct vpte_table *t, struct vpte_pool *pool,
-			   struct vpte_gather *g, uint64_t first, uint64_t last)
+			   struct vpte_gather *g, const struct edge_plan *plan, uint64_t first,
+			   uint64_t last)
 {
+	/* Nothing straddles an edge: no leaf can come to straddle one before
+	 * this edit ends either, as concurrent edits keep to disjoint
+	 * ranges (and a split or collapse to its caller's). */
+	if (!plan->cut)
+		return;
 	/* Alignment of the boundary: leaves up to that size cannot straddle it. */
 	struct split_req start = { first, first, first ? (unsigned)__builtin_ctzll(first) : 63u,
 				   false };
@@ -556,19 +587,22 @@ VPTE_INLINE void cut_edges(const struct vpte_format *f, const struct vpte_codec 
 
 /*
  * edges_prepare - the read-only start of an edit that cuts its range's
- * edges: edit_check(), plan_edges() (with @change), and @pool filled with
- * the pages the cuts need.  On error nothing was changed or kept.
+ * edges: edit_check(), plan_edges() (with @change) into @plan, and @pool
+ * filled with the pages the cuts need.  On error nothing was changed or
+ * kept.
  */
 VPTE_INLINE int edges_prepare(const struct vpte_format *f, const struct vpte_codec *c,
 			      const struct vpte_table *t, vpte_va_t va, uint64_t size,
 			      const struct prot_change *change, const struct vpte_gather *gather,
-			      uint64_t *first, uint64_t *last, struct vpte_pool *pool)
+			      uint64_t *first, uint64_t *last, struct edge_plan *plan,
+			      struct vpte_pool *pool)
 {
-	struct edge_plan plan;
 	int err = edit_check(f, t, va, size, gather, first, last);
 	if (!err)
-		err = plan_edges(f, c, t, *first, *last, change, &plan);
-	return err ? err : vpte_pool_fill(pool, t, plan.count);
+		err = plan_edges(f, c, t, *first, *last, change, plan);
+	if (err || !plan->count)
+		return err;
+	return vpte_pool_fill(pool, t, plan->count);
 }
 
 #endif

@@ -83,4 +83,20 @@ VPTE_INLINE uint64_t plain_key(const struct vpte_format *f, const struct vpte_co
 	return e & mask;
 }
 
+/*
+ * skip_alike - from @slot, an entry that agrees with @key under @mask
+ * (key == e & mask), past the entries after it that agree too, four at a
+ * step while they all do and lie before @stop: one test for four, where a
+ * table of leaves spends most of its loop.  Returns the last entry passed.
+ */
+VPTE_INLINE vpte_slot_t *skip_alike(vpte_slot_t *slot, vpte_slot_t *stop, uint64_t mask,
+				    uint64_t key)
+{
+	while (stop - slot > 4 && !(((slot_load(slot + 1) ^ key) | (slot_load(slot + 2) ^ key) |
+				     (slot_load(slot + 3) ^ key) | (slot_load(slot + 4) ^ key)) &
+				    mask))
+		slot += 4;
+	return slot;
+}
+
 #endif

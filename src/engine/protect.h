@@ -260,15 +260,17 @@ VPTE_INLINE int eng_protect(const struct vpte_format *f, const struct vpte_codec
 	struct prot_change ch = { set, clear };
 	struct protect_pass p = { .ch = &ch, .no_hw = t->flags & VPTE_TABLE_NO_HW_UPDATES };
 	struct vpte_pool pool = { vpte_pa(0), 0 };
+	struct edge_plan plan;
 	for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++)
 		p.memo[l].key = MEMO_NONE;
 	int err = check_change(f, &ch);
 	if (!err)
-		err = edges_prepare(f, c, t, va, size, &ch, gather, &p.first, &p.last, &pool);
+		err = edges_prepare(f, c, t, va, size, &ch, gather, &p.first, &p.last, &plan,
+				    &pool);
 	if (err)
 		return err;
 	struct vpte_gather local, *g = edit_gather(t, gather, &local);
-	cut_edges(f, c, t, &pool, g, p.first, p.last);
+	cut_edges(f, c, t, &pool, g, &plan, p.first, p.last);
 	protect_range(f, c, t, &p);
 	batch_flush(f, &p.batch, g);
 	vpte_pool_drain(&pool, t);

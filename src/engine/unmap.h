@@ -193,45 +193,61 @@ VPTE_INLINE bool table_now_empty(const struct vpte_format *f, vpte_slot_t *table
 }
 
 /*
- * clear_range - remove every leaf in [first, last] (all whole, after
- * cut_edges()) and free each table that this leaves empty.  A table whose
- * span lies inside the range is empty once the walk leaves it, whatever
- * it held (an attached table may hold empty lower tables vpte would never
- * build), so it goes without a look.  One the range covers in part goes
- * if this walk changed it and it is now all zero: a table the walk did not
- * touch may be one that a concurrent map of a neighbouring range has just
- * installed and is about to fill.  On a concurrent table such a table is
- * frozen first (freeze_table()): a concurrent map may be about to claim an
- * entry of it for a neighbouring range, and table_now_empty()'s plain reads
- * would race with its stores.  Each table's entries are cleared in one
- * loop, except a leaf table the range covers, which goes as it is
- * (leaves_in_covered()); the leaves go to the gather in batches (struct
- * leaf_batch), always before a table page does, so that an early finish
- * of the gather invalidates them before the page is freed.
+ * clear_plain - clear_table() for entries @i..@end of the table at @level
+ * that the plan found to be empty or plain leaves, all inside the range
+ * (struct edge_plan: not @mixed, nothing to cut), in a tree no other thread
+ * edits, so they still are (the hardware only sets A or D in a leaf): the
+ * first and the last leaf are found, and every entry from one to the other
+ * is stored 0 without a look.
  */
-VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_codec *c,
-			     const struct vpte_table *t, struct vpte_gather *g, uint64_t first,
-			     uint64_t last)
+VPTE_INLINE void clear_plain(const struct vpte_format *f, vpte_slot_t *table, unsigned level,
+			     uint64_t base, unsigned i, unsigned end, struct leaf_batch *batch,
+			     bool *touched)
 {
-	void *path[VPTE_MAX_LEVELS] = { NULL }; /* GCC cannot see the walk set path[0] */
+	vpte_slot_t *lo = slot_at(table, i), *hi = slot_at(table, end);
+	unsigned shift = g_shift(f, level);
+	while (lo <= hi && !slot_load(lo))
+		lo++;
+	if (lo > hi)
+		return;
+	while (!slot_load(hi))
+		hi--;
+	batch_leaf(batch, base + ((uint64_t)(lo - table) << shift), shift);
+	batch_leaf(batch, base + ((uint64_t)(hi - table) << shift), shift);
+	*touched = true;
+	_Pragma("GCC unroll 4")
+	for (; lo <= hi; lo++)
+		slot_store(lo, 0);
+}
+
+/*
+ * clear_from - clear_range(), clear_planned(): the walk starts at the
+ * table at @level whose path is @path (the root's: @level is the top);
+ * @plain: the stretch of the range in that table is clear_plain()'s.
+ */
+VPTE_INLINE void clear_from(const struct vpte_format *f, const struct vpte_codec *c,
+			    const struct vpte_table *t, struct vpte_gather *g, uint64_t first,
+			    uint64_t last, void **path, unsigned level, bool plain)
+{
 	bool touched[VPTE_MAX_LEVELS] = { false };
 	struct leaf_batch batch = { false, 0, 0, 0, 0 };
-	unsigned level = g_top(f);
 	uint64_t ia = first;
 	const bool conc = table_concurrent(t);
 
-	path[level] = tab_ptr(f, t, t->root.addr);
 	for (;;) {
 		unsigned shift = g_shift(f, level), end = stretch_end(f, level, ia, last);
 		unsigned i = g_index(f, ia, level);
 		uint64_t base = table_base(f, level, ia);
+		bool covered_leaves = level == 0 && i == 0 && end == g_entries(f, 0) - 1u;
 		int down = 0;
-		if (level > 0)
+		if (plain && !covered_leaves)
+			clear_plain(f, path[level], level, base, i, end, &batch, &touched[level]);
+		else if (level > 0)
 			down = clear_table(f, c, path[level], level, base, &i, end, &batch,
 					   &touched[level]);
-		else if (i != 0 || end != g_entries(f, 0) - 1u ||
-			 leaves_in_covered(f, c, path[0], base, &batch) < 0)
+		else if (!covered_leaves || leaves_in_covered(f, c, path[0], base, &batch) < 0)
 			clear_table(f, c, path[0], 0, base, &i, end, &batch, &touched[0]);
+		plain = false;
 		if (down) {
 			uint64_t e = slot_load(slot_at(path[level], i));
 			ia = base + ((uint64_t)i << shift);
@@ -279,6 +295,52 @@ VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_code
 	}
 }
 
+/*
+ * clear_range - remove every leaf in [first, last] (all whole, after
+ * cut_edges()) and free each table that this leaves empty.  A table whose
+ * span lies inside the range is empty once the walk leaves it, whatever
+ * it held (an attached table may hold empty lower tables vpte would never
+ * build), so it goes without a look.  One the range covers in part goes
+ * if this walk changed it and it is now all zero: a table the walk did not
+ * touch may be one that a concurrent map of a neighbouring range has just
+ * installed and is about to fill.  On a concurrent table such a table is
+ * frozen first (freeze_table()): a concurrent map may be about to claim an
+ * entry of it for a neighbouring range, and table_now_empty()'s plain reads
+ * would race with its stores.  Each table's entries are cleared in one
+ * loop, except a leaf table the range covers, which goes as it is
+ * (leaves_in_covered()); the leaves go to the gather in batches (struct
+ * leaf_batch), always before a table page does, so that an early finish
+ * of the gather invalidates them before the page is freed.
+ */
+VPTE_INLINE void clear_range(const struct vpte_format *f, const struct vpte_codec *c,
+			     const struct vpte_table *t, struct vpte_gather *g, uint64_t first,
+			     uint64_t last)
+{
+	void *path[VPTE_MAX_LEVELS] = { NULL }; /* GCC cannot see the walk set path[0] */
+	path[g_top(f)] = tab_ptr(f, t, t->root.addr);
+	clear_from(f, c, t, g, first, last, path, g_top(f), false);
+}
+
+/*
+ * clear_planned - clear_range() after @plan (plan_edges()) and
+ * cut_edges().  In a tree no other thread edits, the tables the plan went
+ * through are still there (a cut only turns leaves into tables), so the
+ * walk starts where the plan ended when the range lies in that one table,
+ * and clears it with clear_plain() when the plan found nothing there but
+ * empty entries and plain leaves to remove whole.  Elsewhere a concurrent
+ * unmap may have freed a table the plan went through: from the root then.
+ */
+VPTE_INLINE void clear_planned(const struct vpte_format *f, const struct vpte_codec *c,
+			       const struct vpte_table *t, struct vpte_gather *g,
+			       struct edge_plan *plan, uint64_t first, uint64_t last)
+{
+	if (table_concurrent(t) || !plan->one_table) {
+		clear_range(f, c, t, g, first, last);
+		return;
+	}
+	clear_from(f, c, t, g, first, last, plan->path, plan->level, !plan->cut && !plan->mixed);
+}
+
 /* Tell the observer of each leaf in [first, last] (all whole, after
  * cut_edges()) before clear_range() removes them: a separate walk, so an
  * unmap without an observer pays nothing for it. */
@@ -300,13 +362,14 @@ VPTE_INLINE int eng_unmap(const struct vpte_format *f, const struct vpte_codec *
 {
 	uint64_t first, last;
 	struct vpte_pool pool = { vpte_pa(0), 0 };
-	int err = edges_prepare(f, c, t, va, size, NULL, gather, &first, &last, &pool);
+	struct edge_plan plan;
+	int err = edges_prepare(f, c, t, va, size, NULL, gather, &first, &last, &plan, &pool);
 	if (err)
 		return err;
 	struct vpte_gather local, *g = edit_gather(t, gather, &local);
-	cut_edges(f, c, t, &pool, g, first, last);
+	cut_edges(f, c, t, &pool, g, &plan, first, last);
 	observe_removes(f, c, t, first, last);
-	clear_range(f, c, t, g, first, last);
+	clear_planned(f, c, t, g, &plan, first, last);
 	vpte_pool_drain(&pool, t);
 	edit_gather_end(g, &local);
 	return 0;
