@@ -30,9 +30,10 @@
 #define VPTE_FLAGS_64(BITS, n)                                                              \
 	VPTE_FLAGS_16(BITS, (n)), VPTE_FLAGS_16(BITS, (n) + 16u), VPTE_FLAGS_16(BITS, (n) + 32u), \
 		VPTE_FLAGS_16(BITS, (n) + 48u)
-#define VPTE_FLAG_TABLE(BITS)                                                              \
-	VPTE_FLAGS_64(BITS, 0u), VPTE_FLAGS_64(BITS, 64u), VPTE_FLAGS_64(BITS, 128u),      \
-		VPTE_FLAGS_64(BITS, 192u)
+#define VPTE_FLAGS_256(BITS, n)                                                                  \
+	VPTE_FLAGS_64(BITS, (n)), VPTE_FLAGS_64(BITS, (n) + 64u), VPTE_FLAGS_64(BITS, (n) + 128u), \
+		VPTE_FLAGS_64(BITS, (n) + 192u)
+#define VPTE_FLAG_TABLE(BITS) VPTE_FLAGS_256(BITS, 0u)
 
 /*
  * vpte_bit_move - the bit @from of @e (set or clear) moved to the bit @to

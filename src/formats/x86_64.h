@@ -100,22 +100,44 @@ static inline bool x86_leaf_cont(const struct vpte_format *f, uint64_t e, unsign
 	return false;
 }
 
-/* The memory type of each PAT index (see the top of the file). */
-static const uint32_t x86_pat_memtype[] = { VPTE_MT_WB,    VPTE_MT_OTHER, VPTE_MT_NC,    VPTE_MT_DEVICE,
-					    VPTE_MT_OTHER, VPTE_MT_OTHER, VPTE_MT_OTHER, VPTE_MT_OTHER };
+/* The memory type of PAT index @i (see the top of the file). */
+#define X86_PAT_MEMTYPE(i)                                                                  \
+	((i) == 0 ? VPTE_MT_WB : (i) == 2 ? VPTE_MT_NC : (i) == 3 ? VPTE_MT_DEVICE : VPTE_MT_OTHER)
+
+/*
+ * A leaf's generic flags but X and its memory type, indexed by the leaf's
+ * bits 1-9 (x86_leaf_index()) with the PAT bit in place of bit 7: one load,
+ * where a shift per flag costs about 30 instructions on every lookup and
+ * iteration step.  Entry: the flags in bits 0-7, the memory type above.
+ */
+#define X86_INDEX_BIT(i, bit) ((((uint64_t)(i) << 1) & (bit)) != 0)
+#define X86_LEAF_ATTRS(i)                                                                       \
+	((VPTE_R | (X86_INDEX_BIT(i, X86_RW) ? VPTE_W : 0) | (X86_INDEX_BIT(i, X86_US) ? VPTE_U : 0) | \
+	  (X86_INDEX_BIT(i, X86_G) ? VPTE_G : 0) | (X86_INDEX_BIT(i, X86_A) ? VPTE_A : 0) |         \
+	  (X86_INDEX_BIT(i, X86_D) ? VPTE_D : 0) |                                                 \
+	  (X86_INDEX_BIT(i, X86_SPECIAL) ? VPTE_SPECIAL : 0)) |                                    \
+	 X86_PAT_MEMTYPE(X86_INDEX_BIT(i, X86_PAT_4K) * 4u + X86_INDEX_BIT(i, X86_PCD) * 2u +     \
+			 X86_INDEX_BIT(i, X86_PWT)) << 8)
+
+static const uint16_t x86_leaf_attrs[] = { VPTE_FLAGS_256(X86_LEAF_ATTRS, 0u),
+					   VPTE_FLAGS_256(X86_LEAF_ATTRS, 256u) };
+
+/* The index of x86_leaf_attrs[] for leaf @e at @level: its bits 1-9, with
+ * the PAT bit (bit 12 above level 0, where bit 7 is PS) as bit 7. */
+static inline unsigned x86_leaf_index(uint64_t e, unsigned level)
+{
+	if (level)
+		e = (e & ~X86_PAT_4K) | vpte_bit_move(e, X86_PAT_HUGE, X86_PAT_4K);
+	return (unsigned)(e >> 1) & 0x1ffu;
+}
 
 static inline struct vpte_prot x86_leaf_prot(const struct vpte_format *f, uint64_t e,
 					     unsigned level)
 {
 	(void)f;
-	uint64_t pat = level ? X86_PAT_HUGE : X86_PAT_4K;
-	uint64_t flags = VPTE_R | vpte_bit_move(e, X86_RW, VPTE_W) | vpte_bit_move(e, X86_US, VPTE_U) |
-			 vpte_bit_move(~e, X86_XD, VPTE_X) | vpte_bit_move(e, X86_G, VPTE_G) |
-			 vpte_bit_move(e, X86_A, VPTE_A) | vpte_bit_move(e, X86_D, VPTE_D) |
-			 vpte_bit_move(e, X86_SPECIAL, VPTE_SPECIAL);
-	uint64_t index = ((e & pat) ? 4u : 0u) | vpte_bit_move(e, X86_PCD, 2) |
-			 vpte_bit_move(e, X86_PWT, 1);
-	struct vpte_prot p = { (uint32_t)flags, x86_pat_memtype[index], e & X86_RAW_MASK };
+	unsigned attrs = x86_leaf_attrs[x86_leaf_index(e, level)];
+	uint32_t flags = (attrs & 0xffu) | (uint32_t)vpte_bit_move(~e, X86_XD, VPTE_X);
+	struct vpte_prot p = { flags, attrs >> 8, e & X86_RAW_MASK };
 	return p;
 }
 
