@@ -30,19 +30,49 @@ VPTE_INLINE uint64_t leaf_step(const struct vpte_format *f, const struct vpte_co
 }
 
 /*
+ * Two entries in one 16-byte store (a GCC/Clang vector extension): where
+ * the target has no such store (a kernel built without vector registers,
+ * a 32-bit core) the compiler splits it into plain ones.  may_alias: it
+ * writes uint64_t entries.
+ */
+typedef uint64_t entry_pair __attribute__((vector_size(16), may_alias));
+
+/*
  * fill_private - write @n entries from @slot on, @e, @e + @step,
  * @e + 2 * @step, ..., into a table that nothing points to yet (a table
- * written whole, vpte_pools_fill() in internal.h).  Plain stores, which the
- * compiler may vectorise: no other thread can reach the table before the
- * release store that publishes it (slot_store() of its parent entry), and
- * that store orders these before itself.
+ * written whole, vpte_pools_fill() in internal.h).  Plain stores: no other
+ * thread can reach the table before the release store that publishes it
+ * (slot_store() of its parent entry), and that store orders these before
+ * itself.  A cache line (eight entries) a step, from four independent pairs:
+ * one induction of a single pair, which is what compilers make of a plain
+ * loop (and gcc -O2 not even that), is a chain of dependent adds at one
+ * 16-byte store a cycle, about half of what the memory takes
+ * (docs/performance.md item 19).  Wider stores gained nothing measurable.
  */
 VPTE_INLINE void fill_private(vpte_slot_t *slot, uint64_t n, uint64_t e, uint64_t step)
 {
 	uint64_t *entry = (uint64_t *)(void *)slot;
-	/* An induction, not e + i * step: x86-64 has no vector 64-bit multiply
-	 * before AVX-512, and gcc vectorises only this form. */
-	for (uint64_t i = 0; i < n; i++, e += step)
+	uint64_t i = 0;
+	/* Single entries up to a line boundary: the pairs go to whole lines. */
+	for (; i < n && ((uintptr_t)(entry + i) & 63u); i++, e += step)
+		entry[i] = e;
+	if (n - i >= 8u) {
+		const entry_pair two = { 2u * step, 2u * step }, eight = { 8u * step, 8u * step };
+		entry_pair a = { e, e + step }, b = a + two, c = b + two, d = c + two;
+		for (; n - i >= 8u; i += 8u) {
+			entry_pair *line = (entry_pair *)(void *)(entry + i);
+			line[0] = a;
+			line[1] = b;
+			line[2] = c;
+			line[3] = d;
+			a += eight;
+			b += eight;
+			c += eight;
+			d += eight;
+		}
+		e = a[0];
+	}
+	for (; i < n; i++, e += step)
 		entry[i] = e;
 }
 
