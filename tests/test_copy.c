@@ -14,6 +14,9 @@
  *                 RISC-V, x86-64 to arm64-4k;
  *   clipping      a range that cuts leaves copies their parts inside;
  *   attributes    accessed and dirty are copied; a run's are any member's;
+ *   rows          a leaf table whose row of alike pages breaks in every
+ *                 way (holes, accessed, dirty, attributes, PA) copies entry
+ *                 for entry, whole, in part, to another format, with COW;
  *   write-protect W goes on both sides, the gather covers the source
  *                 leaves that lost it, a leaf the range cuts is refused;
  *   errors        EEXIST, EINVAL, ERANGE, EROFS, EFAULT, with both tables
@@ -112,6 +115,28 @@ static void check_copied(const struct vpte_table *dst, const struct leaves *src,
 	free(got.v);
 }
 
+/* The leaves of @dst in [va, va + size) are those of @src, entry for
+ * entry (a copy into the same format). */
+static void check_same_leaves(const struct vpte_table *src, const struct vpte_table *dst,
+			      uint64_t va, uint64_t size, const char *what)
+{
+	struct leaves a = { 0, NULL }, b = { 0, NULL };
+	leaves_of(&a, src, va, size);
+	leaves_of(&b, dst, va, size);
+	CHECK_EQ(a.n, b.n);
+	for (long i = 0; i < a.n && i < b.n; i++)
+		if (a.v[i].va != b.v[i].va || a.v[i].shift != b.v[i].shift || a.v[i].pa != b.v[i].pa ||
+		    a.v[i].cont != b.v[i].cont || a.v[i].entry != b.v[i].entry ||
+		    !prot_equal(a.v[i].prot, b.v[i].prot)) {
+			fprintf(stderr, "%s: leaf %ld at va 0x%" PRIx64 " differs in the copy\n", what, i,
+				a.v[i].va);
+			test_failures++;
+			break;
+		}
+	free(a.v);
+	free(b.v);
+}
+
 /* ------------------------------------------------------------------------
  * Layouts
  * ------------------------------------------------------------------------ */
@@ -163,7 +188,6 @@ static void same_format(const struct vpte_format *f)
 {
 	struct test_mem ms, md;
 	struct vpte_table src, dst;
-	struct leaves a = { 0, NULL }, b = { 0, NULL };
 	struct vpte_stats sa, sb;
 	vpte_va_t start[2];
 	uint64_t size[2];
@@ -173,18 +197,7 @@ static void same_format(const struct vpte_format *f)
 	build_layout(&src, f->va_bits - (f->sign_extend ? 1 : 0), true);
 	for (unsigned h = 0; h < vpte_va_space(f, start, size); h++) {
 		CHECK_EQ(vpte_copy(&dst, &src, start[h], size[h], NULL), 0);
-		leaves_of(&a, &src, start[h].addr, size[h]);
-		leaves_of(&b, &dst, start[h].addr, size[h]);
-		CHECK_EQ(a.n, b.n);
-		for (long i = 0; i < a.n && i < b.n; i++)
-			if (a.v[i].va != b.v[i].va || a.v[i].shift != b.v[i].shift ||
-			    a.v[i].pa != b.v[i].pa || a.v[i].cont != b.v[i].cont ||
-			    a.v[i].entry != b.v[i].entry || !prot_equal(a.v[i].prot, b.v[i].prot)) {
-				fprintf(stderr, "%s: leaf %ld at va 0x%" PRIx64 " differs in the copy\n",
-					f->name, i, a.v[i].va);
-				test_failures++;
-				break;
-			}
+		check_same_leaves(&src, &dst, start[h].addr, size[h], f->name);
 	}
 	CHECK_EQ(vpte_stats_table(&src, &sa), 0);
 	CHECK_EQ(vpte_stats_table(&dst, &sb), 0);
@@ -194,8 +207,6 @@ static void same_format(const struct vpte_format *f)
 	CHECK_EQ(md.allocs, md.live);
 	test_table_done(&src, &ms);
 	test_table_done(&dst, &md);
-	free(a.v);
-	free(b.v);
 }
 
 /* Every pair: a layout below 2^38 (valid in every format) without raw bits. */
@@ -360,6 +371,77 @@ static void attributes(const struct vpte_format *f)
 	}
 	test_table_done(&src, &ms);
 	test_table_done(&dst, &md);
+}
+
+/* ------------------------------------------------------------------------
+ * Rows: a leaf table of alike pages is copied a row at a time
+ * ------------------------------------------------------------------------ */
+/*
+ * A leaf table of pages whose row of alike leaves (each the previous one
+ * stepped by PA) breaks in every way: a hole, a page not accessed, a page
+ * the "hardware" made dirty, a read-only page, a PA jump, pages at the top
+ * of the PA space (the row's PA field would carry) and a hole at the end.
+ * It copies entry for entry into a table written whole, into a table
+ * already there (one of its pages mapped in the destination before) from
+ * mid-row, into another format, and write-protecting.
+ */
+static void rows(const struct vpte_format *f)
+{
+	struct test_mem ms, md, mx;
+	struct vpte_table src, dst, other;
+	struct leaves l = { 0, NULL };
+	const struct vpte_format *to =
+		f == &vpte_format_x86_64 ? &vpte_format_arm64_4k_48 : &vpte_format_x86_64;
+	uint64_t g = 1ull << f->granule_shift, span = 1ull << vpte_level_shift(f, 1);
+	uint64_t base = 2 * span, top = (1ull << f->pa_bits) - 8 * g, a_bits, d_bits;
+	struct vpte_prot rw = prot_of(VPTE_R | VPTE_W, VPTE_MT_WB, 0);
+	struct vpte_prot none = prot_of(0, 0, 0), w = prot_of(VPTE_W, 0, 0);
+	struct vpte_map_opts pages = { f->granule_shift, 0 };
+	struct vpte_harvest_opts age = { VPTE_A, 0, VPTE_HARVEST_CLEAR, NULL };
+	struct vpte_copy_opts cow = { VPTE_COPY_WRPROTECT, NULL };
+
+	test_table_new(&src, &ms, f);
+	test_flag_bits(&src, 1ull << 32, &a_bits, &d_bits);
+	CHECK_EQ(vpte_map(&src, vpte_va(base), vpte_pa(base), span, rw, &pages), 0);
+	CHECK_EQ(vpte_unmap(&src, vpte_va(base + 5 * g), g, NULL), 0);
+	CHECK_EQ(vpte_harvest(&src, vpte_va(base + 9 * g), g, NULL, &age), 0);
+	*test_entry_at(&src, base + 11 * g) |= d_bits;
+	CHECK_EQ(vpte_protect(&src, vpte_va(base + 13 * g), g, none, w, NULL), 0);
+	CHECK_EQ(vpte_unmap(&src, vpte_va(base + 20 * g), 4 * g, NULL), 0);
+	CHECK_EQ(vpte_map(&src, vpte_va(base + 20 * g), vpte_pa(8 * span), 4 * g, rw, &pages), 0);
+	CHECK_EQ(vpte_unmap(&src, vpte_va(base + span - 9 * g), 9 * g, NULL), 0);
+	CHECK_EQ(vpte_map(&src, vpte_va(base + span - 9 * g), vpte_pa(top), 8 * g, rw, &pages), 0);
+
+	test_table_new(&dst, &md, f);
+	CHECK_EQ(vpte_copy(&dst, &src, vpte_va(base), span, NULL), 0);
+	check_same_leaves(&src, &dst, base, span, "rows, a table written whole");
+	CHECK_EQ(md.allocs, md.live);
+	test_table_done(&dst, &md);
+
+	test_table_new(&dst, &md, f);
+	CHECK_EQ(vpte_map(&dst, vpte_va(base + span - g), vpte_pa(0), g, rw, &pages), 0);
+	CHECK_EQ(vpte_copy(&dst, &src, vpte_va(base + 3 * g), span - 4 * g, NULL), 0);
+	check_same_leaves(&src, &dst, base + 3 * g, span - 4 * g, "rows, a table already there");
+	test_table_done(&dst, &md);
+
+	/* The PA at the top is beyond arm64's: the other format takes the
+	 * rest. */
+	test_table_new(&other, &mx, to);
+	leaves_of(&l, &src, base, span - 9 * g);
+	CHECK_EQ(vpte_copy(&other, &src, vpte_va(base), span - 9 * g, NULL), 0);
+	check_copied(&other, &l, base, span - 9 * g, false, "rows, another format");
+	CHECK_EQ(mx.allocs, mx.live);
+	test_table_done(&other, &mx);
+
+	test_table_new(&dst, &md, f);
+	CHECK_EQ(vpte_copy(&dst, &src, vpte_va(base), span, &cow), 0);
+	leaves_of(&l, &src, base, span);
+	for (long i = 0; i < l.n; i++)
+		CHECK(!(l.v[i].prot.flags & VPTE_W));
+	check_same_leaves(&src, &dst, base, span, "rows, write-protecting");
+	test_table_done(&dst, &md);
+	test_table_done(&src, &ms);
+	free(l.v);
 }
 
 /* ------------------------------------------------------------------------
@@ -551,6 +633,7 @@ int main(void)
 		same_format(formats[i]);
 		attributes(formats[i]);
 		wrprotect(formats[i]);
+		rows(formats[i]);
 		for (size_t j = 0; j < count; j++)
 			format_pair(formats[i], formats[j]);
 	}

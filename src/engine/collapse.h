@@ -14,9 +14,9 @@
  *
  * Every pass over leaves (the check, the extents, a piece's accessed and
  * dirty flags and its old leaves for the gather) takes the plain leaves
- * of a table row by row (alike_row()): one load and a compare or two per
- * entry against the row's first leaf, instead of vpte_iter_next() and a
- * full describe() per leaf.  The iterator still takes everything else
+ * of a table row by row (alike_row(), leafbits.h): one load and a
+ * compare or two per entry against the row's first leaf, instead of
+ * vpte_iter_next() and a full describe() per leaf.  The iterator still takes everything else
  * (runs, holes, tables, leaves of other attributes, errors).
  */
 #ifndef VPTE_ENGINE_COLLAPSE_H
@@ -27,57 +27,6 @@
 #include "engine/map.h"
 #include "engine/protect.h"
 #include "engine/table.h"
-
-/*
- * pa_step - what an encoded leaf at @level gains when it maps 2^shift
- * bytes further on: every format places the PA as a plain field
- * (pa_field()).  Folds to a constant.
- */
-VPTE_INLINE uint64_t pa_step(const struct vpte_format *f, const struct vpte_codec *c,
-			     unsigned level)
-{
-	const struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
-	return c->make_leaf(f, 1ull << g_shift(f, level), level, p, false) -
-	       c->make_leaf(f, 0, level, p, false);
-}
-
-/*
- * alike_row - how many entries of the table @table at @level (entry 0
- * maps index address @base), from entry @at (the plain leaf @e0) to @end,
- * are plain leaves mapping on from one another alike: the bits of @e0
- * outside the PA field (pa_field()), accessed and dirty aside, each
- * mapping the next 2^shift bytes of PA.  Entry i is expected to be @e0
- * plus i times pa_step(), so an entry costs a load and a compare; one that
- * differs from that in accessed or dirty only is classified (kind())
- * before it counts, any other difference ends the row (a PA field that
- * would carry into other bits by the row's end: the row is @e0 alone).
- * Same bits mean the same attributes, so the row's leaves are alike in
- * the sense of same_attrs().  @ad, when set, gets VPTE_A and VPTE_D ORed
- * in for the flags the row's leaves have.
- */
-VPTE_INLINE unsigned alike_row(const struct vpte_format *f, const struct vpte_codec *c,
-			       vpte_slot_t *table, unsigned level, unsigned at, unsigned end,
-			       uint64_t e0, uint32_t *ad)
-{
-	const struct flag_bits ab = flag_bits(f, c, level, VPTE_A), db = flag_bits(f, c, level, VPTE_D);
-	const uint64_t hw = ab.on | ab.off | db.on | db.off, step = pa_step(f, c, level);
-	unsigned start = at;
-	bool a = flag_in(e0, ab), d = flag_in(e0, db);
-	if (((e0 + (end - at) * step) ^ e0) & ~pa_field(f, c, level))
-		end = at;
-	for (uint64_t want = e0; at <= end; at++, want += step) {
-		uint64_t e = slot_load(slot_at(table, at));
-		if (e == want)
-			continue;
-		if (((e ^ want) & ~hw) || c->kind(f, e, level) != VPTE_LEAF)
-			break;
-		a |= flag_in(e, ab);
-		d |= flag_in(e, db);
-	}
-	if (ad)
-		*ad |= (a ? VPTE_A : 0u) | (d ? VPTE_D : 0u);
-	return at - start;
-}
 
 /*
  * walk_row - alike_row() from the plain leaf the iteration @w stands on,
@@ -99,7 +48,7 @@ VPTE_INLINE unsigned walk_row(const struct vpte_format *f, const struct vpte_cod
 	uint64_t base = table_base(f, level, w->index_addr);
 	if (base + ((uint64_t)end << shift) + mask_below(shift) > last)
 		end--; /* a huge leaf reaching beyond the range */
-	unsigned n = alike_row(f, c, w->path[level], level, at, end, w->entry, ad);
+	unsigned n = alike_row(f, c, w->path[level], level, at, end, w->entry, false, ad);
 	w->index_addr += (uint64_t)(n - 1u) << shift;
 	return n;
 }
@@ -184,7 +133,7 @@ VPTE_INLINE unsigned leaf_table_row(const struct vpte_format *f, const struct vp
 	uint64_t e0 = slot_load(table);
 	if (c->kind(f, e0, lower) != VPTE_LEAF || (f->cont_bits[lower] && c->leaf_cont(f, e0, lower)))
 		return 0;
-	return alike_row(f, c, table, lower, 0, n - 1u, e0, ad) == n ? n : 0;
+	return alike_row(f, c, table, lower, 0, n - 1u, e0, false, ad) == n ? n : 0;
 }
 
 /* Record in @g the leaves of the member at @ia, level @level: a table of

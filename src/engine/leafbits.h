@@ -3,8 +3,9 @@
  * leafbits.h - what the engine derives from a codec about how a leaf is
  * encoded, rather than having each format state it again: the field that
  * holds the PA, the bits of the W, A and D flags, and the mask under which
- * one plain leaf vouches for the kind of every entry that agrees with it.
- * With a constant format each of these folds to constants.
+ * one plain leaf vouches for the kind of every entry that agrees with it;
+ * and alike_row(), which reads a row of leaves by that encoding.  With a
+ * constant format each of these folds to constants.
  */
 #ifndef VPTE_ENGINE_LEAFBITS_H
 #define VPTE_ENGINE_LEAFBITS_H
@@ -97,6 +98,67 @@ VPTE_INLINE vpte_slot_t *skip_alike(vpte_slot_t *slot, vpte_slot_t *stop, uint64
 				    mask))
 		slot += 4;
 	return slot;
+}
+
+/*
+ * pa_step - what an encoded leaf at @level gains when it maps 2^shift
+ * bytes further on: every format places the PA as a plain field
+ * (pa_field()).  Folds to a constant.
+ */
+VPTE_INLINE uint64_t pa_step(const struct vpte_format *f, const struct vpte_codec *c,
+			     unsigned level)
+{
+	const struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
+	return c->make_leaf(f, 1ull << g_shift(f, level), level, p, false) -
+	       c->make_leaf(f, 0, level, p, false);
+}
+
+/*
+ * alike_row - how many entries of the table @table at @level, from entry
+ * @at (the plain leaf @e0) to @end, are plain leaves mapping on from one
+ * another alike: the bits of @e0 outside the PA field (pa_field()),
+ * accessed and dirty aside, each mapping the next 2^shift bytes of PA.  Entry i is expected to be @e0
+ * plus i times pa_step(), so an entry costs a load and a compare; one that
+ * differs from that in accessed or dirty only is classified (kind())
+ * before it counts, any other difference ends the row (a PA field that
+ * would carry into other bits by the row's end: the row is @e0 alone).
+ * Same bits mean the same attributes, so the row's leaves are alike in
+ * the sense of same_attrs().  @ad, when set, gets VPTE_A and VPTE_D ORed
+ * in for the flags the row's leaves have.  @exact: accessed and dirty
+ * must be @e0's too, so the row is exactly @e0 stepped by PA (vpte_copy
+ * writes its copy as one encoding stepped by PA, copy.h).
+ */
+VPTE_INLINE unsigned alike_row(const struct vpte_format *f, const struct vpte_codec *c,
+			       vpte_slot_t *table, unsigned level, unsigned at, unsigned end,
+			       uint64_t e0, bool exact, uint32_t *ad)
+{
+	const struct flag_bits ab = flag_bits(f, c, level, VPTE_A), db = flag_bits(f, c, level, VPTE_D);
+	const uint64_t hw = ab.on | ab.off | db.on | db.off, step = pa_step(f, c, level);
+	unsigned start = at;
+	bool a = flag_in(e0, ab), d = flag_in(e0, db);
+	uint64_t want = e0;
+	if (((e0 + (end - at) * step) ^ e0) & ~pa_field(f, c, level))
+		end = at;
+	/* Four entries a test while they are exactly as expected (a uniform
+	 * row): one OR of their differences. */
+	for (; at + 3u <= end; at += 4u, want += 4u * step)
+		if ((slot_load(slot_at(table, at)) ^ want) |
+		    (slot_load(slot_at(table, at + 1u)) ^ (want + step)) |
+		    (slot_load(slot_at(table, at + 2u)) ^ (want + 2u * step)) |
+		    (slot_load(slot_at(table, at + 3u)) ^ (want + 3u * step)))
+			break;
+	for (; at <= end; at++, want += step) {
+		uint64_t e = slot_load(slot_at(table, at));
+		if (e == want)
+			continue;
+		if (exact || ((e ^ want) & ~hw) || c->kind(f, e, level) != VPTE_LEAF)
+			break;
+		a |= flag_in(e, ab);
+		d |= flag_in(e, db);
+	}
+	if (ad)
+		*ad |= (a ? VPTE_A : 0u) | (d ? VPTE_D : 0u);
+	return at - start;
 }
 
 #endif
