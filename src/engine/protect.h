@@ -35,14 +35,15 @@ VPTE_INLINE int check_change(const struct vpte_format *f, const struct prot_chan
 /*
  * struct change_memo - the change for the leaves of one level whose bits
  * outside the PA field are @key (MEMO_NONE: none yet): the new entry is
- * (e & keep) ^ flip; @cont: they are members of contiguous runs.  @plain:
+ * e ^ delta (the PA field is kept, and every other bit of e is @key's);
+ * @cont: they are members of contiguous runs.  @plain:
  * the hardware cannot change such an entry (accessed already set, and
  * dirty set or the page not writable), so a plain store replaces it;
  * otherwise a compare-and-swap does, and an accessed or dirty flag the
  * hardware sets meanwhile is kept.
  */
 struct change_memo {
-	uint64_t key, keep, flip;
+	uint64_t key, delta;
 	bool plain, cont;
 };
 
@@ -86,13 +87,10 @@ VPTE_INLINE void memo_fill(const struct vpte_format *f, const struct vpte_codec 
 	struct vpte_prot old = c->leaf_prot(f, e, level), prot = prot_apply(ch, old);
 	uint64_t next = c->make_leaf(f, pa, level, prot, cont);
 	m->key = e & ~pam;
-	if (old.memtype == VPTE_MT_OTHER) {
-		m->keep = pam;
-		m->flip = next & ~pam;
-	} else {
-		m->keep = ~0ull;
-		m->flip = next ^ c->make_leaf(f, pa, level, old, cont);
-	}
+	if (old.memtype == VPTE_MT_OTHER)
+		m->delta = m->key ^ (next & ~pam);
+	else
+		m->delta = next ^ c->make_leaf(f, pa, level, old, cont);
 	m->plain = no_hw || !hw_may_update(f, c, e, level);
 	m->cont = f->cont_bits[level] && cont;
 }
@@ -123,13 +121,55 @@ VPTE_INLINE bool replace_leaf(vpte_slot_t *slot, uint64_t e, uint64_t next, bool
 }
 
 /*
+ * change_row - from entry @at of @table on, up to @end, while the entries
+ * are leaves of a memo's encoding (@key under @mask), replace each e by
+ * e ^ @delta: plain stores (@plain), four entries a test, else a
+ * compare-and-swap each, which stops the row where it fails (*@lost: the
+ * hardware changed that entry since the load).  Inlined with @plain as a
+ * constant.  Returns the index after the last entry replaced.
+ */
+VPTE_INLINE unsigned change_row(vpte_slot_t *table, unsigned at, unsigned end, uint64_t mask,
+				uint64_t key, uint64_t delta, bool plain, bool *lost)
+{
+	vpte_slot_t *slot = slot_at(table, at), *stop = slot_at(table, end);
+	/* A local cursor, as in plan_table(). */
+	while (plain && stop - slot >= 3) {
+		uint64_t e0 = slot_load(slot), e1 = slot_load(slot + 1);
+		uint64_t e2 = slot_load(slot + 2), e3 = slot_load(slot + 3);
+		if (((e0 ^ key) | (e1 ^ key) | (e2 ^ key) | (e3 ^ key)) & mask)
+			break;
+		slot_store(slot, e0 ^ delta);
+		slot_store(slot + 1, e1 ^ delta);
+		slot_store(slot + 2, e2 ^ delta);
+		slot_store(slot + 3, e3 ^ delta);
+		slot += 4;
+	}
+	for (; slot <= stop; slot++) {
+		uint64_t e = slot_load(slot);
+		if ((e ^ key) & mask)
+			break;
+		if (plain) {
+			slot_store(slot, e ^ delta);
+		} else if (!atomic_compare_exchange_strong_explicit(slot, &e, e ^ delta,
+								   memory_order_release,
+								   memory_order_relaxed)) {
+			*lost = true;
+			break;
+		}
+	}
+	return (unsigned)(slot - table);
+}
+
+/*
  * protect_table - protect_range() over entries *@i..@end of the table at
  * @level (entry 0 maps index address @base): 0 when all are done, 1 with
  * *@i at a table entry to go down into.  Inlined with @level 0 as a
- * constant for the leaf tables.  A leaf whose entry the hardware changed
- * between the load and the compare-and-swap, and the members of a
- * contiguous run (which must change alike, whatever their own accessed
- * and dirty say), go through rewrite_leaf().
+ * constant for the leaf tables.  The plain leaves of one encoding in a row
+ * are changed by change_row(), and the gather's bookkeeping is done once
+ * for the row.  A leaf whose entry the hardware changed between the load
+ * and the compare-and-swap, and the members of a contiguous run (which
+ * must change alike, whatever their own accessed and dirty say), go
+ * through rewrite_leaf().
  */
 VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_codec *c,
 			      vpte_slot_t *table, unsigned level, uint64_t base, unsigned *i,
@@ -138,21 +178,23 @@ VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_cod
 	/* Locals, not the pass's fields: kept in registers across the loop's
 	 * atomic loads. */
 	struct change_memo *memo = &p->memo[level];
-	uint64_t key = memo->key, keep = memo->keep, flip = memo->flip;
+	uint64_t key = memo->key, delta = memo->delta;
 	bool plain = memo->plain, cont = memo->cont;
 	const uint64_t pam = pa_field(f, c, level);
 	unsigned shift = g_shift(f, level), at = *i, first_at = ~0u, last_at = 0;
 	unsigned run_step = 63, last_step = shift;
 	bool single = false;
 	int ret = 0;
-	for (; at <= end; at++) {
+	while (at <= end) {
 		vpte_slot_t *slot = slot_at(table, at);
 		uint64_t e = slot_load(slot);
 		uint64_t entry_ia = base + ((uint64_t)at << shift);
 		int kind = memo_kind(f, c, e, level, pam, key);
 		/* plan_edges() has refused corrupt entries. */
-		if (kind == VPTE_HOLE)
+		if (kind == VPTE_HOLE) {
+			at++;
 			continue;
+		}
 		if (kind == VPTE_TABLE) {
 			ret = 1;
 			break;
@@ -160,33 +202,42 @@ VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_cod
 		if (kind != MEMO_HIT) {
 			memo_fill(f, c, memo, p->ch, e, level, entry_ia, p->no_hw);
 			key = memo->key;
-			keep = memo->keep;
-			flip = memo->flip;
+			delta = memo->delta;
 			plain = memo->plain;
 			cont = memo->cont;
 		}
-		unsigned changed = at;
+		/* The changed leaves: from entry @changed to the one at @last. */
+		unsigned changed = at, last;
 		if (f->cont_bits[level] && cont) {
 			unsigned members = 1u << f->cont_bits[level];
-			changed &= ~(members - 1u);
-			at = changed + members - 1u;
+			last = changed &= ~(members - 1u);
+			at = changed + members;
 			if (!rewrite_leaf(f, c, slot_at(table, changed), members, level,
 					  base + ((uint64_t)changed << shift), p->ch, true))
 				continue;
 			last_step = run_step = shift + f->cont_bits[level];
+		} else if (!delta) {
+			/* Nothing changes in a leaf of this encoding. */
+			at++;
+			continue;
 		} else {
-			uint64_t next = (e & keep) ^ flip;
-			if (next == e)
+			bool lost = false;
+			unsigned row_end = plain ? change_row(table, at, end, ~pam, key, delta, true, &lost)
+						 : change_row(table, at, end, ~pam, key, delta, false,
+							      &lost);
+			at = row_end + lost;
+			if (lost && rewrite_leaf(f, c, slot_at(table, row_end), 1, level,
+						 base + ((uint64_t)row_end << shift), p->ch, false))
+				row_end++;
+			if (row_end == changed)
 				continue;
-			if (!replace_leaf(slot, e, next, plain) &&
-			    !rewrite_leaf(f, c, slot, 1, level, entry_ia, p->ch, false))
-				continue;
+			last = row_end - 1u;
 			last_step = shift;
 			single = true;
 		}
 		if (first_at == ~0u)
 			first_at = changed;
-		last_at = changed;
+		last_at = last;
 	}
 	if (first_at != ~0u) {
 		/* A plain leaf has the smallest shift there is at this level. */
