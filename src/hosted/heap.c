@@ -27,15 +27,24 @@
 
 #define HEAP_SHARDS 4
 #define SHARD_BYTES (8u << 20)
+#define SHARD_PAGES (SHARD_BYTES / 4096u) /* room for the smallest class */
 #define STEAL_BATCH 64u
 /* Page sizes cached: 4, 16 and 64 KiB (every granule vpte has). */
 #define SIZE_CLASSES 3
 
+/*
+ * The pages are kept in arrays of pointers, not chained through the pages
+ * themselves: taking a page then reads nothing of it.  A chain made every
+ * take a load from the page, which after a teardown on another CPU is a
+ * cache miss to that CPU, one after another along the chain, and a steal
+ * walked 64 of them holding the other shard's lock (docs/performance.md,
+ * two threads).
+ */
 struct shard {
 	alignas(64) atomic_flag lock;
-	void *head[SIZE_CLASSES]; /* pages chained through their first word */
-	uint64_t count[SIZE_CLASSES];
 	uint64_t bytes;
+	uint32_t count[SIZE_CLASSES];
+	void *pages[SIZE_CLASSES][SHARD_PAGES];
 };
 
 static struct shard shards[HEAP_SHARDS]; /* static zero: every lock clear */
@@ -67,22 +76,24 @@ static void shard_unlock(struct shard *s)
 	atomic_flag_clear_explicit(&s->lock, memory_order_release);
 }
 
-/* Detach up to @max pages of class @k from @s (locked); *@tail gets the
- * last; returns the first, or NULL. */
-static void *shard_detach(struct shard *s, int k, uint64_t size, uint64_t max, void **tail,
-			  uint64_t *n)
+/* Move up to @max pages of class @k from @s (locked) to @out; their number. */
+static uint32_t shard_detach(struct shard *s, int k, uint64_t size, uint32_t max, void **out)
 {
-	void *first = s->head[k], *last = first;
-	*n = 0;
-	if (!first)
-		return NULL;
-	for (*n = 1; *n < max && *(void **)last; ++*n)
-		last = *(void **)last;
-	s->head[k] = *(void **)last;
-	s->count[k] -= *n;
-	s->bytes -= *n * size;
-	*tail = last;
-	return first;
+	uint32_t n = s->count[k] < max ? s->count[k] : max;
+	s->count[k] -= n;
+	s->bytes -= n * size;
+	memcpy(out, &s->pages[k][s->count[k]], n * sizeof(*out));
+	return n;
+}
+
+/* Keep @page in @s (locked) if the bound allows. */
+static bool shard_keep(struct shard *s, int k, uint64_t size, void *page)
+{
+	if (s->bytes + size > SHARD_BYTES)
+		return false;
+	s->pages[k][s->count[k]++] = page;
+	s->bytes += size;
+	return true;
 }
 
 /* A cached page of @size, or NULL. */
@@ -92,29 +103,30 @@ static void *cache_take(uint64_t size)
 	if (k < 0)
 		return NULL;
 	struct shard *own = own_shard();
-	void *page, *tail;
-	uint64_t n;
+	void *batch[STEAL_BATCH];
+	uint32_t n;
 	shard_lock(own);
-	page = shard_detach(own, k, size, 1, &tail, &n);
+	n = shard_detach(own, k, size, 1, batch);
 	shard_unlock(own);
-	if (page)
-		return page;
-	for (unsigned i = 0; i < HEAP_SHARDS && !page; i++) {
+	if (n)
+		return batch[0];
+	for (unsigned i = 0; i < HEAP_SHARDS && !n; i++) {
 		struct shard *other = &shards[i];
 		if (other == own || atomic_flag_test_and_set_explicit(&other->lock, memory_order_acquire))
 			continue;
-		page = shard_detach(other, k, size, STEAL_BATCH, &tail, &n);
+		n = shard_detach(other, k, size, STEAL_BATCH, batch);
 		shard_unlock(other);
 	}
-	if (page && n > 1) {
+	if (n > 1) {
+		uint32_t kept = 1;
 		shard_lock(own);
-		*(void **)tail = own->head[k];
-		own->head[k] = *(void **)page;
-		own->count[k] += n - 1u;
-		own->bytes += (n - 1u) * size;
+		while (kept < n && shard_keep(own, k, size, batch[kept]))
+			kept++;
 		shard_unlock(own);
+		while (kept < n)
+			free(batch[kept++]);
 	}
-	return page;
+	return n ? batch[0] : NULL;
 }
 
 /* Keep @page for reuse if the thread's shard has room; else free it. */
@@ -127,12 +139,7 @@ static void cache_put(void *page, uint64_t size)
 	if (k >= 0 && !((uintptr_t)page & (size - 1u))) {
 		struct shard *own = own_shard();
 		shard_lock(own);
-		if ((kept = own->bytes + size <= SHARD_BYTES)) {
-			*(void **)page = own->head[k];
-			own->head[k] = page;
-			own->count[k]++;
-			own->bytes += size;
-		}
+		kept = shard_keep(own, k, size, page);
 		shard_unlock(own);
 	}
 	if (!kept)
@@ -145,17 +152,16 @@ uint64_t vpte_heap_trim(void)
 	uint64_t released = 0;
 	for (unsigned i = 0; i < HEAP_SHARDS; i++) {
 		for (int k = 0; k < SIZE_CLASSES; k++) {
-			void *page, *tail;
-			uint64_t n;
-			shard_lock(&shards[i]);
-			page = shard_detach(&shards[i], k, sizes[k], UINT64_MAX, &tail, &n);
-			shard_unlock(&shards[i]);
-			released += n * sizes[k];
-			while (page) {
-				void *next = *(void **)page;
-				free(page);
-				page = next;
-			}
+			void *batch[STEAL_BATCH];
+			uint32_t n;
+			do {
+				shard_lock(&shards[i]);
+				n = shard_detach(&shards[i], k, sizes[k], STEAL_BATCH, batch);
+				shard_unlock(&shards[i]);
+				released += n * sizes[k];
+				for (uint32_t j = 0; j < n; j++)
+					free(batch[j]);
+			} while (n);
 		}
 	}
 	return released;
