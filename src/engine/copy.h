@@ -240,18 +240,6 @@ VPTE_INLINE uint64_t copy_wrprotect(const struct vpte_format *f, const struct vp
 }
 
 /*
- * copy_fill - fill_private(), out of line: gcc does not treat the loops of
- * copy_direct()'s walk, copy_table() inlined into it twice, as loops it
- * could vectorise (callgrind: 4 instructions an entry inline, 3 for two
- * entries here).
- */
-static __attribute__((noinline, unused)) void copy_fill(vpte_slot_t *slot, uint64_t n, uint64_t e,
-							 uint64_t step)
-{
-	fill_private(slot, n, e, step);
-}
-
-/*
  * copy_table - the direct copy of the source entries *@i..@end of the
  * table @table at @level (entry 0 maps @base): 0 when done, 1 with *@i at
  * a table entry to go down into, COPY_GENERAL when the direct copy does
@@ -335,7 +323,7 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 			if (apply) {
 				uint64_t d = enc + (pa >> shift) * step;
 				if (priv)
-					copy_fill(slot_at(dtable, at), n, d, step);
+					fill_private(slot_at(dtable, at), n, d, step);
 				else
 					for (unsigned k = 0; k < n; k++, d += step)
 						slot_store(slot_at(dtable, at + k), d);
