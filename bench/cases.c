@@ -147,7 +147,7 @@ int state_teardown(struct bench_env *e)
 	int err = e->t2.fmt ? vpte_table_destroy(&e->t2) : 0;
 	if (!err)
 		err = vpte_table_destroy(&e->t);
-	if (!err && e->heap.live_pages)
+	if (!err && vpte_heap_live_pages(&e->heap))
 		err = -VPTE_EFAULT; /* leaked pages */
 	return err;
 }

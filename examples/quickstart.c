@@ -23,5 +23,5 @@ int main(void)
 		printf("leaf 0x%llx shift %u\n", (unsigned long long)w.va.addr, w.shift);
 	vpte_unmap(&t, vpte_va(0x40000000), (4 << 20) + 8192, NULL);
 	vpte_table_destroy(&t);
-	return heap.live_pages != 0;
+	return vpte_heap_live_pages(&heap) != 0;
 }

@@ -342,9 +342,9 @@ static void run_format(const struct vpte_format *f)
 	for (unsigned i = 0; i < WRITERS + READERS; i++)
 		vpte_epoch_unregister(w[i].reader);
 	vpte_epoch_barrier(s.epoch);
-	CHECK_EQ(heap.live_pages, 1);
+	CHECK_EQ(vpte_heap_live_pages(&heap), 1);
 	CHECK_EQ(vpte_table_destroy(&s.t), 0);
-	CHECK_EQ(heap.live_pages, 0);
+	CHECK_EQ(vpte_heap_live_pages(&heap), 0);
 	vpte_epoch_destroy(s.epoch);
 	free(s.ver);
 	free(s.state);

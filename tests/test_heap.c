@@ -4,14 +4,20 @@
  *
  * - A freed page comes back from the cache: zeroed through alloc even
  *   after it was filled with garbage, as it is through alloc_uninit;
- *   every page aligned to its size; live_pages counts tables' pages only.
+ *   every page aligned to its size; vpte_heap_live_pages() counts tables' pages only.
  * - vpte_heap_trim() frees what the cache holds and then has nothing.
  * - The cache is bounded: freeing more pages than it holds frees the rest.
  * - Two threads allocating, filling and freeing pages at once, with a
  *   heap each and one shared, never get one page twice and end with
- *   live_pages at zero.
+ *   vpte_heap_live_pages() at zero.
+ * - Pages allocated on one CPU and freed on another: the count (kept per
+ *   CPU shard) still sums to the pages in use, and the first CPU gets the
+ *   pages back from the other's shard.
  */
+#define _GNU_SOURCE /* pthread_setaffinity_np, sched_getcpu */
 #include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include "testlib.h"
 
@@ -45,10 +51,10 @@ static void check_reuse(void)
 			CHECK_EQ(pa[i].addr & (size - 1u), 0);
 			memset(page_at(pa[i]), 0xa5, size);
 		}
-		CHECK_EQ(heap.live_pages, BURST);
+		CHECK_EQ(vpte_heap_live_pages(&heap), BURST);
 		for (unsigned i = 0; i < BURST; i++)
 			mem.ops->free(mem.ctx, pa[i], size);
-		CHECK_EQ(heap.live_pages, 0);
+		CHECK_EQ(vpte_heap_live_pages(&heap), 0);
 		/* The same pages again (the cache's), zeroed through alloc. */
 		uint64_t reused = 0;
 		for (unsigned i = 0; i < BURST; i++) {
@@ -67,7 +73,7 @@ static void check_reuse(void)
 		CHECK(vpte_heap_trim() > 0);
 		CHECK_EQ(vpte_heap_trim(), 0);
 	}
-	CHECK_EQ(heap.live_pages, 0);
+	CHECK_EQ(vpte_heap_live_pages(&heap), 0);
 }
 
 /* More than the cache may hold (32 MiB): the trim gives back at most that. */
@@ -82,7 +88,7 @@ static void check_bound(void)
 	for (unsigned i = 0; i < n; i++)
 		mem.ops->free(mem.ctx, pa[i], 16 * PAGE);
 	CHECK(vpte_heap_trim() <= (32u << 20));
-	CHECK_EQ(heap.live_pages, 0);
+	CHECK_EQ(vpte_heap_live_pages(&heap), 0);
 	free(pa);
 }
 
@@ -122,7 +128,7 @@ static void *work(void *arg)
 
 static void check_threads(void)
 {
-	struct vpte_heap shared = { 0 }, own[2] = { { 0 }, { 0 } };
+	struct vpte_heap shared = { 0 }, own[2] = { 0 };
 	struct worker w[2];
 	for (unsigned i = 0; i < 2; i++) {
 		w[i] = (struct worker){ &own[i], &shared, 0, 0x1000u + i, 0 };
@@ -131,9 +137,56 @@ static void check_threads(void)
 	for (unsigned i = 0; i < 2; i++) {
 		pthread_join(w[i].thread, NULL);
 		CHECK_EQ(w[i].failures, 0);
-		CHECK_EQ(own[i].live_pages, 0);
+		CHECK_EQ(vpte_heap_live_pages(&own[i]), 0);
 	}
-	CHECK_EQ(shared.live_pages, 0);
+	CHECK_EQ(vpte_heap_live_pages(&shared), 0);
+	vpte_heap_trim();
+}
+
+/* Run the calling thread on @cpu only; false where it cannot. */
+static bool move_to_cpu(unsigned cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return !pthread_setaffinity_np(pthread_self(), sizeof(set), &set) &&
+	       sched_getcpu() == (int)cpu;
+}
+
+static void check_cross_cpu(void)
+{
+	struct vpte_heap heap = { 0 };
+	struct vpte_mem mem = vpte_heap_mem(&heap);
+	vpte_pa_t pa[BURST];
+	cpu_set_t was;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2 ||
+	    pthread_getaffinity_np(pthread_self(), sizeof(was), &was) || !CPU_ISSET(0, &was) ||
+	    !CPU_ISSET(1, &was)) {
+		printf("test_heap: cross-CPU check skipped (needs CPUs 0 and 1)\n");
+		return;
+	}
+	vpte_heap_trim();
+	CHECK(move_to_cpu(0));
+	for (unsigned i = 0; i < BURST; i++)
+		CHECK_EQ(mem.ops->alloc_uninit(mem.ctx, PAGE, PAGE, &pa[i]), 0);
+	CHECK(move_to_cpu(1));
+	for (unsigned i = 0; i < BURST / 2; i++)
+		mem.ops->free(mem.ctx, pa[i], PAGE);
+	CHECK_EQ(vpte_heap_live_pages(&heap), BURST / 2);
+	for (unsigned i = BURST / 2; i < BURST; i++)
+		mem.ops->free(mem.ctx, pa[i], PAGE);
+	CHECK_EQ(vpte_heap_live_pages(&heap), 0);
+	/* Back on CPU 0, whose shard is empty: the pages come from CPU 1's. */
+	CHECK(move_to_cpu(0));
+	vpte_pa_t again;
+	CHECK_EQ(mem.ops->alloc_uninit(mem.ctx, PAGE, PAGE, &again), 0);
+	bool reused = false;
+	for (unsigned i = 0; i < BURST; i++)
+		reused |= again.addr == pa[i].addr;
+	CHECK(reused);
+	mem.ops->free(mem.ctx, again, PAGE);
+	CHECK_EQ(vpte_heap_live_pages(&heap), 0);
+	pthread_setaffinity_np(pthread_self(), sizeof(was), &was);
 	vpte_heap_trim();
 }
 
@@ -142,5 +195,6 @@ int main(void)
 	check_reuse();
 	check_bound();
 	check_threads();
+	check_cross_cpu();
 	return test_summary("test_heap");
 }

@@ -25,12 +25,22 @@ extern "C" {
 
 /* ---- heap ---- */
 
+/* The page cache's shards (see vpte_heap_mem()). */
+#define VPTE_HEAP_SHARDS 4
+
 /*
- * struct vpte_heap - counts what the heap backend holds.
- * @live_pages: table pages allocated and not yet freed.
+ * struct vpte_heap - counts what the heap backend holds; zero it before
+ * use ({ 0 }) and read it with vpte_heap_live_pages().  The count is kept
+ * per cache shard, each 64 bytes from the next, so that threads mapping at
+ * once on different CPUs never write the same cache line (one shared
+ * counter took 8-9 us of the 45 us two threads need to map 2 GiB,
+ * docs/performance.md item 23).
  */
 struct vpte_heap {
-	uint64_t live_pages;
+	struct {
+		int64_t pages;      /* allocated minus freed through this shard */
+		char pad[64 - 8];   /* a cache line a shard */
+	} live[VPTE_HEAP_SHARDS];
 };
 
 /*
@@ -38,13 +48,19 @@ struct vpte_heap {
  * aligned_alloc(), zeroed (alloc) or not (alloc_uninit).  @heap must
  * outlive every table using it.  Freed pages of 4, 16 or 64 KiB are kept
  * in a process-wide cache shared by every heap and reused by later
- * allocations (zeroed again where alloc asks for zero): a few shards, one
- * per thread while there are at most as many threads, so that threads
- * editing at once do not contend.  At most 32 MiB are cached (4 shards of
- * 8 MiB); vpte_heap_trim() gives them back.  live_pages counts only pages
- * in use by tables, never cached ones.
+ * allocations (zeroed again where alloc asks for zero).  The cache has
+ * VPTE_HEAP_SHARDS shards chosen by the CPU a thread runs on, so that
+ * threads editing at once on different CPUs do not contend.  At most
+ * 32 MiB are cached (4 shards of 8 MiB); vpte_heap_trim() gives them back.
  */
 struct vpte_mem vpte_heap_mem(struct vpte_heap *heap);
+
+/*
+ * vpte_heap_live_pages - the table pages allocated through @heap and not
+ * yet freed (cached pages are never counted).  Exact once the threads
+ * editing its tables have returned; while they run, a snapshot.
+ */
+uint64_t vpte_heap_live_pages(const struct vpte_heap *heap);
 
 /*
  * vpte_heap_trim - free every page the heap backend's cache holds (to the C

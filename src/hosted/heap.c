@@ -2,8 +2,8 @@
 /*
  * heap.c - table pages from the C heap; PA = host address.  Safe for edits
  * running concurrently on disjoint ranges (DESIGN "Concurrency"): the C
- * heap is thread-safe, live_pages is counted atomically and the page cache
- * below takes a lock per shard.
+ * heap is thread-safe, the live count is atomic per shard and the page
+ * cache below takes a lock per shard.
  *
  * Freed table pages are kept for reuse: aligned_alloc() and free() of a
  * 4 KiB page cost more than writing its 512 entries (docs/performance.md).
@@ -17,6 +17,8 @@
  * SHARD_BYTES a shard, HEAP_SHARDS shards; beyond that free() gets the
  * page.  vpte_heap_trim() empties it.
  */
+#define _GNU_SOURCE /* sched_getcpu */
+#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -25,7 +27,7 @@
 
 #include "vpte/hosted.h"
 
-#define HEAP_SHARDS 4
+#define HEAP_SHARDS VPTE_HEAP_SHARDS
 #define SHARD_BYTES (8u << 20)
 #define SHARD_PAGES (SHARD_BYTES / 4096u) /* room for the smallest class */
 #define STEAL_BATCH 64u
@@ -48,21 +50,26 @@ struct shard {
 };
 
 static struct shard shards[HEAP_SHARDS]; /* static zero: every lock clear */
-static atomic_uint shards_assigned;
-static _Thread_local unsigned thread_shard; /* index + 1; 0: none yet */
+static atomic_uint threads_seen;
+static _Thread_local unsigned thread_index; /* index + 1; 0: none yet */
 
 static int size_class(uint64_t size)
 {
 	return size == 4096u ? 0 : size == 16384u ? 1 : size == 65536u ? 2 : -1;
 }
 
-static struct shard *own_shard(void)
+/* The shard of the calling thread's CPU; where the CPU cannot be read, one
+ * given to the thread in turn. */
+static unsigned own_shard_index(void)
 {
-	if (!thread_shard)
-		thread_shard = atomic_fetch_add_explicit(&shards_assigned, 1, memory_order_relaxed) %
+	int cpu = sched_getcpu();
+	if (cpu >= 0)
+		return (unsigned)cpu % HEAP_SHARDS;
+	if (!thread_index)
+		thread_index = atomic_fetch_add_explicit(&threads_seen, 1, memory_order_relaxed) %
 				       HEAP_SHARDS +
 			       1u;
-	return &shards[thread_shard - 1u];
+	return thread_index - 1u;
 }
 
 static void shard_lock(struct shard *s)
@@ -96,13 +103,12 @@ static bool shard_keep(struct shard *s, int k, uint64_t size, void *page)
 	return true;
 }
 
-/* A cached page of @size, or NULL. */
-static void *cache_take(uint64_t size)
+/* A cached page of @size, from shard @own first, or NULL. */
+static void *cache_take(struct shard *own, uint64_t size)
 {
 	int k = size_class(size);
 	if (k < 0)
 		return NULL;
-	struct shard *own = own_shard();
 	void *batch[STEAL_BATCH];
 	uint32_t n;
 	shard_lock(own);
@@ -129,15 +135,14 @@ static void *cache_take(uint64_t size)
 	return n ? batch[0] : NULL;
 }
 
-/* Keep @page for reuse if the thread's shard has room; else free it. */
-static void cache_put(void *page, uint64_t size)
+/* Keep @page for reuse if shard @own has room; else free it. */
+static void cache_put(struct shard *own, void *page, uint64_t size)
 {
 	int k = size_class(size);
 	bool kept = false;
 	/* Only pages aligned to their size: the engine allocates no other,
 	 * and a cached page may go to any later allocation of its size. */
 	if (k >= 0 && !((uintptr_t)page & (size - 1u))) {
-		struct shard *own = own_shard();
 		shard_lock(own);
 		kept = shard_keep(own, k, size, page);
 		shard_unlock(own);
@@ -172,10 +177,11 @@ uint64_t vpte_heap_trim(void)
 static int heap_alloc_uninit(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 {
 	struct vpte_heap *heap = ctx;
-	void *page = align == size ? cache_take(size) : NULL;
+	unsigned shard = own_shard_index();
+	void *page = align == size ? cache_take(&shards[shard], size) : NULL;
 	if (!page && !(page = aligned_alloc(align, size)))
 		return -VPTE_ENOMEM;
-	__atomic_fetch_add(&heap->live_pages, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&heap->live[shard].pages, 1, __ATOMIC_RELAXED);
 	*pa = vpte_pa((uintptr_t)page);
 	return 0;
 }
@@ -191,8 +197,17 @@ static int heap_alloc(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 static void heap_free(void *ctx, vpte_pa_t pa, uint64_t size)
 {
 	struct vpte_heap *heap = ctx;
-	__atomic_fetch_sub(&heap->live_pages, 1, __ATOMIC_RELAXED);
-	cache_put((void *)(uintptr_t)pa.addr, size);
+	unsigned shard = own_shard_index();
+	__atomic_fetch_sub(&heap->live[shard].pages, 1, __ATOMIC_RELAXED);
+	cache_put(&shards[shard], (void *)(uintptr_t)pa.addr, size);
+}
+
+uint64_t vpte_heap_live_pages(const struct vpte_heap *heap)
+{
+	int64_t pages = 0;
+	for (unsigned i = 0; i < HEAP_SHARDS; i++)
+		pages += __atomic_load_n(&heap->live[i].pages, __ATOMIC_RELAXED);
+	return (uint64_t)pages;
 }
 
 static void *heap_phys_to_virt(void *ctx, vpte_pa_t pa, uint64_t size)
