@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* cases.c - the states, the timed operations and the case table. */
-#define _GNU_SOURCE /* pthread_attr_setaffinity_np */
 #include "cases.h"
 
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "pair.h"
 
 #define RANGE_ENTRIES 256u /* the "256 x 4 KiB" case */
 #define SEEK_SEED 0x2545f4914f6cdd1dull
@@ -524,63 +521,31 @@ static int call_harvest_nohw(struct bench_env *e)
 
 /*
  * Two threads each map one 1 GiB-aligned region (they share the tables
- * above), against one thread mapping both.  The calling thread maps the
- * first region itself and one other thread the second; that thread waits
- * spinning, so that both start at once (a sleeping barrier adds a wake-up,
- * milliseconds on a busy VM, and a third thread would compete for the CPUs).
- * The time is from the first start to the last end.  VPTE_BENCH_PIN=1 in
- * the environment pins the two to CPUs 0 and 1.
+ * above), against one thread mapping both: the calling thread the first
+ * region, the bench's second thread (bench/pair.h) the other, timed from
+ * the first start to the last end.
  */
-struct map_thread {
+struct map_job {
 	struct bench_env *e;
-	atomic_bool *ready, *go;
-	uint64_t off, t0, t1;
+	uint64_t off;
 	int err;
 };
 
-static void *map_thread_main(void *arg)
+static void map_job_run(void *arg)
 {
-	struct map_thread *m = arg;
-	atomic_store(m->ready, true);
-	while (!atomic_load(m->go))
-		;
-	m->t0 = bench_now_ns();
-	m->err = map_gran(m->e, m->off, m->e->region);
-	m->t1 = bench_now_ns();
-	return NULL;
-}
-
-static void pin(pthread_t th, unsigned cpu)
-{
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (getenv("VPTE_BENCH_PIN") && sysconf(_SC_NPROCESSORS_ONLN) >= 2)
-		pthread_setaffinity_np(th, sizeof(set), &set);
+	struct map_job *j = arg;
+	j->err = map_gran(j->e, j->off, j->e->region);
 }
 
 static int run_map_two_threads(struct bench_env *e)
 {
-	atomic_bool ready = false, go = false;
-	pthread_t th;
-	struct map_thread m[2];
-	for (unsigned i = 0; i < 2; i++)
-		m[i] = (struct map_thread){ e, &ready, &go, i * e->region, 0, 0, 0 };
-	if (pthread_create(&th, NULL, map_thread_main, &m[1]))
+	struct map_job jobs[2] = { { e, 0, 0 }, { e, e->region, 0 } };
+	void *const args[2] = { &jobs[0], &jobs[1] };
+	uint64_t ns = bench_pair_run(map_job_run, args);
+	if (!ns)
 		return -VPTE_ENOMEM;
-	pin(th, 1);
-	pin(pthread_self(), 0);
-	while (!atomic_load(&ready))
-		;
-	atomic_store(&go, true);
-	m[0].t0 = bench_now_ns();
-	m[0].err = map_gran(e, 0, e->region);
-	m[0].t1 = bench_now_ns();
-	pthread_join(th, NULL);
-	uint64_t t0 = m[0].t0 < m[1].t0 ? m[0].t0 : m[1].t0;
-	uint64_t t1 = m[0].t1 > m[1].t1 ? m[0].t1 : m[1].t1;
-	e->timer.total += t1 - t0;
-	return m[0].err ? m[0].err : m[1].err;
+	e->timer.total += ns;
+	return jobs[0].err ? jobs[0].err : jobs[1].err;
 }
 
 static int call_map_two_regions(struct bench_env *e)

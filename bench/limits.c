@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "limits.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "pair.h"
 
 #define LIMIT_MIN_BYTES (8ull << 20) /* each sample moves at least this much */
 #define LIMIT_RANDOM_LOADS (1u << 20)
@@ -154,61 +154,36 @@ static uint64_t spin_work(void)
 	return x;
 }
 
-/* One thread's share of a parallel sample: job 0 or 1. */
-static void parallel_job(enum parallel_work work, unsigned job, uint64_t bytes)
-{
-	if (work == PARALLEL_COMPUTE)
-		bench_keep(spin_work());
-	else
-		memset(job ? buf_b : buf_a, (int)job + 3, bytes);
-}
-
-struct parallel_thread {
+struct parallel_job {
 	enum parallel_work work;
+	unsigned index; /* 0 or 1: which buffer */
 	uint64_t bytes;
-	atomic_bool ready, go;
-	uint64_t t0, t1;
 };
 
-static void *parallel_thread_main(void *arg)
+static void parallel_job_run(void *arg)
 {
-	struct parallel_thread *p = arg;
-	atomic_store(&p->ready, true);
-	while (!atomic_load(&p->go))
-		;
-	p->t0 = bench_now_ns();
-	parallel_job(p->work, 1, p->bytes);
-	p->t1 = bench_now_ns();
-	return NULL;
+	struct parallel_job *j = arg;
+	if (j->work == PARALLEL_COMPUTE)
+		bench_keep(spin_work());
+	else
+		memset(j->index ? buf_b : buf_a, (int)j->index + 3, j->bytes);
 }
 
 /*
  * One sample: both jobs on this thread, then one job on each of two
- * threads started together as the two-thread case starts them (spinning;
- * timed from the first start to the last end).
+ * threads started together, as the two-thread case starts them
+ * (bench_pair_run()).
  */
 static double parallel_sample(enum parallel_work work, uint64_t bytes)
 {
-	struct parallel_thread p = { .work = work, .bytes = bytes };
-	pthread_t th;
+	struct parallel_job jobs[2] = { { work, 0, bytes }, { work, 1, bytes } };
+	void *const args[2] = { &jobs[0], &jobs[1] };
 	uint64_t t0 = bench_now_ns();
-	parallel_job(work, 0, bytes);
-	parallel_job(work, 1, bytes);
+	parallel_job_run(&jobs[0]);
+	parallel_job_run(&jobs[1]);
 	uint64_t one = bench_now_ns() - t0;
-	if (pthread_create(&th, NULL, parallel_thread_main, &p))
-		return 0;
-	while (!atomic_load(&p.ready))
-		;
-	atomic_store(&p.go, true);
-	t0 = bench_now_ns();
-	parallel_job(work, 0, bytes);
-	uint64_t t1 = bench_now_ns();
-	pthread_join(th, NULL);
-	if (p.t0 < t0)
-		t0 = p.t0;
-	if (p.t1 > t1)
-		t1 = p.t1;
-	return (double)one / (double)(t1 - t0);
+	uint64_t two = bench_pair_run(parallel_job_run, args);
+	return two ? (double)one / (double)two : 0;
 }
 
 double limit_parallel(enum parallel_work work, uint64_t bytes, unsigned reps)

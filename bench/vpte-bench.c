@@ -22,6 +22,7 @@
 #endif
 
 #include "cases.h"
+#include "pair.h"
 #include "report.h"
 
 #define MAX_FORMATS 16
@@ -252,6 +253,7 @@ int main(int argc, char **argv)
 		report_json(stdout, &m, results, n);
 	else
 		report_table(stdout, &m, results, n);
+	bench_pair_stop();
 	limit_release();
 	free(results);
 	return failed ? 1 : 0;

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* pthread_setaffinity_np */
+#include "pair.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "measure.h"
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool started;
+	/* under lock: the jobs handed out so far, the current one, the end */
+	unsigned handed;
+	void (*job)(void *arg);
+	void *arg;
+	bool stop;
+	/* the start and end handshake of the current job, spun on */
+	atomic_bool ready, go, done;
+	uint64_t t0, t1;
+} pair = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+static void *second_main(void *unused)
+{
+	unsigned seen = 0;
+	(void)unused;
+	for (;;) {
+		pthread_mutex_lock(&pair.lock);
+		while (pair.handed == seen && !pair.stop)
+			pthread_cond_wait(&pair.wake, &pair.lock);
+		if (pair.stop) {
+			pthread_mutex_unlock(&pair.lock);
+			return NULL;
+		}
+		seen = pair.handed;
+		void (*job)(void *) = pair.job;
+		void *arg = pair.arg;
+		pthread_mutex_unlock(&pair.lock);
+
+		atomic_store(&pair.ready, true);
+		while (!atomic_load(&pair.go))
+			sched_yield();
+		pair.t0 = bench_now_ns();
+		job(arg);
+		pair.t1 = bench_now_ns();
+		atomic_store(&pair.done, true);
+	}
+}
+
+static void pin(pthread_t th, unsigned cpu)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (getenv("VPTE_BENCH_PIN") && sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+		pthread_setaffinity_np(th, sizeof(set), &set);
+}
+
+uint64_t bench_pair_run(void (*job)(void *arg), void *const args[2])
+{
+	if (!pair.started) {
+		if (pthread_create(&pair.thread, NULL, second_main, NULL))
+			return 0;
+		pair.started = true;
+		pin(pair.thread, 1);
+		pin(pthread_self(), 0);
+	}
+	atomic_store(&pair.ready, false);
+	atomic_store(&pair.go, false);
+	atomic_store(&pair.done, false);
+	pthread_mutex_lock(&pair.lock);
+	pair.job = job;
+	pair.arg = args[1];
+	pair.handed++;
+	pthread_cond_signal(&pair.wake);
+	pthread_mutex_unlock(&pair.lock);
+
+	while (!atomic_load(&pair.ready))
+		sched_yield();
+	atomic_store(&pair.go, true);
+	uint64_t t0 = bench_now_ns();
+	job(args[0]);
+	uint64_t t1 = bench_now_ns();
+	while (!atomic_load(&pair.done))
+		sched_yield();
+	if (pair.t0 < t0)
+		t0 = pair.t0;
+	if (pair.t1 > t1)
+		t1 = pair.t1;
+	return t1 - t0;
+}
+
+void bench_pair_stop(void)
+{
+	if (!pair.started)
+		return;
+	pthread_mutex_lock(&pair.lock);
+	pair.stop = true;
+	pthread_cond_signal(&pair.wake);
+	pthread_mutex_unlock(&pair.lock);
+	pthread_join(pair.thread, NULL);
+	pair.started = false;
+	pair.stop = false;
+}
