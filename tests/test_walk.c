@@ -9,6 +9,10 @@
  *     before their contents, holes and leaves tiling the range exactly;
  *   - sign-extended halves, the last page of the VA space, ranges that
  *     cross the halves or reach 2^64;
+ *   - leaf iteration through tables of 4 KiB-class leaves that differ from
+ *     their neighbours in PA, accessed, dirty, permissions or presence,
+ *     over ranges that start and end inside a table: each leaf exactly as
+ *     vpte_seek() describes it, on every format;
  *   - vpte_stats() on a known layout;
  *   - hostile images: a recursive root, entries pointing outside the image,
  *     misprogrammed contiguous runs.
@@ -337,6 +341,59 @@ static void test_iter_leaves(void)
 	CHECK_EQ(collect(&tbl, 0x1fff, 2, VPTE_ITER_LEAVES), 0);
 	CHECK_EQ(vis.n, 1);
 	EXPECT_SEEN(0, VPTE_LEAF, 0, 12, 0x1000, 0x80001000);
+	done();
+}
+
+/*
+ * Neighbouring leaves of one table (the iteration steps from one to the
+ * next without describing it anew when only the PA differs) against
+ * vpte_seek(), which describes each from scratch: every field the same.
+ */
+static void test_iter_neighbours(const struct vpte_format *f)
+{
+	const uint64_t page = 1ull << f->granule_shift, per = 1ull << f->level_bits[0];
+	const uint64_t base = 1ull << vpte_level_shift(f, 1), pages = 2 * per + 8;
+	uint64_t *accessed = calloc((size_t)(pages / 64 + 1), sizeof(uint64_t));
+	fresh(f);
+	for (uint64_t i = 0; i < pages; i++) {
+		if (i % 11 == 10)
+			continue; /* a hole */
+		uint32_t flags = VPTE_R | (i % 5 ? VPTE_W : 0u) | (i % 3 ? 0u : VPTE_D);
+		uint64_t pa = i % 7 == 6 ? (i + 4 * pages) * page : (i + pages) * page;
+		CHECK_EQ(map_max(base + i * page, pa, page, prot(flags, VPTE_MT_WB), f->granule_shift),
+			 0);
+	}
+	/* Accessed cleared on a stretch that crosses the table boundary. */
+	struct vpte_harvest_opts h = { VPTE_A, f->granule_shift, VPTE_HARVEST_CLEAR, NULL };
+	CHECK_EQ(vpte_harvest(&tbl, vpte_va(base + (per - 20) * page), 40 * page, accessed, &h),
+		 0);
+	/* Ranges that begin and end at each of a dozen pages inside a table. */
+	for (uint64_t cut = 0; cut < 12; cut++) {
+		uint64_t first = cut, last = pages - 1 - cut, seen = 0, expected = 0;
+		for (uint64_t i = first; i <= last; i++)
+			expected += i % 11 != 10;
+		struct vpte_walk w, s;
+		vpte_for_each_leaf(&w, &tbl, vpte_va(base + first * page), (last - first + 1) * page)
+		{
+			seen++;
+			CHECK_EQ(vpte_seek(&s, &tbl, w.va), 0);
+			if (w.kind != s.kind || w.level != s.level || w.shift != s.shift ||
+			    w.va.addr != s.va.addr || w.pa.addr != s.pa.addr || w.cont != s.cont ||
+			    w.entry != s.entry || w.prot.flags != s.prot.flags ||
+			    w.prot.memtype != s.prot.memtype || w.prot.raw != s.prot.raw) {
+				CHECK(!"iteration and seek disagree");
+				fprintf(stderr,
+					"  %s at 0x%" PRIx64 ": iter pa 0x%" PRIx64 " flags 0x%x entry 0x%" PRIx64
+					", seek pa 0x%" PRIx64 " flags 0x%x entry 0x%" PRIx64 "\n",
+					f->name, w.va.addr, w.pa.addr, w.prot.flags, w.entry, s.pa.addr,
+					s.prot.flags, s.entry);
+				break;
+			}
+		}
+		CHECK_EQ(w.error, 0);
+		CHECK_EQ(seen, expected);
+	}
+	free(accessed);
 	done();
 }
 
@@ -803,6 +860,10 @@ int main(void)
 	test_seek_levels();
 	test_seek_runs();
 	test_iter_leaves();
+	size_t nformats;
+	const struct vpte_format *const *formats = vpte_formats(&nformats);
+	for (size_t i = 0; i < nformats; i++)
+		test_iter_neighbours(formats[i]);
 	test_iter_detailed();
 	test_halves(&vpte_format_x86_64);
 	test_halves(&vpte_format_x86_64_la57);

@@ -15,6 +15,7 @@
 #include "engine/collapse.h"
 #include "engine/copy.h"
 #include "engine/harvest.h"
+#include "engine/leafbits.h"
 #include "engine/map.h"
 #include "engine/protect.h"
 #include "engine/split.h"
@@ -42,9 +43,15 @@
 	{                                                                                       \
 		return eng_iter_start(&ident##_desc, &codec, w, t, va, size, mode);             \
 	}                                                                                       \
-	static int ident##_iter_next(struct vpte_walk *w)                                       \
+	static __attribute__((noinline)) int ident##_iter_next_full(struct vpte_walk *w)        \
 	{                                                                                       \
 		return eng_iter_next(&ident##_desc, &codec, w);                                 \
+	}                                                                                       \
+	static int ident##_iter_next(struct vpte_walk *w)                                       \
+	{                                                                                       \
+		if (__builtin_expect(iter_step_alike(&ident##_desc, &codec, w), 1))             \
+			return 1;                                                               \
+		return ident##_iter_next_full(w);                                               \
 	}                                                                                       \
 	static __attribute__((noinline)) int ident##_map_tables(struct vpte_table *t,           \
 								const struct map_req *r)        \

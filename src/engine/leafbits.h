@@ -4,7 +4,8 @@
  * encoded, rather than having each format state it again: the field that
  * holds the PA, the bits of the W, A and D flags, and the mask under which
  * one plain leaf vouches for the kind of every entry that agrees with it;
- * and alike_row(), which reads a row of leaves by that encoding.  With a
+ * alike_row(), which reads a row of leaves by that encoding; and
+ * iter_step_alike(), an iteration's step to a leaf encoded alike.  With a
  * constant format each of these folds to constants.
  */
 #ifndef VPTE_ENGINE_LEAFBITS_H
@@ -159,6 +160,34 @@ VPTE_INLINE unsigned alike_row(const struct vpte_format *f, const struct vpte_co
 	if (ad)
 		*ad |= (a ? VPTE_A : 0u) | (d ? VPTE_D : 0u);
 	return at - start;
+}
+
+/*
+ * iter_step_alike - the common step of an iteration through a table of
+ * leaves: to the next entry of the granule-level table the last leaf
+ * reported (a plain leaf, no run member) came from, when that entry is
+ * encoded as that leaf but for its PA field (pa_field()).  kind(),
+ * leaf_cont() and leaf_prot() read no bit of that field, so the entry is a
+ * plain leaf with the same attributes: only its PA and its address are
+ * new, and the walk's describe() is not run again.  Returns false, having
+ * changed nothing, for any other step: eng_iter_next() takes it.
+ */
+VPTE_INLINE bool iter_step_alike(const struct vpte_format *f, const struct vpte_codec *c,
+				 struct vpte_walk *w)
+{
+	uint64_t next = w->index_addr + g_page(f);
+	if (w->done || w->kind != VPTE_LEAF || w->level != 0 || w->cont ||
+	    !(next & mask_below(g_shift(f, 1))) || next > w->index_last ||
+	    (f->cont_bits[0] && c->leaf_cont(f, w->entry, 0)))
+		return false;
+	uint64_t e = slot_load_made(c, slot_at(w->path[0], g_index(f, next, 0)));
+	if ((e ^ w->entry) & ~pa_field(f, c, 0))
+		return false;
+	w->entry = e;
+	w->index_addr = next;
+	w->va = vpte_va(ia_to_va(f, next));
+	w->pa = vpte_pa(c->leaf_pa(f, e, 0, next));
+	return true;
 }
 
 #endif
