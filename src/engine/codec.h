@@ -17,23 +17,58 @@
 #include "vpte/vpte.h"
 
 /*
+ * VPTE_TABLE_<N>(VALUE, n) - the initializer VALUE(n), VALUE(n + 1), ...,
+ * VALUE(n + N - 1): a table computed at compile time by a macro.
+ */
+#define VPTE_TABLE_4(VALUE, n) VALUE((n)), VALUE((n) + 1u), VALUE((n) + 2u), VALUE((n) + 3u)
+#define VPTE_TABLE_16(VALUE, n)                                                           \
+	VPTE_TABLE_4(VALUE, (n)), VPTE_TABLE_4(VALUE, (n) + 4u), VPTE_TABLE_4(VALUE, (n) + 8u), \
+		VPTE_TABLE_4(VALUE, (n) + 12u)
+#define VPTE_TABLE_64(VALUE, n)                                                              \
+	VPTE_TABLE_16(VALUE, (n)), VPTE_TABLE_16(VALUE, (n) + 16u), VPTE_TABLE_16(VALUE, (n) + 32u), \
+		VPTE_TABLE_16(VALUE, (n) + 48u)
+#define VPTE_TABLE_256(VALUE, n)                                                                  \
+	VPTE_TABLE_64(VALUE, (n)), VPTE_TABLE_64(VALUE, (n) + 64u), VPTE_TABLE_64(VALUE, (n) + 128u), \
+		VPTE_TABLE_64(VALUE, (n) + 192u)
+#define VPTE_TABLE_512(VALUE, n) VPTE_TABLE_256(VALUE, (n)), VPTE_TABLE_256(VALUE, (n) + 256u)
+#define VPTE_TABLE_1024(VALUE, n) VPTE_TABLE_512(VALUE, (n)), VPTE_TABLE_512(VALUE, (n) + 512u)
+
+/*
  * VPTE_FLAG_TABLE(BITS) - the initializer of a table of BITS(flags) for
  * each of the 256 combinations of the generic flags (VPTE_PROT_FLAGS), in
  * order.  A codec's make_leaf() then turns the flags into entry bits with
  * one load, where a test per flag costs about 40 instructions on every
  * single map.
  */
-#define VPTE_FLAGS_4(BITS, n) BITS((n)), BITS((n) + 1u), BITS((n) + 2u), BITS((n) + 3u)
-#define VPTE_FLAGS_16(BITS, n)                                                          \
-	VPTE_FLAGS_4(BITS, (n)), VPTE_FLAGS_4(BITS, (n) + 4u), VPTE_FLAGS_4(BITS, (n) + 8u), \
-		VPTE_FLAGS_4(BITS, (n) + 12u)
-#define VPTE_FLAGS_64(BITS, n)                                                              \
-	VPTE_FLAGS_16(BITS, (n)), VPTE_FLAGS_16(BITS, (n) + 16u), VPTE_FLAGS_16(BITS, (n) + 32u), \
-		VPTE_FLAGS_16(BITS, (n) + 48u)
-#define VPTE_FLAGS_256(BITS, n)                                                                  \
-	VPTE_FLAGS_64(BITS, (n)), VPTE_FLAGS_64(BITS, (n) + 64u), VPTE_FLAGS_64(BITS, (n) + 128u), \
-		VPTE_FLAGS_64(BITS, (n) + 192u)
-#define VPTE_FLAG_TABLE(BITS) VPTE_FLAGS_256(BITS, 0u)
+#define VPTE_FLAG_TABLE(BITS) VPTE_TABLE_256(BITS, 0u)
+
+/*
+ * Decode tables: a codec whose leaf attributes depend on entry bits
+ * scattered over the entry reads them with one load from a table holding
+ * the decoded value for every combination of those bits, where a shift
+ * and a mask per attribute cost 20-40 instructions on every lookup and
+ * iteration step.  The table's index is two bit fields of the entry,
+ * named once by a field list `lo, lo_width, hi, hi_width`: entry bits
+ * [lo, lo + lo_width) are index bits [0, lo_width), entry bits
+ * [hi, hi + hi_width) the index bits above them (hi_width 0: one field).
+ *
+ * vpte_decode_index(e, FIELDS) - the index of entry @e.
+ * VPTE_DECODE_ENTRY(i, FIELDS) - the entry holding index @i's bits and no
+ *   others: the table is VPTE_TABLE_<N>() of the codec's decoding macro
+ *   applied to it, so the table and the codec's bit definitions are one
+ *   expression and cannot drift apart.
+ */
+#define VPTE_DECODE_ENTRY(i, fields) VPTE_DECODE_ENTRY_(i, fields)
+#define VPTE_DECODE_ENTRY_(i, lo, lo_width, hi, hi_width)                    \
+	((((uint64_t)(i) & ((1ull << (lo_width)) - 1u)) << (lo)) |            \
+	 ((((uint64_t)(i) >> (lo_width)) & ((1ull << (hi_width)) - 1u)) << (hi)))
+
+static inline unsigned vpte_decode_index(uint64_t e, unsigned lo, unsigned lo_width, unsigned hi,
+					 unsigned hi_width)
+{
+	return (unsigned)((e >> lo) & ((1ull << lo_width) - 1u)) |
+	       (unsigned)(((e >> hi) & ((1ull << hi_width) - 1u)) << lo_width);
+}
 
 /*
  * vpte_bit_move - the bit @from of @e (set or clear) moved to the bit @to

@@ -120,20 +120,30 @@ static inline bool arm64_leaf_cont(const struct vpte_format *f, uint64_t e, unsi
 	return (e & ARM64_CONT) != 0;
 }
 
+/*
+ * A leaf's generic flags for every combination of bits 6-11 (AP[2:1], SH,
+ * AF, nG) and 53-56 (PXN, UXN, the software dirty and special bits): the
+ * decode table's fields (codec.h).  X follows UXN for a page EL0 may
+ * access and PXN for the others (see the top of the file).
+ */
+#define ARM64_DECODE_FIELDS 6, 6, 53, 4
+#define ARM64_LEAF_FLAGS(e)                                                                  \
+	(VPTE_R | (((e) & ARM64_AP_RO) ? 0 : VPTE_W) | (((e) & ARM64_AP_EL0) ? VPTE_U : 0) |  \
+	 (((e) & (((e) & ARM64_AP_EL0) ? ARM64_UXN : ARM64_PXN)) ? 0 : VPTE_X) |               \
+	 (((e) & ARM64_NG) ? 0 : VPTE_G) | (((e) & ARM64_AF) ? VPTE_A : 0) |                   \
+	 (((e) & ARM64_SW_DIRTY) ? VPTE_D : 0) | (((e) & ARM64_SW_SPECIAL) ? VPTE_SPECIAL : 0))
+#define ARM64_LEAF_FLAGS_AT(i) ARM64_LEAF_FLAGS(VPTE_DECODE_ENTRY(i, ARM64_DECODE_FIELDS))
+
+static const uint8_t arm64_leaf_flags[] = { VPTE_TABLE_1024(ARM64_LEAF_FLAGS_AT, 0u) };
+
 static inline struct vpte_prot arm64_leaf_prot(const struct vpte_format *f, uint64_t e,
 					       unsigned level)
 {
 	(void)f;
 	(void)level;
-	bool user = (e & ARM64_AP_EL0) != 0;
-	uint64_t flags = VPTE_R | vpte_bit_move(~e, ARM64_AP_RO, VPTE_W) |
-			 vpte_bit_move(e, ARM64_AP_EL0, VPTE_U) |
-			 (user ? vpte_bit_move(~e, ARM64_UXN, VPTE_X) : vpte_bit_move(~e, ARM64_PXN, VPTE_X)) |
-			 vpte_bit_move(~e, ARM64_NG, VPTE_G) | vpte_bit_move(e, ARM64_AF, VPTE_A) |
-			 vpte_bit_move(e, ARM64_SW_DIRTY, VPTE_D) |
-			 vpte_bit_move(e, ARM64_SW_SPECIAL, VPTE_SPECIAL);
 	unsigned index = (unsigned)((e & ARM64_ATTRINDX) >> ARM64_ATTRINDX_SHIFT);
-	struct vpte_prot p = { (uint32_t)flags, index <= VPTE_MT_DEVICE ? index : VPTE_MT_OTHER,
+	struct vpte_prot p = { arm64_leaf_flags[vpte_decode_index(e, ARM64_DECODE_FIELDS)],
+			       index <= VPTE_MT_DEVICE ? index : VPTE_MT_OTHER,
 			       e & ARM64_RAW_MASK };
 	return p;
 }

@@ -100,15 +100,27 @@ static inline bool rv_leaf_cont(const struct vpte_format *f, uint64_t e, unsigne
 	return (e & RV_N) != 0;
 }
 
+/* R W X U G A D (bits 1-7) and RSW bit 8 (SPECIAL) are vpte's flags in
+ * vpte's order, one bit up: the flags are one field, moved by a shift both
+ * ways (a decode table, codec.h, would only add a load). */
+#define RV_FLAGS_SHIFT 1
+_Static_assert(RV_R == (uint64_t)VPTE_R << RV_FLAGS_SHIFT && RV_W == (uint64_t)VPTE_W << RV_FLAGS_SHIFT &&
+		       RV_X == (uint64_t)VPTE_X << RV_FLAGS_SHIFT &&
+		       RV_U == (uint64_t)VPTE_U << RV_FLAGS_SHIFT &&
+		       RV_G == (uint64_t)VPTE_G << RV_FLAGS_SHIFT &&
+		       RV_A == (uint64_t)VPTE_A << RV_FLAGS_SHIFT &&
+		       RV_D == (uint64_t)VPTE_D << RV_FLAGS_SHIFT &&
+		       RV_SPECIAL == (uint64_t)VPTE_SPECIAL << RV_FLAGS_SHIFT &&
+		       VPTE_PROT_FLAGS == 0xffu,
+	       "RISC-V PTE bits 1-8 are vpte's flags in order");
+
 static inline struct vpte_prot rv_leaf_prot(const struct vpte_format *f, uint64_t e,
 					    unsigned level)
 {
 	(void)f;
 	(void)level;
-	struct vpte_prot p = { 0, (uint32_t)((e & RV_PBMT) >> RV_PBMT_SHIFT), e & RV_RAW_MASK };
-	p.flags = (uint32_t)((e >> 1) & 0x7f); /* R W X U G A D, in vpte's order */
-	if (e & RV_SPECIAL)
-		p.flags |= VPTE_SPECIAL;
+	struct vpte_prot p = { (uint32_t)(e >> RV_FLAGS_SHIFT) & VPTE_PROT_FLAGS,
+			       (uint32_t)((e & RV_PBMT) >> RV_PBMT_SHIFT), e & RV_RAW_MASK };
 	return p;
 }
 
@@ -124,14 +136,12 @@ static inline uint64_t rv_make_leaf(const struct vpte_format *f, uint64_t pa, un
 	(void)f;
 	(void)level;
 	uint64_t ppn = pa >> 12;
-	uint64_t e = RV_V | ((uint64_t)(p.flags & 0x7f) << 1) | p.raw |
+	uint64_t e = RV_V | ((uint64_t)(p.flags & VPTE_PROT_FLAGS) << RV_FLAGS_SHIFT) | p.raw |
 		     ((uint64_t)p.memtype << RV_PBMT_SHIFT);
 	if (cont) {
 		ppn = (ppn & ~0xfull) | RV_NAPOT_64K_PPN;
 		e |= RV_N;
 	}
-	if (p.flags & VPTE_SPECIAL)
-		e |= RV_SPECIAL;
 	return e | (ppn << RV_PPN_SHIFT);
 }
 

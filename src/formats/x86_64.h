@@ -105,30 +105,30 @@ static inline bool x86_leaf_cont(const struct vpte_format *f, uint64_t e, unsign
 	((i) == 0 ? VPTE_MT_WB : (i) == 2 ? VPTE_MT_NC : (i) == 3 ? VPTE_MT_DEVICE : VPTE_MT_OTHER)
 
 /*
- * A leaf's generic flags but X and its memory type, indexed by the leaf's
- * bits 1-9 (x86_leaf_index()) with the PAT bit in place of bit 7: one load,
- * where a shift per flag costs about 30 instructions on every lookup and
- * iteration step.  Entry: the flags in bits 0-7, the memory type above.
+ * A leaf's generic flags but X and its memory type, flags in bits 0-7 and
+ * the memory type above, for every combination of bits 1-9 (the decode
+ * table's fields, codec.h) of a leaf with the PAT bit in bit 7
+ * (x86_leaf_index()).  X comes from XD by a shift.
  */
-#define X86_INDEX_BIT(i, bit) ((((uint64_t)(i) << 1) & (bit)) != 0)
-#define X86_LEAF_ATTRS(i)                                                                       \
-	((VPTE_R | (X86_INDEX_BIT(i, X86_RW) ? VPTE_W : 0) | (X86_INDEX_BIT(i, X86_US) ? VPTE_U : 0) | \
-	  (X86_INDEX_BIT(i, X86_G) ? VPTE_G : 0) | (X86_INDEX_BIT(i, X86_A) ? VPTE_A : 0) |         \
-	  (X86_INDEX_BIT(i, X86_D) ? VPTE_D : 0) |                                                 \
-	  (X86_INDEX_BIT(i, X86_SPECIAL) ? VPTE_SPECIAL : 0)) |                                    \
-	 X86_PAT_MEMTYPE(X86_INDEX_BIT(i, X86_PAT_4K) * 4u + X86_INDEX_BIT(i, X86_PCD) * 2u +     \
-			 X86_INDEX_BIT(i, X86_PWT)) << 8)
+#define X86_DECODE_FIELDS 1, 9, 0, 0
+#define X86_LEAF_ATTRS(e)                                                                     \
+	((VPTE_R | (((e) & X86_RW) ? VPTE_W : 0) | (((e) & X86_US) ? VPTE_U : 0) |             \
+	  (((e) & X86_G) ? VPTE_G : 0) | (((e) & X86_A) ? VPTE_A : 0) |                         \
+	  (((e) & X86_D) ? VPTE_D : 0) | (((e) & X86_SPECIAL) ? VPTE_SPECIAL : 0)) |            \
+	 X86_PAT_MEMTYPE((((e) & X86_PAT_4K) ? 4u : 0u) + (((e) & X86_PCD) ? 2u : 0u) +        \
+			 (((e) & X86_PWT) ? 1u : 0u))                                           \
+		 << 8)
+#define X86_LEAF_ATTRS_AT(i) X86_LEAF_ATTRS(VPTE_DECODE_ENTRY(i, X86_DECODE_FIELDS))
 
-static const uint16_t x86_leaf_attrs[] = { VPTE_FLAGS_256(X86_LEAF_ATTRS, 0u),
-					   VPTE_FLAGS_256(X86_LEAF_ATTRS, 256u) };
+static const uint16_t x86_leaf_attrs[] = { VPTE_TABLE_512(X86_LEAF_ATTRS_AT, 0u) };
 
-/* The index of x86_leaf_attrs[] for leaf @e at @level: its bits 1-9, with
- * the PAT bit (bit 12 above level 0, where bit 7 is PS) as bit 7. */
+/* The index of x86_leaf_attrs[] for leaf @e at @level, whose PAT bit is
+ * bit 12 above level 0 (bit 7 is PS there). */
 static inline unsigned x86_leaf_index(uint64_t e, unsigned level)
 {
 	if (level)
 		e = (e & ~X86_PAT_4K) | vpte_bit_move(e, X86_PAT_HUGE, X86_PAT_4K);
-	return (unsigned)(e >> 1) & 0x1ffu;
+	return vpte_decode_index(e, X86_DECODE_FIELDS);
 }
 
 static inline struct vpte_prot x86_leaf_prot(const struct vpte_format *f, uint64_t e,
