@@ -294,10 +294,10 @@ static void test_einval(struct fx *x)
 	EXPECT(x, iter(x, h, g, 1u << 31), -VPTE_EINVAL);
 
 	/* bad arguments to table setup */
-	struct test_mem mem = { 0, 0, 0, 0, 0 };
+	struct test_mem mem = { 0 };
 	struct vpte_mem good = test_mem(&mem), none = { NULL, &mem, NULL };
-	struct vpte_mem_ops no_alloc = { NULL, test_mem_ops.free, test_mem_ops.phys_to_virt, NULL };
-	struct vpte_mem_ops no_virt = { test_mem_ops.alloc, test_mem_ops.free, NULL, NULL };
+	struct vpte_mem_ops no_alloc = { NULL, test_mem_ops.free, test_mem_ops.phys_to_virt, NULL, NULL };
+	struct vpte_mem_ops no_virt = { test_mem_ops.alloc, test_mem_ops.free, NULL, NULL, NULL };
 	struct vpte_mem noalloc = { &no_alloc, &mem, NULL }, novirt = { &no_virt, &mem, NULL };
 	struct vpte_table t;
 	x->cases += 9;
@@ -375,7 +375,7 @@ static void test_erange(struct fx *x)
 	CHECK_EQ(unmap(x, h, g), 0);
 	fx_same(x, __LINE__, "map of the last PA page, unmap");
 
-	struct test_mem mem = { 0, 0, 0, 0, 0 };
+	struct test_mem mem = { 0 };
 	struct vpte_table t;
 	x->cases++;
 	CHECK_EQ(vpte_table_attach(&t, f, test_mem(&mem), vpte_pa(limit), 0), -VPTE_ERANGE);
@@ -437,7 +437,7 @@ static void test_eexist(struct fx *x)
 static void test_enomem(struct fx *x)
 {
 	const struct vpte_format *f = x->f;
-	struct test_mem mem = { 0, 0, 0, 1, 0 };
+	struct test_mem mem = { .fail_at = 1 };
 	struct vpte_table t, pattern;
 
 	/* the root */

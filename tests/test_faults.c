@@ -600,7 +600,7 @@ static bool run_copy_case(struct fmt *x, const struct copy_case *c)
 /* The root itself: vpte_table_init fails cleanly and leaks nothing. */
 static void root_failure(const struct vpte_format *f)
 {
-	struct test_mem mem = { 0, 0, 0, 1, 0 };
+	struct test_mem mem = { .fail_at = 1 };
 	struct vpte_table t;
 	memset(&t, 0x5a, sizeof(t));
 	int err = vpte_table_init(&t, f, test_mem(&mem));

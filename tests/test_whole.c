@@ -10,8 +10,13 @@
  * a backend that has no alloc_uninit (every page zeroed).  Two maps per
  * format: granule leaves over two whole leaf tables and one entry of a
  * leaf table at each end; the largest leaves (and contiguous runs) over a
- * whole level-1 table and one granule at each end.  Each allocation of each
- * map fails in turn: -VPTE_ENOMEM, the table as before, nothing leaked.  A
+ * whole level-1 table and one granule at each end; a third, granule leaves
+ * over more whole leaf tables than one alloc_batch call brings.  Each map
+ * runs with the unzeroed pages in batches (alloc_batch, whose batch count is
+ * checked) and one at a time (alloc_uninit).  Each allocation of each map
+ * (of the large one, those about the batches' ends) fails in turn,
+ * part-way through a batch too: -VPTE_ENOMEM, the table as before, nothing
+ * leaked.  A
  * concurrent table (reclaim hook) takes no unzeroed page.  A copy of the
  * granule-leaf map, with a hole cut in each whole leaf table, takes an
  * unzeroed page for exactly those tables and zeroes the holes.
@@ -19,7 +24,13 @@
 #include "testlib.h"
 
 static const struct vpte_mem_ops zeroed_ops = { test_mem_alloc, test_mem_free, test_mem_virt,
-						NULL };
+						NULL, NULL };
+/* Unzeroed pages one at a time: no alloc_batch. */
+static const struct vpte_mem_ops single_ops = { test_mem_alloc, test_mem_free, test_mem_virt,
+						test_mem_alloc_uninit, NULL };
+
+/* The most pages the engine asks of alloc_batch at once (vpte.h). */
+#define BATCH_PAGES 64u
 
 static void retire_now(void *ctx, const struct vpte_mem *mem, vpte_pa_t pa, uint64_t size)
 {
@@ -72,15 +83,27 @@ static uint64_t whole_tables(const struct scene *s, const struct vpte_table *t)
 	return n;
 }
 
-static void check_scene(const struct scene *s)
+/* Does the failure of allocation @i of @n make a case?  Every one of a
+ * small map; of a large one those at either end and on either side of each
+ * batch's end (alloc_batch), where a batch comes back short. */
+static bool fail_point(uint64_t i, uint64_t n)
+{
+	uint64_t in_batch = i % BATCH_PAGES;
+	return n <= 16u || i <= 2u || i + 2u >= n || in_batch <= 2u ||
+	       in_batch + 2u >= BATCH_PAGES;
+}
+
+/* Map the scene into tables of @ops (@mem counting) and compare. */
+static void check_scene_with(const struct scene *s, const struct vpte_mem_ops *ops)
 {
 	struct test_mem mem = { 0 }, ref_mem = { 0 };
 	struct vpte_mem ref_backend = { &zeroed_ops, &ref_mem, NULL };
+	struct vpte_mem backend = { ops, &mem, NULL };
 	struct vpte_table t, ref;
 	const char *name = s->f->name;
 
 	/* The map against the same map with zeroed pages only. */
-	CHECK_EQ(vpte_table_init(&t, s->f, test_mem(&mem)), 0);
+	CHECK_EQ(vpte_table_init(&t, s->f, backend), 0);
 	CHECK_EQ(vpte_table_init(&ref, s->f, ref_backend), 0);
 	uint64_t empty = scene_digest(s, &t);
 	CHECK_EQ(scene_map(s, &t), 0);
@@ -95,6 +118,14 @@ static void check_scene(const struct scene *s)
 			scene_digest(s, &t) == scene_digest(s, &ref) ? "alike" : "DIFFER");
 		test_failures++;
 	}
+	/* The whole tables' pages come in full batches where the backend has
+	 * alloc_batch, and one at a time where it has not. */
+	if (ops->alloc_batch) {
+		CHECK_EQ(mem.batched, whole);
+		CHECK_EQ(mem.batches, (whole + BATCH_PAGES - 1u) / BATCH_PAGES);
+	} else {
+		CHECK_EQ(mem.batches, 0);
+	}
 	uint64_t done = scene_digest(s, &t), allocs = mem.allocs - 1u; /* the root aside */
 	CHECK_EQ(vpte_table_destroy(&t), 0);
 	CHECK_EQ(vpte_table_destroy(&ref), 0);
@@ -102,8 +133,10 @@ static void check_scene(const struct scene *s)
 
 	/* Each allocation fails in turn: nothing changes, nothing leaks. */
 	for (uint64_t i = 1; i <= allocs; i++) {
+		if (!fail_point(i, allocs))
+			continue;
 		mem = (struct test_mem){ 0 };
-		CHECK_EQ(vpte_table_init(&t, s->f, test_mem(&mem)), 0);
+		CHECK_EQ(vpte_table_init(&t, s->f, backend), 0);
 		mem.fail_at = mem.attempts + i;
 		int err = scene_map(s, &t);
 		if (err != -VPTE_ENOMEM || scene_digest(s, &t) != empty || mem.live != 1) {
@@ -121,13 +154,20 @@ static void check_scene(const struct scene *s)
 
 	/* A concurrent table builds the same tables from zeroed pages. */
 	mem = (struct test_mem){ 0 };
-	CHECK_EQ(vpte_table_init(&t, s->f, test_mem(&mem)), 0);
+	CHECK_EQ(vpte_table_init(&t, s->f, backend), 0);
 	vpte_table_set_reclaim(&t, &reclaim_now);
 	CHECK_EQ(scene_map(s, &t), 0);
 	CHECK_EQ(mem.uninit, 0);
 	CHECK_EQ(scene_digest(s, &t), done);
 	CHECK_EQ(vpte_table_destroy(&t), 0);
 	CHECK_EQ(mem.live, 0);
+}
+
+/* The scene with unzeroed pages in batches and one at a time. */
+static void check_scene(const struct scene *s)
+{
+	check_scene_with(s, &test_mem_ops);
+	check_scene_with(s, &single_ops);
 }
 
 /* vpte_copy of the scene's map, less one granule in each leaf table, into
@@ -176,6 +216,9 @@ int main(void)
 					s1 };
 		check_scene(&leaves);
 		check_copy(&leaves, s1);
+		/* Granule leaves over more whole leaf tables than a batch holds. */
+		struct scene many = { f, base, pa, (BATCH_PAGES + 3u) * s1, f->granule_shift, g };
+		check_scene(&many);
 		/* The largest leaves below a level-2 entry's size (runs too): a
 		 * whole level-1 table, one granule at each end. */
 		if (f->levels >= 3) {

@@ -53,10 +53,12 @@ static inline int test_summary(const char *name)
  * @fail_at:    the allocation with this number (1-based, counted over
  *              successes and failures) fails; 0 never.
  * @attempts:   allocations attempted.
- * @uninit:     successful allocations of unzeroed pages (alloc_uninit).
+ * @uninit:     successful allocations of unzeroed pages (alloc_uninit or
+ *              alloc_batch).
+ * @batches:    calls of alloc_batch; @batched: the pages they returned.
  */
 struct test_mem {
-	uint64_t live, allocs, attempts, fail_at, uninit;
+	uint64_t live, allocs, attempts, fail_at, uninit, batches, batched;
 };
 
 /* One page filled with @fill, counted, or the injected failure. */
@@ -92,6 +94,21 @@ static int test_mem_alloc_uninit(void *ctx, uint64_t size, uint64_t align, vpte_
 	return test_mem_page(ctx, size, align, 0xa5, pa);
 }
 
+/* Up to @n unzeroed pages (alloc_batch), each counted and failing like a
+ * single one, so a failure injected in the middle of a batch leaves it
+ * short, with the pages before it handed out. */
+static uint64_t test_mem_alloc_batch(void *ctx, uint64_t size, uint64_t align, uint64_t n,
+				     vpte_pa_t *pa)
+{
+	struct test_mem *m = ctx;
+	uint64_t got = 0;
+	m->batches++;
+	while (got < n && !test_mem_page(m, size, align, 0xa5, &pa[got]))
+		got++;
+	m->batched += got;
+	return got;
+}
+
 static void test_mem_free(void *ctx, vpte_pa_t pa, uint64_t size)
 {
 	struct test_mem *m = ctx;
@@ -109,7 +126,7 @@ static void *test_mem_virt(void *ctx, vpte_pa_t pa, uint64_t size)
 }
 
 static const struct vpte_mem_ops test_mem_ops = { test_mem_alloc, test_mem_free, test_mem_virt,
-						   test_mem_alloc_uninit };
+						   test_mem_alloc_uninit, test_mem_alloc_batch };
 
 static inline struct vpte_mem test_mem(struct test_mem *m)
 {

@@ -193,11 +193,12 @@ static inline unsigned vpte_top_level(const struct vpte_format *fmt)
  * @alloc:        allocate one zeroed table page of @size bytes aligned to
  *                @align; store its physical address in *@pa.  Return 0, or
  *                a negative code (the engine reports -VPTE_ENOMEM).
- * @free:         return a page obtained from @alloc or @alloc_uninit.
+ * @free:         return a page obtained from @alloc, @alloc_uninit or
+ *                @alloc_batch.
  * @phys_to_virt: a pointer to @size bytes at physical address @pa, or NULL
  *                when those bytes are not backed (the engine then reports
- *                -VPTE_EFAULT).  Must not fail for pages from @alloc or
- *                @alloc_uninit.
+ *                -VPTE_EFAULT).  Must not fail for pages from @alloc,
+ *                @alloc_uninit or @alloc_batch.
  * @alloc_uninit: optional; as @alloc, but the page's contents are
  *                unspecified (not zeroed).  The engine asks for such a page
  *                only for a table it writes in full before it links the
@@ -207,12 +208,26 @@ static inline unsigned vpte_top_level(const struct vpte_format *fmt)
  *                positional initialiser of the first three members still
  *                compiles (-Wmissing-field-initializers asks for a fourth
  *                NULL).
+ * @alloc_batch:  optional; allocate up to @n pages as @alloc_uninit does
+ *                (@size bytes aligned to @align, contents unspecified),
+ *                storing their physical addresses in @pa[0] to @pa[n - 1].
+ *                Returns how many it stored; fewer than @n means it could
+ *                not allocate more, and the engine then gives back the ones
+ *                it got through @free and fails with -VPTE_ENOMEM.  The
+ *                engine asks for at most 64 pages a call, for the tables an
+ *                edit writes whole (those @alloc_uninit would serve), so a
+ *                backend pays its fixed costs (a lock, a counter) once for
+ *                many pages.  NULL: the engine calls @alloc_uninit (or
+ *                @alloc) a page at a time.  Appended after @alloc_uninit,
+ *                like it.
  */
 struct vpte_mem_ops {
 	int (*alloc)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);
 	void (*free)(void *ctx, vpte_pa_t pa, uint64_t size);
 	void *(*phys_to_virt)(void *ctx, vpte_pa_t pa, uint64_t size);
 	int (*alloc_uninit)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);
+	uint64_t (*alloc_batch)(void *ctx, uint64_t size, uint64_t align, uint64_t n,
+				vpte_pa_t *pa);
 };
 
 /*

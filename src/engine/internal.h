@@ -89,9 +89,24 @@ struct vpte_pool {
 int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count);
 /* Take a zeroed page (the pool must not be empty). */
 vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t);
+
+/* The page at @pa, in which the pool keeps its chain.  Inline, as are
+ * vpte_pool_put() and vpte_pool_take_whole(): a bulk map takes a page per
+ * 512 entries, and a call into pool.c and on to vpte_mem_ptr() was about
+ * 40 instructions of each take and put (docs/performance.md item 24). */
+static inline uint64_t *vpte_pool_page(const struct vpte_table *t, vpte_pa_t pa)
+{
+	return (uint64_t *)vpte_mem_ptr(&t->mem, pa, 1ull << t->fmt->granule_shift);
+}
+
 /* Give back a page that was never published: to a pool of zeroed pages
  * only if it is all zero; to a pool of whole-table pages as it is. */
-void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa);
+static inline void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa)
+{
+	vpte_pool_page(t, pa)[0] = pool->head.addr;
+	pool->head = pa;
+	pool->count++;
+}
 
 /*
  * Tables written whole (docs/dev-notes.md "Tables written whole").  A new
@@ -100,7 +115,7 @@ void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t
  * lies in the range, a copy's or split's destination table that receives
  * every entry.  An edit that knows such tables from its plan keeps a second
  * pool for them, filled by vpte_pools_fill() from the backend's
- * alloc_uninit (struct vpte_mem_ops; alloc when it has none), fills each
+ * alloc_batch, else alloc_uninit, else alloc (struct vpte_mem_ops), fills each
  * table privately with plain stores (fill_private(), table.h: vectorisable,
  * and no reader can see it half-filled, since nothing points to it yet)
  * and publishes it with one release store of its parent entry
@@ -120,9 +135,21 @@ void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t
  */
 int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte_pool *whole,
 		    uint64_t whole_count, const struct vpte_table *t);
-vpte_pa_t vpte_pool_take_whole(struct vpte_pool *pool, const struct vpte_table *t);
-vpte_pa_t vpte_pool_take_for_whole(struct vpte_pool *whole, struct vpte_pool *zeroed,
-				   const struct vpte_table *t);
+
+static inline vpte_pa_t vpte_pool_take_whole(struct vpte_pool *pool, const struct vpte_table *t)
+{
+	vpte_pa_t pa = pool->head;
+	pool->head = vpte_pa(vpte_pool_page(t, pa)[0]);
+	pool->count--;
+	return pa;
+}
+
+static inline vpte_pa_t vpte_pool_take_for_whole(struct vpte_pool *whole,
+						  struct vpte_pool *zeroed,
+						  const struct vpte_table *t)
+{
+	return vpte_pool_take_whole(whole && whole->count ? whole : zeroed, t);
+}
 /* Free what is left. */
 void vpte_pool_drain(struct vpte_pool *pool, const struct vpte_table *t);
 

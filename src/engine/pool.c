@@ -6,11 +6,6 @@ static uint64_t page_size(const struct vpte_table *t)
 	return 1ull << t->fmt->granule_shift;
 }
 
-static uint64_t *page_ptr(const struct vpte_table *t, vpte_pa_t pa)
-{
-	return vpte_mem_ptr(&t->mem, pa, page_size(t));
-}
-
 typedef int (*alloc_fn)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);
 
 static int pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count,
@@ -28,6 +23,29 @@ static int pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_
 	return 0;
 }
 
+/* The most pages asked of alloc_batch at once: what the stack holds. */
+#define POOL_BATCH 64u
+
+/* pool_fill() through the backend's alloc_batch: a call per POOL_BATCH
+ * pages; a short batch is out of memory, and what it brought is freed with
+ * the rest. */
+static int pool_fill_batch(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count)
+{
+	uint64_t size = page_size(t);
+	vpte_pa_t got[POOL_BATCH];
+	while (pool->count < count) {
+		uint64_t want = count - pool->count < POOL_BATCH ? count - pool->count : POOL_BATCH;
+		uint64_t n = t->mem.ops->alloc_batch(t->mem.ctx, size, size, want, got);
+		for (uint64_t i = 0; i < n; i++)
+			vpte_pool_put(pool, t, got[i]);
+		if (n < want) {
+			vpte_pool_drain(pool, t);
+			return -VPTE_ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count)
 {
 	return pool_fill(pool, t, count, t->mem.ops->alloc);
@@ -36,9 +54,16 @@ int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t 
 int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte_pool *whole,
 		    uint64_t whole_count, const struct vpte_table *t)
 {
-	alloc_fn uninit = t->mem.ops->alloc_uninit;
+	const struct vpte_mem_ops *ops = t->mem.ops;
 	int err = vpte_pool_fill(zeroed, t, zeroed_count);
-	if (!err && (err = pool_fill(whole, t, whole_count, uninit ? uninit : t->mem.ops->alloc)))
+	if (err)
+		return err;
+	if (ops->alloc_batch)
+		err = pool_fill_batch(whole, t, whole_count);
+	else
+		err = pool_fill(whole, t, whole_count,
+				ops->alloc_uninit ? ops->alloc_uninit : ops->alloc);
+	if (err)
 		vpte_pool_drain(zeroed, t);
 	return err;
 }
@@ -46,30 +71,8 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t)
 {
 	vpte_pa_t pa = vpte_pool_take_whole(pool, t);
-	page_ptr(t, pa)[0] = 0;
+	vpte_pool_page(t, pa)[0] = 0;
 	return pa;
-}
-
-vpte_pa_t vpte_pool_take_whole(struct vpte_pool *pool, const struct vpte_table *t)
-{
-	vpte_pa_t pa = pool->head;
-	pool->head = vpte_pa(page_ptr(t, pa)[0]);
-	pool->count--;
-	return pa;
-}
-
-vpte_pa_t vpte_pool_take_for_whole(struct vpte_pool *whole, struct vpte_pool *zeroed,
-				   const struct vpte_table *t)
-{
-	return vpte_pool_take_whole(whole && whole->count ? whole : zeroed, t);
-}
-
-void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa)
-{
-	uint64_t *page = page_ptr(t, pa);
-	page[0] = pool->head.addr;
-	pool->head = pa;
-	pool->count++;
 }
 
 void vpte_pool_drain(struct vpte_pool *pool, const struct vpte_table *t)

@@ -79,7 +79,7 @@ static void *arena_phys_to_virt(void *ctx, vpte_pa_t pa, uint64_t size)
 	return a->bytes + (pa.addr - a->base);
 }
 
-static const struct vpte_mem_ops arena_ops = { arena_alloc, arena_free, arena_phys_to_virt, NULL };
+static const struct vpte_mem_ops arena_ops = { arena_alloc, arena_free, arena_phys_to_virt, NULL, NULL };
 
 struct vpte_mem vpte_arena_mem(struct vpte_arena *a)
 {

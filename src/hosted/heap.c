@@ -172,18 +172,54 @@ uint64_t vpte_heap_trim(void)
 	return released;
 }
 
+/* A page of @size aligned to @align for shard @own: cached, else new. */
+static void *page_get(struct shard *own, uint64_t size, uint64_t align)
+{
+	void *page = align == size ? cache_take(own, size) : NULL;
+	return page ? page : aligned_alloc(align, size);
+}
+
 /* A page with unspecified contents (alloc_uninit): for tables the engine
  * writes whole before publishing them. */
 static int heap_alloc_uninit(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 {
 	struct vpte_heap *heap = ctx;
 	unsigned shard = own_shard_index();
-	void *page = align == size ? cache_take(&shards[shard], size) : NULL;
-	if (!page && !(page = aligned_alloc(align, size)))
+	void *page = page_get(&shards[shard], size, align);
+	if (!page)
 		return -VPTE_ENOMEM;
 	__atomic_fetch_add(&heap->live[shard].pages, 1, __ATOMIC_RELAXED);
 	*pa = vpte_pa((uintptr_t)page);
 	return 0;
+}
+
+/* Up to @n pages as heap_alloc_uninit() gives them (alloc_batch): the
+ * CPU's shard is read, locked and counted once for up to STEAL_BATCH pages
+ * of its cache (a page at a time, that was most of what the backend cost a
+ * bulk map); what the cache lacks comes a page at a time. */
+static uint64_t heap_alloc_batch(void *ctx, uint64_t size, uint64_t align, uint64_t n,
+				 vpte_pa_t *pa)
+{
+	struct vpte_heap *heap = ctx;
+	unsigned shard = own_shard_index();
+	struct shard *own = &shards[shard];
+	int k = align == size ? size_class(size) : -1;
+	uint64_t got = 0;
+	while (k >= 0 && got < n) {
+		void *batch[STEAL_BATCH];
+		uint32_t want = n - got < STEAL_BATCH ? (uint32_t)(n - got) : STEAL_BATCH;
+		shard_lock(own);
+		uint32_t taken = shard_detach(own, k, size, want, batch);
+		shard_unlock(own);
+		for (uint32_t i = 0; i < taken; i++)
+			pa[got++] = vpte_pa((uintptr_t)batch[i]);
+		if (taken < want)
+			break;
+	}
+	for (void *page; got < n && (page = page_get(own, size, align)); got++)
+		pa[got] = vpte_pa((uintptr_t)page);
+	__atomic_fetch_add(&heap->live[shard].pages, (int64_t)got, __ATOMIC_RELAXED);
+	return got;
 }
 
 static int heap_alloc(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
@@ -218,7 +254,7 @@ static void *heap_phys_to_virt(void *ctx, vpte_pa_t pa, uint64_t size)
 }
 
 static const struct vpte_mem_ops heap_ops = { heap_alloc, heap_free, heap_phys_to_virt,
-					      heap_alloc_uninit };
+					      heap_alloc_uninit, heap_alloc_batch };
 
 /* Every PA is its host address: one window over all of memory. */
 static const struct vpte_direct_map heap_direct = { 0, UINT64_MAX, 0 };
