@@ -262,6 +262,55 @@ VPTE_INLINE bool table_whole(const struct vpte_format *f, const struct map_req *
 }
 
 /*
+ * map_leaf_tables - the entries of the table at @level, from @ia on, that
+ * each get a new table of same-size leaves one level down, written whole:
+ * for as long as their spans lie in the range and they are empty (all of
+ * them in a table still to be created, @table NULL, or not published yet,
+ * @private).  The caller has found that leaves go one level down
+ * (pick_level()) and no run can start there; neither changes along the
+ * row, whose entries differ only by their span.  Plan (@pool NULL): count
+ * them into @created and @cur->whole, with no walk under them.  Apply: for
+ * each a page from the pool, filled (fill_private()) and linked by one
+ * release store, with no descent and climb through the general walk per
+ * table (docs/performance.md item 24).  Returns how many entries were
+ * dealt with; 0 when none (the first entry is not empty, or the leaves do
+ * not step by PA: leaf_step()), and the general walk takes over.
+ */
+VPTE_INLINE uint64_t map_leaf_tables(const struct vpte_format *f, const struct vpte_codec *c,
+				     const struct vpte_table *t, const struct map_req *r,
+				     void *table, bool private, unsigned level, uint64_t ia,
+				     uint64_t pa, struct vpte_pool *pool, struct map_cursor *cur,
+				     int64_t *created)
+{
+	unsigned shift = g_shift(f, level), first = g_index(f, ia, level);
+	uint64_t room = g_entries(f, level) - first, left = (r->last - ia + 1u) >> shift;
+	uint64_t n = room < left ? room : left, i = 0;
+	vpte_slot_t *slot = table ? slot_at(table, first) : NULL;
+	if (!pool) {
+		if (!table)
+			i = n;
+		while (i < n && !slot_load(slot + i))
+			i++;
+		*created += (int64_t)i;
+		cur->whole += i;
+		return i;
+	}
+	const struct vpte_prot prot = r->prot; /* see map_stretch() */
+	uint64_t per = g_entries(f, level - 1u);
+	uint64_t e = c->make_leaf(f, pa, level - 1u, prot, false);
+	uint64_t step = leaf_step(f, c, prot, level - 1u, pa, e, n * per);
+	if (!step)
+		return 0;
+	for (; i < n && (private || !slot_load(slot + i)); i++, e += per * step) {
+		vpte_pa_t page = vpte_pool_take_for_whole(cur->whole_pool, pool, t);
+		fill_private(slot_at(tab_ptr(f, t, page.addr), 0), per, e, step);
+		slot_store(slot + i, c->make_table(f, page.addr));
+	}
+	observe_installs(f, t, ia, pa, g_shift(f, level - 1u), i * per);
+	return i;
+}
+
+/*
  * map_walk - plan (@pool NULL: returns the number of tables to create, or
  * an error, and adds those written whole to @cur->whole) or apply (returns
  * 0) one request, from @cur onward; @r must lie above every request the
@@ -291,12 +340,18 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 	for (;;) {
 		uint64_t pa = r->pa + (ia - r->first);
 		unsigned target = pick_level(f, r, ia, pa, level);
-		uint64_t e;
-		int kind;
+		uint64_t e = 0;
+		int kind = VPTE_HOLE;
 		uint64_t next; /* the first address after what this iteration dealt with */
+		/* Tables of leaves one level down, written whole, in a row. */
+		uint64_t rows = target + 1u == level && table_whole(f, r, ia, level) &&
+					!run_possible(f, r, ia, pa, target)
+				? map_leaf_tables(f, c, t, r, path[level], level < priv, level, ia,
+						  pa, pool, cur, &created)
+				: 0;
 
 		/* Down to the target level, creating tables on the way. */
-		for (;;) {
+		for (; !rows;) {
 			e = plan_load(level < priv ? NULL : path[level], g_index(f, ia, level));
 			kind = c->kind(f, e, level);
 			if (kind == VPTE_KIND_CORRUPT)
@@ -339,7 +394,9 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 				target = pick_level(f, r, ia, pa, level);
 		}
 
-		if (kind == VPTE_LEAF) {
+		if (rows) {
+			next = ia + (rows << g_shift(f, level));
+		} else if (kind == VPTE_LEAF) {
 			/* Something is mapped here already (at @level >= target). */
 			if (!r->insert || !leaf_matches(f, c, r, e, level, ia))
 				return -VPTE_EEXIST;
