@@ -115,6 +115,12 @@ struct vpte_codec {
 	/* prot_ok - the format can encode @prot. */
 	bool (*prot_ok)(const struct vpte_format *f, struct vpte_prot prot);
 	/*
+	 * leaf_settled - the hardware can no longer change the leaf @e at
+	 * @level: every bit it updates on its own (accessed, dirty) is already
+	 * as it would make it, so it leaves the entry alone (leafstore.h).
+	 */
+	bool (*leaf_settled)(const struct vpte_format *f, uint64_t e, unsigned level);
+	/*
 	 * break_before_make - a live leaf must be made invalid and its TLB
 	 * entries invalidated before it is replaced by one of another size
 	 * (a block by a table of the same translations, entries gaining or

@@ -125,7 +125,7 @@ enum dst_state { DST_REAL, DST_MISSING, DST_COUNTED };
  * struct copy_memo - for source leaves of one level whose bits outside the
  * PA field are @key (MEMO_NONE: none yet): the destination entry is enc + (pa >>
  * shift) * step.  @plain: write-protecting the source is a plain store
- * (hw_may_update(), protect.h).
+ * (leafstore.h).
  */
 struct copy_memo {
 	uint64_t key, enc, step;
@@ -178,7 +178,7 @@ VPTE_INLINE bool copy_memo_fill(const struct vpte_format *f, const struct vpte_c
 	if (dc->make_leaf(df, top, level, prot, false) != m->enc + (top >> shift) * m->step)
 		return false;
 	m->key = e & ~pa_field(f, c, level);
-	m->plain = !hw_may_update(f, c, e, level);
+	m->plain = leaf_store_plain(f, c, false, e, level);
 	return true;
 }
 
@@ -231,12 +231,7 @@ VPTE_INLINE void *dst_table(const struct vpte_format *f, const struct vpte_codec
 VPTE_INLINE uint64_t copy_wrprotect(const struct vpte_format *f, const struct vpte_codec *c,
 				    vpte_slot_t *slot, uint64_t e, unsigned level, bool plain)
 {
-	struct flag_bits wb = flag_bits(f, c, level, VPTE_W);
-	while (flag_in(e, wb) && !replace_leaf(slot, e, (e & ~wb.on) | wb.off, plain)) {
-		e = slot_load(slot);
-		plain = false;
-	}
-	return e;
+	return leaf_clear_flag(slot, e, flag_bits(f, c, level, VPTE_W), plain);
 }
 
 /*

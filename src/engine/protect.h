@@ -16,7 +16,7 @@
 #define VPTE_ENGINE_PROTECT_H
 
 #include "engine/edges.h"
-#include "engine/harvest.h"
+#include "engine/leafstore.h"
 #include "engine/unmap.h"
 
 /* The change itself is well-formed, whatever the table holds. */
@@ -36,11 +36,10 @@ VPTE_INLINE int check_change(const struct vpte_format *f, const struct prot_chan
  * struct change_memo - the change for the leaves of one level whose bits
  * outside the PA field are @key (MEMO_NONE: none yet): the new entry is
  * e ^ delta (the PA field is kept, and every other bit of e is @key's);
- * @cont: they are members of contiguous runs.  @plain:
- * the hardware cannot change such an entry (accessed already set, and
- * dirty set or the page not writable), so a plain store replaces it;
- * otherwise a compare-and-swap does, and an accessed or dirty flag the
- * hardware sets meanwhile is kept.
+ * @cont: they are members of contiguous runs.  @plain: a plain store
+ * replaces such an entry (leaf_store_plain(): the hardware cannot change
+ * it); otherwise a compare-and-swap does, and an accessed or dirty flag
+ * the hardware sets meanwhile is kept.
  */
 struct change_memo {
 	uint64_t key, delta;
@@ -58,15 +57,6 @@ VPTE_INLINE int memo_kind(const struct vpte_format *f, const struct vpte_codec *
 			  unsigned level, uint64_t pam, uint64_t key)
 {
 	return (e & ~pam) == key ? MEMO_HIT : c->kind(f, e, level);
-}
-
-/* Can the hardware still set a flag in the leaf @e at @level? */
-VPTE_INLINE bool hw_may_update(const struct vpte_format *f, const struct vpte_codec *c,
-			       uint64_t e, unsigned level)
-{
-	return !flag_in(e, flag_bits(f, c, level, VPTE_A)) ||
-	       (flag_in(e, flag_bits(f, c, level, VPTE_W)) &&
-		!flag_in(e, flag_bits(f, c, level, VPTE_D)));
 }
 
 /*
@@ -91,7 +81,7 @@ VPTE_INLINE void memo_fill(const struct vpte_format *f, const struct vpte_codec 
 		m->delta = m->key ^ (next & ~pam);
 	else
 		m->delta = next ^ c->make_leaf(f, pa, level, old, cont);
-	m->plain = no_hw || !hw_may_update(f, c, e, level);
+	m->plain = leaf_store_plain(f, c, no_hw, e, level);
 	m->cont = f->cont_bits[level] && cont;
 }
 
@@ -107,18 +97,6 @@ struct protect_pass {
 	struct leaf_batch batch;
 	struct change_memo memo[VPTE_MAX_LEVELS];
 };
-
-/* Replace the leaf @e at @slot by @next; false if the entry changed
- * meanwhile (then nothing was written). */
-VPTE_INLINE bool replace_leaf(vpte_slot_t *slot, uint64_t e, uint64_t next, bool plain)
-{
-	if (plain) {
-		slot_store(slot, next);
-		return true;
-	}
-	return atomic_compare_exchange_strong_explicit(slot, &e, next, memory_order_release,
-						       memory_order_relaxed);
-}
 
 /*
  * change_row - from entry @at of @table on, up to @end, while the entries
@@ -148,11 +126,7 @@ VPTE_INLINE unsigned change_row(vpte_slot_t *table, unsigned at, unsigned end, u
 		uint64_t e = slot_load(slot);
 		if ((e ^ key) & mask)
 			break;
-		if (plain) {
-			slot_store(slot, e ^ delta);
-		} else if (!atomic_compare_exchange_strong_explicit(slot, &e, e ^ delta,
-								   memory_order_release,
-								   memory_order_relaxed)) {
+		if (!replace_leaf(slot, e, e ^ delta, plain)) {
 			*lost = true;
 			break;
 		}

@@ -62,6 +62,7 @@
 #define ARM64_SH_INNER (3ull << 8)
 #define ARM64_AF (1ull << 10)
 #define ARM64_NG (1ull << 11)
+#define ARM64_DBM (1ull << 51)
 #define ARM64_CONT (1ull << 52)
 #define ARM64_PXN (1ull << 53)
 #define ARM64_UXN (1ull << 54)
@@ -183,6 +184,21 @@ static inline bool arm64_prot_ok(const struct vpte_format *f, struct vpte_prot p
 	return (p.flags & VPTE_R) && p.memtype <= VPTE_MT_DEVICE && !(p.raw & ~ARM64_RAW_MASK);
 }
 
+/*
+ * With FEAT_HAFDBS the walk writes a leaf only to set AF (TCR_ELx.HA) and,
+ * in a descriptor with DBM (bit 51) set, to clear AP[2] on a write
+ * (TCR_ELx.HD), each atomically (Arm ARM D8, "Hardware management of the
+ * Access flag" and "Hardware management of dirty state").  vpte's dirty
+ * flag is a software bit the hardware never touches, and vpte never sets
+ * DBM, but a foreign table may.
+ */
+static inline bool arm64_leaf_settled(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	(void)f;
+	(void)level;
+	return (e & ARM64_AF) && (e & (ARM64_DBM | ARM64_AP_RO)) != (ARM64_DBM | ARM64_AP_RO);
+}
+
 static const struct vpte_codec arm64_codec = {
 	.kind = arm64_kind,
 	.table_pa = arm64_table_pa,
@@ -192,6 +208,7 @@ static const struct vpte_codec arm64_codec = {
 	.make_table = arm64_make_table,
 	.make_leaf = arm64_make_leaf,
 	.prot_ok = arm64_prot_ok,
+	.leaf_settled = arm64_leaf_settled,
 	/* Arm ARM D8.16.1 "Using break-before-make when updating translation
 	 * table entries": required for a change of block size, contiguous
 	 * flag included. */

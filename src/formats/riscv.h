@@ -152,6 +152,19 @@ static inline bool rv_prot_ok(const struct vpte_format *f, struct vpte_prot p)
 	return (r || x) && (r || !w) && p.memtype <= VPTE_MT_DEVICE && !(p.raw & ~RV_RAW_MASK);
 }
 
+/*
+ * With Svadu the implementation writes a leaf only to set A (on any
+ * access) and D (on a store), atomically, and only once the access passed
+ * the permission check: a store to a page without W faults first (4.3.2
+ * steps 5 and 7; chapter "Svadu").  With Svade it writes none.
+ */
+static inline bool rv_leaf_settled(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	(void)f;
+	(void)level;
+	return (e & RV_A) && (e & (RV_D | RV_W)) != RV_W;
+}
+
 static const struct vpte_codec riscv_codec = {
 	.kind = rv_kind,
 	.table_pa = rv_table_pa,
@@ -161,6 +174,7 @@ static const struct vpte_codec riscv_codec = {
 	.make_table = rv_make_table,
 	.make_leaf = rv_make_leaf,
 	.prot_ok = rv_prot_ok,
+	.leaf_settled = rv_leaf_settled,
 };
 
 #endif

@@ -176,6 +176,21 @@ static inline bool x86_prot_ok(const struct vpte_format *f, struct vpte_prot p)
 	return (p.flags & VPTE_R) && p.memtype <= VPTE_MT_DEVICE && !(p.raw & ~X86_RAW_MASK);
 }
 
+/*
+ * The processor writes a leaf only to set A (on any access) and D (on a
+ * write), each with a locked read-modify-write (SDM Vol. 3A 4.8 "Accessed
+ * and Dirty Flags"), and a write to a page with R/W = 0 faults before it
+ * sets D (4.6 "Access Rights").  That last holds with CR0.WP = 1, which
+ * vpte assumes as every current OS runs (Linux pins it): with WP = 0 a
+ * supervisor write to a read-only page succeeds and sets D.
+ */
+static inline bool x86_leaf_settled(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	(void)f;
+	(void)level;
+	return (e & X86_A) && (e & (X86_D | X86_RW)) != X86_RW;
+}
+
 static const struct vpte_codec x86_codec = {
 	.kind = x86_kind,
 	.table_pa = x86_table_pa,
@@ -185,6 +200,7 @@ static const struct vpte_codec x86_codec = {
 	.make_table = x86_make_table,
 	.make_leaf = x86_make_leaf,
 	.prot_ok = x86_prot_ok,
+	.leaf_settled = x86_leaf_settled,
 };
 
 #endif
