@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_decode.c - every format's leaf decoder against a reference decoder.
+ * test_decode.c - every format's entry decoder against a reference decoder.
  *
  * The codecs decode a leaf's attributes from tables generated at compile
  * time (codec.h, "Decode tables": x86-64, arm64) or by moving a field
@@ -11,7 +11,9 @@
  *     combination of the leaf bits the decoders read (and a few they must
  *     ignore), written into a mapped leaf;
  *   - through the codec's leaf_prot() directly, for random 64-bit entries
- *     at every level.
+ *     at every level;
+ *   - the codec's kind() (hole, table, leaf or corrupt) likewise, on random
+ *     entries with and without the bits that make most of them corrupt.
  *
  * Manuals: Intel SDM Vol. 3A 4.5 (entry formats) and 4.9.2 (PAT index =
  * PAT*4 + PCD*2 + PWT; the PAT bit is 7 in a PTE, 12 in a 2 MiB / 1 GiB
@@ -101,11 +103,73 @@ static struct vpte_prot ref_riscv(uint64_t e, unsigned level)
 	return p;
 }
 
+/* x86-64: P clear a hole; PS (bit 7) reserved in a PML4E and PML5E; PS
+ * makes a PDPTE or PDE a leaf, whose bits 13 up to its span are reserved. */
+static int ref_x86_kind(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	(void)f;
+	if (!(e & BIT(0)))
+		return VPTE_HOLE;
+	if (level == 0)
+		return VPTE_LEAF;
+	if (!(e & BIT(7)))
+		return VPTE_TABLE;
+	if (level >= 3)
+		return VPTE_KIND_CORRUPT;
+	for (unsigned b = 13; b < 12 + 9 * level; b++)
+		if (e & BIT(b))
+			return VPTE_KIND_CORRUPT;
+	return VPTE_LEAF;
+}
+
+/* arm64: bit 0 clear invalid; OA bits above 48 set (bits 49:48, or 15:12
+ * for 64K) an Address size fault; bits[1:0] = 0b11 a table, or a page at
+ * level 0; 0b01 a block where the granule has them (4K: levels 1-2; 16K
+ * and 64K: level 1), reserved elsewhere. */
+static int ref_arm64_kind(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	if (!(e & BIT(0)))
+		return VPTE_HOLE;
+	if (e & (f->granule_shift == 16 ? 0xf000ull : BIT(48) | BIT(49)))
+		return VPTE_KIND_CORRUPT;
+	if (e & BIT(1))
+		return level ? VPTE_TABLE : VPTE_LEAF;
+	return level >= 1 && level <= (f->granule_shift == 12 ? 2u : 1u) ? VPTE_LEAF
+									 : VPTE_KIND_CORRUPT;
+}
+
+/* RISC-V 4.3.2: V clear invalid; bits 60:54 reserved; R = W = X = 0 a
+ * pointer (none at level 0; U, A, D, PBMT and N reserved in one); W
+ * without R and PBMT 3 reserved; N only at level 0 with PPN[3:0] = 0b1000;
+ * a superpage's low PPN bits must be 0. */
+static int ref_riscv_kind(const struct vpte_format *f, uint64_t e, unsigned level)
+{
+	(void)f;
+	bool r = e & BIT(1), w = e & BIT(2), x = e & BIT(3), n = e & BIT(63);
+	unsigned pbmt = (unsigned)(e >> 61) & 3;
+	uint64_t ppn = (e >> 10) & ((1ull << 44) - 1);
+	if (!(e & BIT(0)))
+		return VPTE_HOLE;
+	if ((e >> 54) & 0x7f)
+		return VPTE_KIND_CORRUPT;
+	if (!r && !w && !x)
+		return level == 0 || (e & (BIT(4) | BIT(6) | BIT(7))) || pbmt || n
+			       ? VPTE_KIND_CORRUPT
+			       : VPTE_TABLE;
+	if ((w && !r) || pbmt == 3)
+		return VPTE_KIND_CORRUPT;
+	if (n)
+		return level == 0 && (ppn & 0xf) == 8 ? VPTE_LEAF : VPTE_KIND_CORRUPT;
+	return ppn & ((1ull << (9 * level)) - 1) ? VPTE_KIND_CORRUPT : VPTE_LEAF;
+}
+
 /* What a family's codec and reference decode, and which bits to vary. */
 struct family {
 	const char *prefix;
 	struct vpte_prot (*codec)(const struct vpte_format *f, uint64_t e, unsigned level);
 	struct vpte_prot (*ref)(uint64_t e, unsigned level);
+	int (*codec_kind)(const struct vpte_format *f, uint64_t e, unsigned level);
+	int (*ref_kind)(const struct vpte_format *f, uint64_t e, unsigned level);
 	/* The bits varied in a leaf at level 0 and above: every bit the
 	 * decoder reads, some it must ignore, none that would make it no
 	 * leaf or move its address. */
@@ -131,16 +195,16 @@ static int riscv_leaf(uint64_t e)
 }
 
 static const struct family families[] = {
-	{ "x86_64", x86_leaf_prot, ref_x86,
+	{ "x86_64", x86_leaf_prot, ref_x86, x86_kind, ref_x86_kind,
 	  /* 1-11 (7: PAT in a PTE, PS above), 12 (PAT above level 0), raw 52 and 59, XD */
 	  { 0xffeull | BIT(52) | BIT(59) | BIT(63),
 	    0xf7eull | BIT(12) | BIT(52) | BIT(59) | BIT(63) },
 	  always_leaf },
-	{ "arm64", arm64_leaf_prot, ref_arm64,
+	{ "arm64", arm64_leaf_prot, ref_arm64, arm64_kind, ref_arm64_kind,
 	  /* AttrIndx, NS, AP, SH, AF, nG (2-11); PXN, UXN, dirty, special, raw (53-58) */
 	  { 0xffcull | (0x3full << 53), 0xffcull | (0x3full << 53) },
 	  always_leaf },
-	{ "riscv", rv_leaf_prot, ref_riscv,
+	{ "riscv", rv_leaf_prot, ref_riscv, rv_kind, ref_riscv_kind,
 	  /* R W X U G A D, RSW (1-9), PBMT (61-62) */
 	  { 0x3feull | (3ull << 61), 0x3feull | (3ull << 61) },
 	  riscv_leaf },
@@ -263,15 +327,29 @@ static void test_format(const struct vpte_format *f)
 	seek_every_combination(&t, fam, 4 * block, 1);
 	test_table_done(&t, &mem);
 
-	/* Random entries, every level, straight through the codec. */
+	/* Random entries, every level, straight through the codec; kind() on
+	 * them and on copies with the bits that make most of them corrupt
+	 * cleared (high and reserved bits, the address but its low bits). */
+	static const uint64_t keep[] = { ~0ull, 0x3ffull, 0xe00000000000ffffull,
+					 0x0000ffffffff0fffull, 0x07fcffffffffffffull };
 	uint64_t seed = 0x5eed0000u + f->levels, bad = 0;
 	for (unsigned i = 0; i < 200000 && bad < 10; i++) {
-		uint64_t e = test_rand(&seed);
+		uint64_t r = test_rand(&seed);
 		for (unsigned level = 0; level < f->levels; level++) {
-			struct vpte_prot got = fam->codec(f, e, level), want = fam->ref(e, level);
+			struct vpte_prot got = fam->codec(f, r, level), want = fam->ref(r, level);
 			if (!same_prot(got, want)) {
-				report(f, "leaf_prot", e, level, got, want);
+				report(f, "leaf_prot", r, level, got, want);
 				bad++;
+			}
+			for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
+				uint64_t e = r & keep[k];
+				int kind = fam->codec_kind(f, e, level), ref = fam->ref_kind(f, e, level);
+				if (kind != ref) {
+					fprintf(stderr,
+						"%s kind: entry 0x%016" PRIx64 " level %u: %d, reference %d\n",
+						f->name, e, level, kind, ref);
+					test_failures++, bad++;
+				}
 			}
 		}
 	}

@@ -89,14 +89,15 @@ static inline unsigned arm64_shift(const struct vpte_format *f, unsigned level)
 
 static inline int arm64_kind(const struct vpte_format *f, uint64_t e, unsigned level)
 {
+	/* What a walk meets at every level, a table (a page at level 0):
+	 * bits[1:0] = 0b11 and no OA bit above 48, with one mask and compare. */
+	if ((e & (ARM64_VALID | ARM64_TYPE | arm64_oa_high(f))) == (ARM64_VALID | ARM64_TYPE))
+		return level ? VPTE_TABLE : VPTE_LEAF;
 	if (!(e & ARM64_VALID))
 		return VPTE_HOLE;
-	if (e & arm64_oa_high(f))
+	/* bits[1:0] = 0b01 at the page level is reserved. */
+	if ((e & arm64_oa_high(f)) || level == 0)
 		return VPTE_KIND_CORRUPT;
-	if (level == 0) /* bits[1:0] = 0b01 at the page level is reserved */
-		return (e & ARM64_TYPE) ? VPTE_LEAF : VPTE_KIND_CORRUPT;
-	if (e & ARM64_TYPE)
-		return VPTE_TABLE;
 	/* A block where the granule has none (4K level 0, 16K/64K level 1)
 	 * is a Translation fault. */
 	return (f->leaf_levels & (1u << level)) ? VPTE_LEAF : VPTE_KIND_CORRUPT;

@@ -51,9 +51,27 @@ static inline uint64_t rv_pa(uint64_t e)
 	return ((e & RV_PPN) >> RV_PPN_SHIFT) << 12;
 }
 
+/* A pointer: V alone of the bits that decide, none of them reserved. */
+#define RV_POINTER_TEST (RV_V | RV_R | RV_W | RV_X | RV_RESERVED | RV_NONLEAF_RESERVED)
+/* A readable leaf of PBMT 0 or 1 outside a NAPOT run: V and R alone of
+ * these (W and X are valid either way with R, and PBMT 3 needs bit 62). */
+#define RV_READABLE_LEAF_TEST (RV_V | RV_R | RV_RESERVED | (2ull << RV_PBMT_SHIFT) | RV_N)
+
+/* A superpage at @level with low PPN bits set is misaligned. */
+static inline bool rv_misaligned(uint64_t e, unsigned level)
+{
+	return ((e & RV_PPN) >> RV_PPN_SHIFT) & ((1ull << (9 * level)) - 1);
+}
+
 static inline int rv_kind(const struct vpte_format *f, uint64_t e, unsigned level)
 {
 	(void)f;
+	/* What a walk meets at nearly every level, each with one mask and
+	 * compare instead of a test per rule below. */
+	if (level && (e & RV_POINTER_TEST) == RV_V)
+		return VPTE_TABLE;
+	if ((e & RV_READABLE_LEAF_TEST) == (RV_V | RV_R))
+		return rv_misaligned(e, level) ? VPTE_KIND_CORRUPT : VPTE_LEAF;
 	if (!(e & RV_V))
 		return VPTE_HOLE;
 	if (e & RV_RESERVED)
@@ -73,8 +91,7 @@ static inline int rv_kind(const struct vpte_format *f, uint64_t e, unsigned leve
 	if (e & RV_N)
 		return (level == 0 && (ppn & 0xf) == RV_NAPOT_64K_PPN) ? VPTE_LEAF
 								       : VPTE_KIND_CORRUPT;
-	/* A superpage with low PPN bits set is a misaligned superpage. */
-	return (ppn & ((1ull << (9 * level)) - 1)) ? VPTE_KIND_CORRUPT : VPTE_LEAF;
+	return rv_misaligned(e, level) ? VPTE_KIND_CORRUPT : VPTE_LEAF;
 }
 
 static inline uint64_t rv_table_pa(const struct vpte_format *f, uint64_t e)
