@@ -16,8 +16,9 @@
  * so that a repetition times the work, not a thread's creation and its
  * placement: a new thread per repetition started its job 70-110 us after
  * the caller in about one repetition of four (docs/performance.md item
- * 23).  Between jobs it
- * sleeps, taking no CPU from single-thread measurements.
+ * 23).  After a job it spins 20 ms for the next (keeping its CPU from
+ * one repetition to the next), then sleeps, taking no CPU from
+ * single-thread cases.
  * VPTE_BENCH_PIN=1 in the environment pins the two to CPUs 0 and 1.
  *
  * Returns the nanoseconds from the first start to the last end; 0 when
