@@ -84,6 +84,9 @@ struct bench_case {
 	enum bench_limit limit;
 	/* bytes the limit is measured over; NULL: entries * 8 */
 	uint64_t (*limit_bytes)(const struct bench_env *e);
+	/* the limit's bytes are all the case writes, more than 8 an entry (the
+	 * new tables of a map): their cost is shared among the entries */
+	bool limit_whole;
 	/* timed whole by the runner ... */
 	int (*call)(struct bench_env *e);
 	/* ... or timing its own parts with e->timer */

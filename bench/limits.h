@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * limits.h - the physical limit: what it costs just to write, copy or read
- * the bytes an operation's entries occupy (8 bytes an entry), measured in
- * the same process as the operation.
+ * the bytes an operation's entries occupy (8 bytes an entry), or to change
+ * each of them atomically, measured in the same process as the operation.
  */
 #ifndef VPTE_BENCH_LIMITS_H
 #define VPTE_BENCH_LIMITS_H
@@ -17,6 +17,8 @@ enum bench_limit {
 	LIMIT_MEMCPY,      /* memcpy() of them to another buffer */
 	LIMIT_READ,        /* a plain sequential read (sum) of them */
 	LIMIT_READ_RANDOM, /* one 8-byte load at a random entry, per lookup */
+	LIMIT_ATOMIC_AND,  /* a locked AND of each entry: what an edit pays where
+			    * the hardware may update the entries at once */
 };
 
 const char *limit_name(enum bench_limit kind);

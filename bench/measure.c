@@ -12,6 +12,18 @@ uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t bench_clock_cost_ns;
+
+void bench_clock_calibrate(void)
+{
+	double pairs[1001];
+	for (unsigned i = 0; i < 1001; i++) {
+		uint64_t first = bench_now_ns();
+		pairs[i] = (double)(bench_now_ns() - first);
+	}
+	bench_clock_cost_ns = (uint64_t)bench_summarize(pairs, 1001).median;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

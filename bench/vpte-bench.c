@@ -205,6 +205,12 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 		r->ref = bench_summarize(ref_ns, o->reps);
 	r->limit_bytes = c->limit_bytes ? c->limit_bytes(&e) : r->entries * 8;
 	r->limit = limit_measure(c->limit, r->limit_bytes, o->reps);
+	if (c->limit_whole) {
+		double words_per_entry = (double)(r->limit_bytes / 8) / (double)r->entries;
+		r->limit.median *= words_per_entry;
+		r->limit.min *= words_per_entry;
+		r->limit.max *= words_per_entry;
+	}
 	for (unsigned k = 0; k < BENCH_TARGETS; k++)
 		if (c->targets[k].kind == T_SPEEDUP) {
 			r->parallel = limit_parallel(PARALLEL_COMPUTE, 0, o->reps);
@@ -233,6 +239,7 @@ int main(int argc, char **argv)
 	mallopt(M_TOP_PAD, 64 << 20);
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 #endif
+	bench_clock_calibrate();
 	struct bench_result *results = calloc((size_t)o.nformats * bench_case_count, sizeof(*results));
 	unsigned n = 0;
 	int failed = 0;
