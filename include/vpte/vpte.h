@@ -316,9 +316,34 @@ struct vpte_reclaim {
 struct vpte_observer;
 
 /*
+ * struct vpte_map_hint - private to the engine: never read or write it.
+ * The path to the leaf table the last single-page vpte_map reached: the
+ * span of its VAs, the root and direct window it was reached through, and
+ * for each level above it the entry read and where.  A later single-page
+ * map in that span compares those entries again from the root down and
+ * skips the descent only when every one still holds what was read, so the
+ * hint is never trusted and needs no invalidation: a copied struct
+ * vpte_table, an unmap or collapse through another copy, entries edited
+ * by hand, a window moved by an allocation all make a compare fail (and
+ * the map descends as before).  Written only by edits of a table that is
+ * not concurrent (which the caller serialises), never by vpte_seek().
+ */
+struct vpte_map_hint {
+	uint64_t span; /* the last VA of the span; 0: no hint */
+	const struct vpte_direct_map *direct;
+	uint64_t pa_base, size;
+	uintptr_t virt;
+	uint64_t root;
+	void *slot[VPTE_MAX_LEVELS - 1]; /* from the top level down */
+	uint64_t entry[VPTE_MAX_LEVELS - 1];
+	void *leaf_table;
+};
+
+/*
  * struct vpte_table - one address space.  Treat the fields as read-only;
  * set them up with vpte_table_init() or vpte_table_attach(), the observer
- * with vpte_table_set_observer().
+ * with vpte_table_set_observer().  @hint is private (struct vpte_map_hint);
+ * copying a table copies it, which is safe.
  */
 struct vpte_table {
 	const struct vpte_format *fmt;
@@ -327,6 +352,7 @@ struct vpte_table {
 	uint32_t flags;
 	const struct vpte_observer *observer;
 	const struct vpte_reclaim *reclaim;
+	struct vpte_map_hint hint;
 };
 
 /*

@@ -90,12 +90,7 @@ int vpte_table_init(struct vpte_table *t, const struct vpte_format *fmt, struct 
 	vpte_pa_t root;
 	if (mem.ops->alloc(mem.ctx, page, page, &root))
 		return -VPTE_ENOMEM;
-	t->fmt = fmt;
-	t->root = root;
-	t->mem = mem;
-	t->flags = 0;
-	t->observer = NULL;
-	t->reclaim = NULL;
+	*t = (struct vpte_table){ .fmt = fmt, .root = root, .mem = mem };
 	return 0;
 }
 
@@ -111,12 +106,7 @@ int vpte_table_attach(struct vpte_table *t, const struct vpte_format *fmt, struc
 		return -VPTE_EINVAL;
 	if (root.addr >> fmt->pa_bits)
 		return -VPTE_ERANGE;
-	t->fmt = fmt;
-	t->root = root;
-	t->mem = mem;
-	t->flags = flags;
-	t->observer = NULL;
-	t->reclaim = NULL;
+	*t = (struct vpte_table){ .fmt = fmt, .root = root, .mem = mem, .flags = flags };
 	return 0;
 }
 

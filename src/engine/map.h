@@ -11,6 +11,7 @@
 #ifndef VPTE_ENGINE_MAP_H
 #define VPTE_ENGINE_MAP_H
 
+#include "engine/hint.h"
 #include "engine/table.h"
 #include "engine/unmap.h"
 #include "engine/walk.h"
@@ -503,13 +504,17 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
  * through table entries only (unrolled: each level's geometry and entry
  * tests are constants); @direct: through the direct window only
  * (view_table()).  False when an entry on the way is anything but a table
- * or a table cannot be reached.
+ * or a table cannot be reached.  @hint (a constant NULL but for
+ * map_page()): record the path into it (hint.h), for a descent to level 0
+ * through the window.
  */
 VPTE_INLINE bool descend(const struct vpte_format *f, const struct vpte_codec *c,
 			 const struct vpte_table *t, uint64_t ia, unsigned level, bool direct,
-			 void **table)
+			 void **table, struct vpte_map_hint *hint)
 {
 	const struct mem_view view = mem_view(f, t);
+	if (hint)
+		hint_start(hint);
 	if (!view_table(f, &view, t->root.addr, direct, table))
 		return false;
 	VPTE_UNROLL_LEVELS
@@ -517,11 +522,16 @@ VPTE_INLINE bool descend(const struct vpte_format *f, const struct vpte_codec *c
 		unsigned at = g_top(f) - i;
 		if (at == level)
 			break;
-		uint64_t e = slot_load(slot_at(*table, g_index(f, ia, at)));
+		vpte_slot_t *slot = slot_at(*table, g_index(f, ia, at));
+		uint64_t e = slot_load(slot);
 		if (c->kind(f, e, at) != VPTE_TABLE ||
 		    !view_table(f, &view, c->table_pa(f, e), direct, table))
 			return false;
+		if (hint)
+			hint_step(hint, i, slot, e);
 	}
+	if (hint)
+		hint_finish(f, t, hint, &view, ia, *table);
 	return true;
 }
 
@@ -532,7 +542,7 @@ VPTE_INLINE bool map_one_table_at(const struct vpte_format *f, const struct vpte
 				  unsigned level)
 {
 	void *table;
-	return descend(f, c, t, r->first, level, false, &table) &&
+	return descend(f, c, t, r->first, level, false, &table, NULL) &&
 	       fill_one_table(f, c, t, r, table, level);
 }
 
@@ -754,7 +764,9 @@ VPTE_INLINE bool va_in_space(const struct vpte_format *f, uint64_t va)
  * which validates from the start and returns the exact error.  For a
  * granule-aligned page, va_in_space() and a PA below 2^pa_bits are exactly
  * what check_va_range() and map_req_init() require of its first and last
- * byte.
+ * byte.  The leaf table comes from the hint (hint.h) when this page lies
+ * in the span of the last one and the path to it is unchanged; otherwise
+ * from the descent, which records the hint anew.
  */
 VPTE_INLINE bool map_page(const struct vpte_format *f, const struct vpte_codec *c,
 			  struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
@@ -769,7 +781,8 @@ VPTE_INLINE bool map_page(const struct vpte_format *f, const struct vpte_codec *
 			     0))
 		return false;
 	/* Indexed by the VA itself: g_index() drops the bits above va_bits. */
-	if (!descend(f, c, t, va.addr, 0, true, &table))
+	if (__builtin_expect(!(table = hint_leaf_table(f, t, va.addr)), 0) &&
+	    !descend(f, c, t, va.addr, 0, true, &table, &t->hint))
 		return false;
 	vpte_slot_t *slot = slot_at(table, g_index(f, va.addr, 0));
 	if (slot_load(slot))
