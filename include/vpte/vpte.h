@@ -214,12 +214,12 @@ static inline unsigned vpte_top_level(const struct vpte_format *fmt)
  *                Returns how many it stored; fewer than @n means it could
  *                not allocate more, and the engine then gives back the ones
  *                it got through @free and fails with -VPTE_ENOMEM.  The
- *                engine asks for at most 64 pages a call, for the tables an
- *                edit writes whole (those @alloc_uninit would serve), so a
+ *                engine then takes every page of an edit from it, at most
+ *                64 a call, and zeroes itself those it needs zeroed, so a
  *                backend pays its fixed costs (a lock, a counter) once for
- *                many pages.  NULL: the engine calls @alloc_uninit (or
- *                @alloc) a page at a time.  Appended after @alloc_uninit,
- *                like it.
+ *                many pages; @alloc serves only vpte_table_init().  NULL:
+ *                the engine calls @alloc and @alloc_uninit a page at a
+ *                time.  Appended after @alloc_uninit, like it.
  */
 struct vpte_mem_ops {
 	int (*alloc)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);

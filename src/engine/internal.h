@@ -85,7 +85,7 @@ struct vpte_pool {
 };
 
 /* Allocate until @pool holds @count zeroed pages; on failure free them all
- * and return -VPTE_ENOMEM. */
+ * and return -VPTE_ENOMEM.  vpte_pools_fill() without the second pool. */
 int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count);
 /* Take a zeroed page (the pool must not be empty). */
 vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t);
@@ -126,7 +126,9 @@ static inline void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table
  *
  * vpte_pools_fill - fill @zeroed to @zeroed_count zeroed pages and @whole
  * to @whole_count pages of unspecified contents, all or nothing: on failure
- * both are drained and -VPTE_ENOMEM returned.
+ * both are drained and -VPTE_ENOMEM returned.  A backend with alloc_batch
+ * gives every page, the engine zeroing those of @zeroed (one request for
+ * the edit; docs/memory.md); otherwise alloc gives the zeroed ones.
  * vpte_pool_take_whole - take a page for a table written whole (from
  * either kind of pool; the pool must not be empty).
  * vpte_pool_take_for_whole - the same from @whole (may be NULL) while it

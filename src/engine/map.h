@@ -166,22 +166,28 @@ VPTE_INLINE void observe_installs(const struct vpte_format *f, const struct vpte
 		observe_install(t, ia_to_va(f, ia + (i << shift)), pa + (i << shift), shift);
 }
 
-/* Publish a new table at @slot (of a table at @level) by compare-and-swap
- * (slot_claim(): release publishes the zeroed page).  Another writer of a
- * disjoint range may have installed one first: then its table is used and
- * the page goes back.  *@won: the table is the new one.  NULL when the
- * entry is frozen (a concurrent unmap frees the table holding it) or the
- * pool is empty (a table the plan counted on was freed meanwhile): the
- * caller plans again. */
+/* Publish a new table at @slot (of a table at @level), with release
+ * semantics, so readers see the zeroed page zeroed.  On a concurrent table
+ * (@conc) by compare-and-swap (slot_claim()): another writer of a disjoint
+ * range may have installed one first; then its table is used and the page
+ * goes back.  Elsewhere no other edit runs and the plan saw the entry
+ * empty, so a release store does, without a locked instruction.  *@won:
+ * the table is the new one.  NULL when the entry is frozen (a concurrent
+ * unmap frees the table holding it) or the pool is empty (a table the plan
+ * counted on was freed meanwhile): the caller plans again. */
 VPTE_INLINE void *install_table(const struct vpte_format *f, const struct vpte_codec *c,
 				const struct vpte_table *t, struct vpte_pool *pool,
-				vpte_slot_t *slot, unsigned level, bool *won)
+				vpte_slot_t *slot, unsigned level, bool conc, bool *won)
 {
 	*won = false;
 	if (!pool->count)
 		return NULL;
 	vpte_pa_t pa = vpte_pool_take(pool, t);
-	uint64_t found = slot_claim(slot, c->make_table(f, pa.addr));
+	uint64_t found = 0;
+	if (!conc)
+		slot_store(slot, c->make_table(f, pa.addr));
+	else
+		found = slot_claim(slot, c->make_table(f, pa.addr));
 	*won = !found;
 	if (*won)
 		return tab_ptr(f, t, pa.addr);
@@ -381,7 +387,8 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			} else {
 				bool won;
 				vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
-				path[level - 1u] = install_table(f, c, t, pool, slot, level, &won);
+				path[level - 1u] = install_table(f, c, t, pool, slot, level, r->conc,
+							       &won);
 				if (!path[level - 1u]) {
 					wait_frozen(f, c, t, path, level, ia, slot);
 					return MAP_RETRY;

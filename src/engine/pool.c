@@ -26,48 +26,65 @@ static int pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_
 /* The most pages asked of alloc_batch at once: what the stack holds. */
 #define POOL_BATCH 64u
 
-/* pool_fill() through the backend's alloc_batch: a call per POOL_BATCH
- * pages; a short batch is out of memory, and what it brought is freed with
- * the rest. */
-static int pool_fill_batch(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count)
+static uint64_t pages_short(const struct vpte_pool *pool, uint64_t count)
+{
+	return count > pool->count ? count - pool->count : 0;
+}
+
+/*
+ * pool_fill_batch - the pages of both pools through the backend's
+ * alloc_batch, a call per POOL_BATCH pages: the first go to @zeroed,
+ * zeroed here, the rest to @whole as they come.  One request for all of an
+ * edit's pages, so the backend's fixed costs (finding its per-CPU state, a
+ * lock, a counter) are paid once, not once for the zeroed pages and again
+ * for the others (docs/performance.md item 29).  A short batch is out of
+ * memory: what came is freed with the rest of both pools.
+ */
+static int pool_fill_batch(struct vpte_pool *zeroed, uint64_t zeroed_count,
+			   struct vpte_pool *whole, uint64_t whole_count,
+			   const struct vpte_table *t)
 {
 	uint64_t size = page_size(t);
 	vpte_pa_t got[POOL_BATCH];
-	while (pool->count < count) {
-		uint64_t want = count - pool->count < POOL_BATCH ? count - pool->count : POOL_BATCH;
-		uint64_t n = t->mem.ops->alloc_batch(t->mem.ctx, size, size, want, got);
-		for (uint64_t i = 0; i < n; i++)
-			vpte_pool_put(pool, t, got[i]);
+	for (;;) {
+		uint64_t zero = pages_short(zeroed, zeroed_count);
+		uint64_t need = zero + pages_short(whole, whole_count);
+		if (!need)
+			return 0;
+		uint64_t want = need < POOL_BATCH ? need : POOL_BATCH;
+		uint64_t n = t->mem.ops->alloc_batch(t->mem.ctx, size, size, want, got), i = 0;
+		for (; i < n && i < zero; i++) {
+			__builtin_memset(vpte_pool_page(t, got[i]), 0, size);
+			vpte_pool_put(zeroed, t, got[i]);
+		}
+		for (; i < n; i++)
+			vpte_pool_put(whole, t, got[i]);
 		if (n < want) {
-			vpte_pool_drain(pool, t);
+			vpte_pool_drain(zeroed, t);
+			vpte_pool_drain(whole, t);
 			return -VPTE_ENOMEM;
 		}
 	}
-	return 0;
 }
 
 int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count)
 {
-	return pool_fill(pool, t, count, t->mem.ops->alloc);
+	struct vpte_pool none = { vpte_pa(0), 0 };
+	return vpte_pools_fill(pool, count, &none, 0, t);
 }
 
 int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte_pool *whole,
 		    uint64_t whole_count, const struct vpte_table *t)
 {
 	const struct vpte_mem_ops *ops = t->mem.ops;
-	int err = vpte_pool_fill(zeroed, t, zeroed_count);
-	if (err)
-		return err;
 	if (ops->alloc_batch)
-		err = pool_fill_batch(whole, t, whole_count);
-	else
-		err = pool_fill(whole, t, whole_count,
-				ops->alloc_uninit ? ops->alloc_uninit : ops->alloc);
-	if (err)
+		return pool_fill_batch(zeroed, zeroed_count, whole, whole_count, t);
+	int err = pool_fill(zeroed, t, zeroed_count, ops->alloc);
+	if (!err && (err = pool_fill(whole, t, whole_count,
+				     ops->alloc_uninit ? ops->alloc_uninit : ops->alloc)))
 		vpte_pool_drain(zeroed, t);
 	return err;
 }
-
 vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t)
 {
 	vpte_pa_t pa = vpte_pool_take_whole(pool, t);

@@ -194,9 +194,10 @@ static int heap_alloc_uninit(void *ctx, uint64_t size, uint64_t align, vpte_pa_t
 }
 
 /* Up to @n pages as heap_alloc_uninit() gives them (alloc_batch): the
- * CPU's shard is read, locked and counted once for up to STEAL_BATCH pages
- * of its cache (a page at a time, that was most of what the backend cost a
- * bulk map); what the cache lacks comes a page at a time. */
+ * CPU's shard is read, locked and counted once for what its cache holds (a
+ * page at a time, that was most of what the backend cost a bulk map), the
+ * addresses copied straight to @pa under the lock; what the cache lacks
+ * comes a page at a time. */
 static uint64_t heap_alloc_batch(void *ctx, uint64_t size, uint64_t align, uint64_t n,
 				 vpte_pa_t *pa)
 {
@@ -205,16 +206,14 @@ static uint64_t heap_alloc_batch(void *ctx, uint64_t size, uint64_t align, uint6
 	struct shard *own = &shards[shard];
 	int k = align == size ? size_class(size) : -1;
 	uint64_t got = 0;
-	while (k >= 0 && got < n) {
-		void *batch[STEAL_BATCH];
-		uint32_t want = n - got < STEAL_BATCH ? (uint32_t)(n - got) : STEAL_BATCH;
+	if (k >= 0) {
 		shard_lock(own);
-		uint32_t taken = shard_detach(own, k, size, want, batch);
+		got = own->count[k] < n ? own->count[k] : n;
+		own->count[k] -= (uint32_t)got;
+		own->bytes -= got * size;
+		for (uint64_t i = 0; i < got; i++)
+			pa[i] = vpte_pa((uintptr_t)own->pages[k][own->count[k] + i]);
 		shard_unlock(own);
-		for (uint32_t i = 0; i < taken; i++)
-			pa[got++] = vpte_pa((uintptr_t)batch[i]);
-		if (taken < want)
-			break;
 	}
 	for (void *page; got < n && (page = page_get(own, size, align)); got++)
 		pa[got] = vpte_pa((uintptr_t)page);
