@@ -28,27 +28,28 @@ VPTE_INLINE uint64_t hint_span(const struct vpte_format *f, uint64_t va)
 }
 
 /*
- * hint_leaf_table - the leaf table holding @va's entry, from @t's hint,
- * when the hint is for @va's span and still describes the path the
- * descent would take; NULL otherwise.
+ * hint_leaf_table - point *@table at the leaf table holding @va's entry,
+ * from @t's hint, when the hint is for @va's span and still describes the
+ * path the descent would take; false otherwise.
  */
-VPTE_INLINE void *hint_leaf_table(const struct vpte_format *f, const struct vpte_table *t,
-				  uint64_t va)
+VPTE_INLINE bool hint_leaf_table(const struct vpte_format *f, const struct vpte_table *t,
+				 uint64_t va, void **table)
 {
 	const struct vpte_map_hint *h = &t->hint;
 	const struct vpte_direct_map *d = t->mem.direct;
 	if (hint_span(f, va) != h->span || d != h->direct)
-		return NULL;
+		return false;
 	/* A window moved or resized since, or another root, would put the
 	 * recorded slots elsewhere: one test of them all. */
 	if ((d->pa_base ^ h->pa_base) | (d->size ^ h->size) | (d->virt ^ h->virt) |
 	    (t->root.addr ^ h->root))
-		return NULL;
+		return false;
 	VPTE_UNROLL_LEVELS
 	for (unsigned i = 0; i + 1u < f->levels; i++)
 		if (slot_load((vpte_slot_t *)h->slot[i]) != h->entry[i])
-			return NULL;
-	return h->leaf_table;
+			return false;
+	*table = h->leaf_table;
+	return true;
 }
 
 /* Start recording a new path: the hint matches nothing until

@@ -760,24 +760,46 @@ VPTE_INLINE bool va_in_space(const struct vpte_format *f, uint64_t va)
 	return !(va >> f->va_bits);
 }
 
+/* What map_page() did: the page is mapped; the call is valid but the
+ * hint gave no leaf table with the entry empty (map_page_descend() next);
+ * the call is for the full way (eng_map()). */
+enum map_page_result { PAGE_MAPPED, PAGE_DESCEND, PAGE_FULL };
+
+/* Map @pa at @va into @va's entry of the leaf table @table if it is
+ * empty (the end of map_page() and map_page_descend()). */
+VPTE_INLINE bool map_page_store(const struct vpte_format *f, const struct vpte_codec *c,
+				void *table, vpte_va_t va, vpte_pa_t pa, struct vpte_prot prot)
+{
+	/* Indexed by the VA itself: g_index() drops the bits above va_bits. */
+	vpte_slot_t *slot = slot_at(table, g_index(f, va.addr, 0));
+	if (slot_load(slot))
+		return false;
+	prot.flags |= VPTE_A;
+	slot_store(slot, c->make_leaf(f, pa.addr, 0, prot, false));
+	return true;
+}
+
 /*
  * map_page - the common vpte_map (one per page fault) in a function short
  * enough to need no stack frame: one granule page, no options, into an
  * existing leaf table reached through the direct window, on a writable
  * table that is neither concurrent nor observed, the page's entry empty.
  * The validation is a few tests that accept such a call only; for anything
- * else (a bad argument too) it returns false having changed nothing, and
- * the caller goes the full way (eng_map(), out of line: instantiate.h),
- * which validates from the start and returns the exact error.  For a
- * granule-aligned page, va_in_space() and a PA below 2^pa_bits are exactly
- * what check_va_range() and map_req_init() require of its first and last
- * byte.  The leaf table comes from the hint (hint.h) when this page lies
- * in the span of the last one and the path to it is unchanged; otherwise
- * from the descent, which records the hint anew.
+ * else (a bad argument too) it returns PAGE_FULL having changed nothing,
+ * and the caller goes the full way (eng_map(), out of line:
+ * instantiate.h), which validates from the start and returns the exact
+ * error.  For a granule-aligned page, va_in_space() and a PA below
+ * 2^pa_bits are exactly what check_va_range() and map_req_init() require
+ * of its first and last byte.  The leaf table comes from the hint (hint.h)
+ * when this page lies in the span of the last one and the path to it is
+ * unchanged; otherwise PAGE_DESCEND sends the caller to
+ * map_page_descend(), out of line, so that this path keeps no registers
+ * for the descent.
  */
-VPTE_INLINE bool map_page(const struct vpte_format *f, const struct vpte_codec *c,
-			  struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size,
-			  struct vpte_prot prot, const struct vpte_map_opts *opts)
+VPTE_INLINE enum map_page_result map_page(const struct vpte_format *f,
+					  const struct vpte_codec *c, struct vpte_table *t,
+					  vpte_va_t va, vpte_pa_t pa, uint64_t size,
+					  struct vpte_prot prot, const struct vpte_map_opts *opts)
 {
 	void *table;
 	if (__builtin_expect(opts || size != g_page(f) ||
@@ -786,17 +808,27 @@ VPTE_INLINE bool map_page(const struct vpte_format *f, const struct vpte_codec *
 				     check_prot(f, c, prot) || (t->flags & VPTE_TABLE_READONLY) ||
 				     table_concurrent(t) || t->observer,
 			     0))
-		return false;
-	/* Indexed by the VA itself: g_index() drops the bits above va_bits. */
-	if (__builtin_expect(!(table = hint_leaf_table(f, t, va.addr)), 0) &&
-	    !descend(f, c, t, va.addr, 0, true, &table, &t->hint))
-		return false;
-	vpte_slot_t *slot = slot_at(table, g_index(f, va.addr, 0));
-	if (slot_load(slot))
-		return false;
-	prot.flags |= VPTE_A;
-	slot_store(slot, c->make_leaf(f, pa.addr, 0, prot, false));
-	return true;
+		return PAGE_FULL;
+	if (__builtin_expect(!hint_leaf_table(f, t, va.addr, &table), 0) ||
+	    !map_page_store(f, c, table, va, pa, prot))
+		return PAGE_DESCEND;
+	return PAGE_MAPPED;
+}
+
+/*
+ * map_page_descend - map_page() for a call it validated whose leaf table
+ * the hint did not give (or whose entry was in use): the descent, which
+ * records the hint for the next page.  False when the page is for the
+ * full way after all (a table missing or off the window, the entry in
+ * use).
+ */
+VPTE_INLINE bool map_page_descend(const struct vpte_format *f, const struct vpte_codec *c,
+				  struct vpte_table *t, vpte_va_t va, vpte_pa_t pa,
+				  struct vpte_prot prot)
+{
+	void *table;
+	return descend(f, c, t, va.addr, 0, true, &table, &t->hint) &&
+	       map_page_store(f, c, table, va, pa, prot);
 }
 
 /*
