@@ -134,6 +134,16 @@ static inline struct vpte_mem test_mem(struct test_mem *m)
 	return mem;
 }
 
+/* The same pages reached through a direct window over all of memory (the
+ * PA is the host address), as the heap backend does: the paths that need
+ * a window (the single-page map's, map_page()) are taken then. */
+static inline struct vpte_mem test_mem_direct(struct test_mem *m)
+{
+	static const struct vpte_direct_map identity = { 0, UINT64_MAX, 0 };
+	struct vpte_mem mem = { &test_mem_ops, m, &identity };
+	return mem;
+}
+
 /*
  * Snapshot: every entry (leaves, holes and table entries) of the whole
  * address space, so two snapshots are equal exactly when the tables are.
