@@ -83,12 +83,20 @@ static void shard_unlock(struct shard *s)
 	atomic_flag_clear_explicit(&s->lock, memory_order_release);
 }
 
+/* Take up to @max pages of class @k off @s (locked): their number.  They
+ * stay readable at &s->pages[k][s->count[k]] until the lock is dropped. */
+static uint32_t shard_take(struct shard *s, int k, uint64_t size, uint64_t max)
+{
+	uint32_t n = s->count[k] < max ? s->count[k] : (uint32_t)max;
+	s->count[k] -= n;
+	s->bytes -= n * size;
+	return n;
+}
+
 /* Move up to @max pages of class @k from @s (locked) to @out; their number. */
 static uint32_t shard_detach(struct shard *s, int k, uint64_t size, uint32_t max, void **out)
 {
-	uint32_t n = s->count[k] < max ? s->count[k] : max;
-	s->count[k] -= n;
-	s->bytes -= n * size;
+	uint32_t n = shard_take(s, k, size, max);
 	memcpy(out, &s->pages[k][s->count[k]], n * sizeof(*out));
 	return n;
 }
@@ -208,11 +216,10 @@ static uint64_t heap_alloc_batch(void *ctx, uint64_t size, uint64_t align, uint6
 	uint64_t got = 0;
 	if (k >= 0) {
 		shard_lock(own);
-		got = own->count[k] < n ? own->count[k] : n;
-		own->count[k] -= (uint32_t)got;
-		own->bytes -= got * size;
+		got = shard_take(own, k, size, n);
+		void *const *taken = &own->pages[k][own->count[k]];
 		for (uint64_t i = 0; i < got; i++)
-			pa[i] = vpte_pa((uintptr_t)own->pages[k][own->count[k] + i]);
+			pa[i] = vpte_pa((uintptr_t)taken[i]);
 		shard_unlock(own);
 	}
 	for (void *page; got < n && (page = page_get(own, size, align)); got++)
