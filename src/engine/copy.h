@@ -220,7 +220,7 @@ VPTE_INLINE void *dst_table(const struct vpte_format *f, const struct vpte_codec
 		/* Not a concurrent table (copy_fast()): the slot is empty. */
 		w->dpath[lv] = install_table(df, dc, w->dst, w->pool,
 					     slot_at(w->dpath[lv + 1u], g_index(f, ia, lv + 1u)),
-					     lv + 1u, false, &won);
+					     lv + 1u, &won);
 		w->dstate[lv] = DST_REAL;
 	}
 	return w->dstate[level] == DST_REAL ? w->dpath[level] : NULL;

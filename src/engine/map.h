@@ -168,7 +168,7 @@ VPTE_INLINE void observe_installs(const struct vpte_format *f, const struct vpte
 
 /* Publish a new table at @slot (of a table at @level), with release
  * semantics, so readers see the zeroed page zeroed.  On a concurrent table
- * (@conc) by compare-and-swap (slot_claim()): another writer of a disjoint
+ * by compare-and-swap (slot_claim()): another writer of a disjoint
  * range may have installed one first; then its table is used and the page
  * goes back.  Elsewhere no other edit runs and the plan saw the entry
  * empty, so a release store does, without a locked instruction.  *@won:
@@ -177,14 +177,14 @@ VPTE_INLINE void observe_installs(const struct vpte_format *f, const struct vpte
  * counted on was freed meanwhile): the caller plans again. */
 VPTE_INLINE void *install_table(const struct vpte_format *f, const struct vpte_codec *c,
 				const struct vpte_table *t, struct vpte_pool *pool,
-				vpte_slot_t *slot, unsigned level, bool conc, bool *won)
+				vpte_slot_t *slot, unsigned level, bool *won)
 {
 	*won = false;
 	if (!pool->count)
 		return NULL;
 	vpte_pa_t pa = vpte_pool_take(pool, t);
 	uint64_t found = 0;
-	if (!conc)
+	if (!table_concurrent(t))
 		slot_store(slot, c->make_table(f, pa.addr));
 	else
 		found = slot_claim(slot, c->make_table(f, pa.addr));
@@ -387,8 +387,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			} else {
 				bool won;
 				vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
-				path[level - 1u] = install_table(f, c, t, pool, slot, level, r->conc,
-							       &won);
+				path[level - 1u] = install_table(f, c, t, pool, slot, level, &won);
 				if (!path[level - 1u]) {
 					wait_frozen(f, c, t, path, level, ia, slot);
 					return MAP_RETRY;

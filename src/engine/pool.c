@@ -85,6 +85,7 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 		vpte_pool_drain(zeroed, t);
 	return err;
 }
+
 vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t)
 {
 	vpte_pa_t pa = vpte_pool_take_whole(pool, t);
