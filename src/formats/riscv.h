@@ -194,4 +194,16 @@ static const struct vpte_codec riscv_codec = {
 	.leaf_settled = rv_leaf_settled,
 };
 
+/* A format of the family, stamped with VPTE_FORMAT (engine/instantiate.h),
+ * which must be included first: the level count is the parameter, leaves
+ * at every level, Svnapot 64 KiB runs at level 0.  riscv.c stamps the
+ * library's formats; a test may stamp one under another name. */
+#define RISCV_FORMAT(ident, str, nlevels)                                                    \
+	VPTE_FORMAT(ident, riscv_codec, .name = str, .levels = nlevels,                      \
+		    .va_bits = 12 + 9 * (nlevels), .pa_bits = 56, .granule_shift = 12,      \
+		    .sign_extend = true,                                                     \
+		    .level_bits = { 9, 9, 9, (nlevels) > 3 ? 9 : 0, (nlevels) > 4 ? 9 : 0 }, \
+		    .leaf_levels = (1u << (nlevels)) - 1, .cont_bits = { 4 },                \
+		    .raw_mask = RV_RAW_MASK)
+
 #endif

@@ -203,4 +203,14 @@ static const struct vpte_codec x86_codec = {
 	.leaf_settled = x86_leaf_settled,
 };
 
+/* A format of the family, stamped with VPTE_FORMAT (engine/instantiate.h),
+ * which must be included first: the level count is the parameter (SDM
+ * Vol. 3A, 4.5: 4-level and 5-level paging).  x86_64.c stamps the
+ * library's formats; a test may stamp one under another name. */
+#define X86_64_FORMAT(ident, str, nlevels)                                                    \
+	VPTE_FORMAT(ident, x86_codec, .name = str, .levels = nlevels,                         \
+		    .va_bits = 12 + 9 * (nlevels), .pa_bits = 52, .granule_shift = 12,       \
+		    .sign_extend = true, .level_bits = { 9, 9, 9, 9, (nlevels) > 4 ? 9 : 0 }, \
+		    .leaf_levels = 0x7, .raw_mask = X86_RAW_MASK)
+
 #endif
