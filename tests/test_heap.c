@@ -232,6 +232,22 @@ static void check_cross_cpu(void)
 	CHECK(reused);
 	mem.ops->free(mem.ctx, again, PAGE);
 	CHECK_EQ(vpte_heap_live_pages(&heap), 0);
+	/* A batch takes every cached page, from both shards (the allocation
+	 * above moved some to CPU 0's), each once, and nothing new. */
+	vpte_pa_t batch[BURST];
+	CHECK_EQ(mem.ops->alloc_batch(mem.ctx, PAGE, PAGE, BURST, batch), BURST);
+	for (unsigned i = 0; i < BURST; i++) {
+		unsigned cached = 0;
+		for (unsigned j = 0; j < BURST; j++)
+			cached += batch[i].addr == pa[j].addr;
+		CHECK_EQ(cached, 1);
+		for (unsigned j = 0; j < i; j++)
+			CHECK(batch[j].addr != batch[i].addr);
+	}
+	CHECK_EQ(vpte_heap_live_pages(&heap), BURST);
+	for (unsigned i = 0; i < BURST; i++)
+		mem.ops->free(mem.ctx, batch[i], PAGE);
+	CHECK_EQ(vpte_heap_live_pages(&heap), 0);
 	pthread_setaffinity_np(pthread_self(), sizeof(was), &was);
 	vpte_heap_trim();
 }

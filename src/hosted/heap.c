@@ -10,10 +10,10 @@
  * The cache is process-wide, shared by every heap (a page belongs to none
  * once freed), so a struct vpte_heap can still be dropped without a call,
  * and what the cache holds stays reachable.  It is sharded for threads
- * editing at once: each thread uses its own shard (assigned round robin on
- * its first allocation), so two threads mapping in parallel do not share a
- * lock or a cache line; a thread whose shard is empty takes a batch from
- * another (pages freed by the thread that tore the tables down).  Bounded:
+ * editing at once: a thread uses the shard of the CPU it runs on, so two
+ * threads mapping in parallel do not share a lock or a cache line; a
+ * thread whose shard is empty takes from another (pages freed by the
+ * thread that tore the tables down).  Bounded:
  * SHARD_BYTES a shard, HEAP_SHARDS shards; beyond that free() gets the
  * page.  vpte_heap_trim() empties it.
  */
@@ -201,28 +201,37 @@ static int heap_alloc_uninit(void *ctx, uint64_t size, uint64_t align, vpte_pa_t
 	return 0;
 }
 
+/* Up to @max pages of class @k off @s, their addresses to @pa under its
+ * lock: their number. */
+static uint64_t shard_take_pa(struct shard *s, int k, uint64_t size, uint64_t max, vpte_pa_t *pa)
+{
+	shard_lock(s);
+	uint64_t n = shard_take(s, k, size, max);
+	void *const *taken = &s->pages[k][s->count[k]];
+	for (uint64_t i = 0; i < n; i++)
+		pa[i] = vpte_pa((uintptr_t)taken[i]);
+	shard_unlock(s);
+	return n;
+}
+
 /* Up to @n pages as heap_alloc_uninit() gives them (alloc_batch): the
  * CPU's shard is read, locked and counted once for what its cache holds (a
- * page at a time, that was most of what the backend cost a bulk map), the
- * addresses copied straight to @pa under the lock; what the cache lacks
- * comes a page at a time. */
+ * page at a time, that was most of what the backend cost a bulk map); what
+ * it lacks is taken from the other shards, each locked once for all it can
+ * give (a thread mapping beside the one that tore the tables down finds
+ * them all on that thread's shard: a page at a time, with a lock of its
+ * own shard each, made the second of two threads mapping at once a third
+ * slower than the first); what the cache lacks is new. */
 static uint64_t heap_alloc_batch(void *ctx, uint64_t size, uint64_t align, uint64_t n,
 				 vpte_pa_t *pa)
 {
 	struct vpte_heap *heap = ctx;
 	unsigned shard = own_shard_index();
-	struct shard *own = &shards[shard];
 	int k = align == size ? size_class(size) : -1;
 	uint64_t got = 0;
-	if (k >= 0) {
-		shard_lock(own);
-		got = shard_take(own, k, size, n);
-		void *const *taken = &own->pages[k][own->count[k]];
-		for (uint64_t i = 0; i < got; i++)
-			pa[i] = vpte_pa((uintptr_t)taken[i]);
-		shard_unlock(own);
-	}
-	for (void *page; got < n && (page = page_get(own, size, align)); got++)
+	for (unsigned i = 0; k >= 0 && i < HEAP_SHARDS && got < n; i++)
+		got += shard_take_pa(&shards[(shard + i) % HEAP_SHARDS], k, size, n - got, pa + got);
+	for (void *page; got < n && (page = aligned_alloc(align, size)); got++)
 		pa[got] = vpte_pa((uintptr_t)page);
 	__atomic_fetch_add(&heap->live[shard].pages, (int64_t)got, __ATOMIC_RELAXED);
 	return got;
