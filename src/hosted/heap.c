@@ -27,6 +27,25 @@
 
 #include "vpte/hosted.h"
 
+/* Under AddressSanitizer a cached page is poisoned as free() would leave
+ * it, so that a table page touched after the engine freed it is reported
+ * while the cache holds it, as it would be without the cache. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HEAP_POISON 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HEAP_POISON 1
+#endif
+#endif
+#ifdef HEAP_POISON
+#include <sanitizer/asan_interface.h>
+#define page_poison(page, size) ASAN_POISON_MEMORY_REGION(page, size)
+#define page_unpoison(page, size) ASAN_UNPOISON_MEMORY_REGION(page, size)
+#else
+#define page_poison(page, size) ((void)(page), (void)(size))
+#define page_unpoison(page, size) ((void)(page), (void)(size))
+#endif
+
 #define HEAP_SHARDS VPTE_HEAP_SHARDS
 #define SHARD_BYTES (8u << 20)
 #define SHARD_PAGES (SHARD_BYTES / 4096u) /* room for the smallest class */
@@ -90,6 +109,8 @@ static uint32_t shard_take(struct shard *s, int k, uint64_t size, uint64_t max)
 	uint32_t n = s->count[k] < max ? s->count[k] : (uint32_t)max;
 	s->count[k] -= n;
 	s->bytes -= n * size;
+	for (uint32_t i = 0; i < n; i++)
+		page_unpoison(s->pages[k][s->count[k] + i], size);
 	return n;
 }
 
@@ -108,6 +129,7 @@ static bool shard_keep(struct shard *s, int k, uint64_t size, void *page)
 		return false;
 	s->pages[k][s->count[k]++] = page;
 	s->bytes += size;
+	page_poison(page, size);
 	return true;
 }
 
