@@ -12,6 +12,33 @@
 
 /* ---- geometry ---- */
 
+static inline uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* The offsets of the single maps of ST_SLOTS (leaf table k gets entries 0
+ * to per_table - 2; the last holds the resident leaf) in a random order,
+ * the same every run: consecutive maps land in different leaf tables. */
+static uint64_t *scattered_slots(const struct bench_env *e)
+{
+	uint64_t n = e->region >> e->gshift, per = e->per_table - 1u, x = SEEK_SEED;
+	uint64_t *off = malloc(n * sizeof(*off));
+	if (!off)
+		return NULL;
+	for (uint64_t i = 0; i < n; i++)
+		off[i] = ((i / per) << e->l1shift) + ((i % per) << e->gshift);
+	for (uint64_t i = n - 1; i > 0; i--) {
+		uint64_t j = xorshift(&x) % (i + 1), o = off[i];
+		off[i] = off[j];
+		off[j] = o;
+	}
+	return off;
+}
+
 int env_init(struct bench_env *e, const struct vpte_format *fmt, bool quick)
 {
 	*e = (struct bench_env){ 0 };
@@ -29,13 +56,16 @@ int env_init(struct bench_env *e, const struct vpte_format *fmt, bool quick)
 	e->prot = (struct vpte_prot){ VPTE_R | VPTE_W, VPTE_MT_WB, 0 };
 	e->other = vpte_format_by_name(e->handwritten ? "arm64-4k-48" : "x86_64");
 	e->bitmap = calloc((e->region >> e->gshift) / 64 + 1, sizeof(uint64_t));
-	return e->bitmap ? 0 : -VPTE_ENOMEM;
+	e->scattered = scattered_slots(e);
+	return e->bitmap && e->scattered ? 0 : -VPTE_ENOMEM;
 }
 
 void env_release(struct bench_env *e)
 {
 	free(e->bitmap);
+	free(e->scattered);
 	e->bitmap = NULL;
+	e->scattered = NULL;
 }
 
 static uint64_t gran(const struct bench_env *e)
@@ -359,6 +389,33 @@ static int hw_map_single(struct bench_env *e)
 	return err;
 }
 
+static int run_map_scattered(struct bench_env *e)
+{
+	uint64_t n = entries_region(e), size = gran(e);
+	int err = 0;
+	timer_start(&e->timer);
+	for (uint64_t i = 0; i < n && !err; i++) {
+		uint64_t off = e->scattered[i];
+		err = vpte_map(&e->t, vpte_va(e->va + off), vpte_pa(e->pa + off), size, e->prot,
+			       NULL);
+	}
+	timer_stop(&e->timer);
+	return err;
+}
+
+static int hw_map_scattered(struct bench_env *e)
+{
+	uint64_t n = entries_region(e);
+	int err = 0;
+	timer_start(&e->timer);
+	for (uint64_t i = 0; i < n && !err; i++) {
+		uint64_t off = e->scattered[i];
+		err = hw_map_4k(&e->hw, e->va + off, e->pa + off, HW_PGPROT_RW);
+	}
+	timer_stop(&e->timer);
+	return err;
+}
+
 /* 256 x 4 KiB: map into each ring table (timed), unmap (untimed); rounds. */
 static int ring_pass(struct bench_env *e, bool map, bool timed)
 {
@@ -430,14 +487,6 @@ static int hw_unmap_ring(struct bench_env *e)
 		if (!(err = hw_ring_pass(e, true, false)))
 			err = hw_ring_pass(e, false, true);
 	return err;
-}
-
-static inline uint64_t xorshift(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
 }
 
 static int run_seek(struct bench_env *e)
@@ -607,6 +656,10 @@ const struct bench_case bench_cases[] = {
 	  .state = ST_SLOTS, .entries = entries_region, .limit = LIMIT_MEMSET,
 	  .run = run_map_single, .hw_run = hw_map_single, .check = check_slots_full,
 	  .targets = { TARGET(T_HW, 1.1), TARGET(T_NS, 3.0) } },
+	{ .op = "map-single-4k-random",
+	  .what = "the same 262,144 single maps in random order (each in another leaf table)",
+	  .state = ST_SLOTS, .entries = entries_region, .limit = LIMIT_MEMSET,
+	  .run = run_map_scattered, .hw_run = hw_map_scattered, .check = check_slots_full },
 	{ .op = "map-256x4k", .what = "map 256 x 4 KiB, one call (into an existing leaf table)",
 	  .state = ST_RING, .entries = entries_ring, .limit = LIMIT_MEMSET,
 	  .limit_bytes = bytes_range, .run = run_map_range, .hw_run = hw_map_ring,

@@ -48,6 +48,7 @@ struct bench_env {
 	struct vpte_prot prot; /* read-write, write-back */
 	const struct vpte_format *other; /* another 4 KiB-granule format (copies) */
 	uint64_t *bitmap;      /* region / granule bits (harvest) */
+	uint64_t *scattered;   /* the ST_SLOTS offsets in random order */
 
 	/* the current repetition; the heap's page counter (written by every
 	 * allocation, from both threads of the two-thread case) gets a cache
