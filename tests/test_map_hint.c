@@ -6,11 +6,12 @@
  * a collapse freeing the leaf table, through this struct or a copy of it,
  * a destroy and an init reusing the pages, an entry edited by hand, a
  * direct window that moved) never makes a map write into a table that is
- * no longer on the path.  Freed pages are kept aside as they were, with a
- * copy of what they held (never reused, unless a case asks for reuse): a
- * stale path through them still looks valid, so a map that followed one
- * writes into a freed table, and the page differs from its copy when the
- * case ends.
+ * no longer on the path; the attributes' encoding it keeps is used only
+ * for the same attributes and format.  Freed pages are kept aside as they
+ * were, with a copy of what they held (never reused, unless a case asks
+ * for reuse): a stale path through them still looks valid, so a map that
+ * followed one writes into a freed table, and the page differs from its
+ * copy when the case ends.
  */
 #include <stdatomic.h>
 
@@ -119,6 +120,13 @@ static uint64_t va_of(const struct place *p, uint64_t i)
 	return p->va + i * p->page;
 }
 
+/* The hint's key for page @i: its VA with the leaf table's index bits
+ * set (hint_key()). */
+static uint64_t key_of(const struct place *p, uint64_t i)
+{
+	return va_of(p, i) | ((p->span - 1u) & ~(p->page - 1u));
+}
+
 static int map_one(struct vpte_table *t, const struct place *p, uint64_t i)
 {
 	return vpte_map(t, vpte_va(va_of(p, i)), vpte_pa(p->pa + i * p->page), p->page, rw, NULL);
@@ -155,7 +163,7 @@ static void map_two(struct vpte_table *t, const struct place *p)
 {
 	CHECK_EQ(map_one(t, p, 0), 0);
 	CHECK_EQ(map_one(t, p, 1), 0);
-	CHECK(t->hint.span == (p->va | (p->span - 1u)));
+	CHECK(t->hint.span == key_of(p, 0));
 }
 
 /* Pages one by one over two and a half leaf tables: each lands right, and
@@ -169,7 +177,7 @@ static void consecutive(const struct vpte_format *f, uint64_t va)
 	CHECK_EQ(vpte_table_init(&t, f, hint_mem(&m, false)), 0);
 	for (uint64_t i = 0; i < n; i++)
 		CHECK_EQ(map_one(&t, &p, i), 0);
-	CHECK(t.hint.span == (va_of(&p, n - 1) | (p.span - 1)));
+	CHECK(t.hint.span == key_of(&p, n - 1));
 	for (uint64_t i = 0; i < n; i++)
 		CHECK(mapped_right(&t, &p, i));
 	CHECK_EQ(leaves_in(&t), n);
@@ -333,6 +341,156 @@ static void window_moved(const struct vpte_format *f, uint64_t va)
 	vpte_arena_release(&a);
 }
 
+/* Page @i of @p holds exactly the leaf @f's codec makes for its PA and
+ * @prot (accessed set, as vpte_map() maps). */
+static bool encoded_as(const struct vpte_table *t, const struct vpte_format *f,
+		       const struct place *p, uint64_t i, struct vpte_prot prot)
+{
+	const struct vpte_codec *c = f->ops->entry_codec;
+	struct vpte_walk w;
+	prot.flags |= VPTE_A;
+	return !vpte_seek(&w, t, vpte_va(va_of(p, i))) && w.kind == VPTE_LEAF &&
+	       w.entry == c->make_leaf(f, p->pa + i * p->page, 0, prot, false);
+}
+
+/* The hint keeps the last attributes' encoding: pages mapped into the
+ * hinted leaf table with attributes that differ from the page before in
+ * one field (a flag, the memory type, a raw bit), each followed by one
+ * with the first attributes again, are each encoded for their own. */
+static void attributes(const struct vpte_format *f, uint64_t va)
+{
+	struct hint_mem m;
+	struct vpte_table t;
+	struct place p = place_at(f, va);
+	uint64_t raw_low = f->raw_mask & -f->raw_mask;
+	uint64_t raw_high = 1ull << (63 - __builtin_clzll(f->raw_mask));
+	const struct vpte_prot changed[] = {
+		{ VPTE_R, VPTE_MT_WB, 0 },
+		{ VPTE_R | VPTE_W | VPTE_X, VPTE_MT_WB, 0 },
+		{ VPTE_R | VPTE_W | VPTE_U, VPTE_MT_WB, 0 },
+		{ VPTE_R | VPTE_W | VPTE_G, VPTE_MT_WB, 0 },
+		{ VPTE_R | VPTE_W | VPTE_D, VPTE_MT_WB, 0 },
+		{ VPTE_R | VPTE_W, VPTE_MT_NC, 0 },
+		{ VPTE_R | VPTE_W, VPTE_MT_DEVICE, 0 },
+		{ VPTE_R | VPTE_W, VPTE_MT_WB, raw_low },
+		{ VPTE_R | VPTE_W, VPTE_MT_WB, raw_high },
+	};
+	uint64_t i = 2, n = sizeof(changed) / sizeof(changed[0]);
+	CHECK_EQ(vpte_table_init(&t, f, hint_mem(&m, false)), 0);
+	map_two(&t, &p);
+	CHECK(encoded_as(&t, f, &p, 1, rw));
+	for (uint64_t k = 0; k < n; k++, i += 2) {
+		const struct vpte_prot *q = &changed[k];
+		int err = vpte_map(&t, vpte_va(va_of(&p, i)), vpte_pa(p.pa + i * p.page), p.page, *q,
+				   NULL);
+		CHECK(err == 0 || err == -VPTE_EINVAL); /* not every format has every flag */
+		if (err)
+			CHECK(!f->ops->entry_codec->prot_ok(f, *q));
+		else
+			CHECK(encoded_as(&t, f, &p, i, *q));
+		CHECK_EQ(map_one(&t, &p, i + 1), 0);
+		CHECK(encoded_as(&t, f, &p, i + 1, rw));
+	}
+	CHECK(t.hint.span == key_of(&p, i - 1));
+	hint_mem_done(&t, &m, p.page, "attributes");
+}
+
+/* A format whose leaf for @p's page 0 with rw differs from @f's; with
+ * @alike, one of @f's levels and granule too that reads @f's table
+ * entries as the same tables or as no table (NULL if there is none). */
+static const struct vpte_format *other_encoding(const struct vpte_format *f,
+						const struct place *p, bool alike)
+{
+	size_t count;
+	const struct vpte_format *const *formats = vpte_formats(&count);
+	struct vpte_prot a = { rw.flags | VPTE_A, rw.memtype, rw.raw };
+	uint64_t mine = f->ops->entry_codec->make_leaf(f, p->pa, 0, a, false);
+	for (size_t i = 0; i < count; i++) {
+		const struct vpte_format *g = formats[i];
+		const struct vpte_codec *gc = g->ops->entry_codec;
+		uint64_t table = f->ops->entry_codec->make_table(f, p->pa);
+		if (alike && (g->levels != f->levels || g->granule_shift != f->granule_shift ||
+			      (gc->kind(g, table, 1) == VPTE_TABLE && gc->table_pa(g, table) != p->pa)))
+			continue;
+		if (g->ops->entry_codec->make_leaf(g, p->pa, 0, a, false) != mine)
+			return g;
+	}
+	return NULL;
+}
+
+/* A hint another format recorded (copied into the struct, as
+ * after_destroy()'s leftover is) is not used: its attributes' encoding is
+ * the other format's. */
+static void other_format(const struct vpte_format *f, uint64_t va)
+{
+	struct hint_mem m, mo;
+	struct vpte_table t, o;
+	struct place p = place_at(f, va);
+	const struct vpte_format *g = other_encoding(f, &p, false);
+	struct place q = place_at(g, 5ull << vpte_level_shift(g, 1));
+	CHECK_EQ(vpte_table_init(&t, f, hint_mem(&m, false)), 0);
+	CHECK_EQ(vpte_table_init(&o, g, hint_mem(&mo, false)), 0);
+	map_two(&o, &q);
+	CHECK_EQ(map_one(&t, &p, 0), 0);
+	t.hint = o.hint;
+	CHECK_EQ(map_one(&t, &p, 1), 0);
+	CHECK(encoded_as(&t, f, &p, 0, rw) && encoded_as(&t, f, &p, 1, rw));
+	CHECK_EQ(map_one(&t, &p, 2), 0);
+	CHECK(encoded_as(&t, f, &p, 2, rw));
+	CHECK(t.hint.span == key_of(&p, 0));
+	hint_mem_done(&o, &mo, q.page, "other format's hint (its table)");
+	hint_mem_done(&t, &m, p.page, "other format's hint");
+}
+
+/* The same tables attached as another format of the same shape, with the
+ * hint of the first copied into it: the path matches entry for entry, but
+ * a map through the second is the second format's (an error where it
+ * reads the entries as something else than tables), never a use of the
+ * first format's encoding. */
+static void aliased_format(const struct vpte_format *f, uint64_t va)
+{
+	struct hint_mem m;
+	struct vpte_table t, alias;
+	struct place p = place_at(f, va);
+	const struct vpte_format *g = other_encoding(f, &p, true);
+	if (!g || !f->sign_extend != !g->sign_extend || f->va_bits != g->va_bits)
+		return;
+	CHECK_EQ(vpte_table_init(&t, f, hint_mem(&m, false)), 0);
+	map_two(&t, &p);
+	CHECK_EQ(vpte_table_attach(&alias, g, t.mem, t.root, 0), 0);
+	alias.hint = t.hint;
+	int err = map_one(&alias, &p, 2);
+	CHECK(err != 0 || encoded_as(&alias, g, &p, 2, rw));
+	hint_mem_done(&t, &m, p.page, "aliased format");
+}
+
+/* Pages in three leaf tables in turn, never two in a row in one: no path
+ * is recorded (it would never be used); two in a row record one. */
+static void in_turn(const struct vpte_format *f, uint64_t va)
+{
+	struct hint_mem m;
+	struct vpte_table t;
+	struct place p = place_at(f, va);
+	uint64_t per = p.span / p.page;
+	CHECK_EQ(vpte_table_init(&t, f, hint_mem(&m, false)), 0);
+	for (uint64_t s = 0; s < 3; s++)
+		CHECK_EQ(map_one(&t, &p, s * per + per - 1), 0);
+	for (uint64_t i = 0; i < 8; i++)
+		for (uint64_t s = 0; s < 3; s++)
+			CHECK_EQ(map_one(&t, &p, s * per + i), 0);
+	CHECK_EQ(t.hint.span, 0);
+	CHECK_EQ(map_one(&t, &p, 8), 0);
+	CHECK_EQ(t.hint.span, 0);
+	CHECK_EQ(map_one(&t, &p, 9), 0);
+	CHECK(t.hint.span == key_of(&p, 0));
+	for (uint64_t s = 0; s < 3; s++)
+		for (uint64_t i = 0; i < 8; i++)
+			CHECK(mapped_right(&t, &p, s * per + i));
+	CHECK(mapped_right(&t, &p, 8) && mapped_right(&t, &p, 9));
+	CHECK_EQ(leaves_in(&t), 3 * 9 + 2);
+	hint_mem_done(&t, &m, p.page, "in turn");
+}
+
 int main(void)
 {
 	size_t count;
@@ -352,6 +510,10 @@ int main(void)
 			after_destroy(f, va);
 			edited_by_hand(f, va);
 			window_moved(f, va);
+			attributes(f, va);
+			other_format(f, va);
+			aliased_format(f, va);
+			in_turn(f, va);
 		}
 	}
 	return test_summary("test_map_hint");

@@ -317,19 +317,26 @@ struct vpte_observer;
 
 /*
  * struct vpte_map_hint - private to the engine: never read or write it.
- * The path to the leaf table the last single-page vpte_map reached: the
- * span of its VAs, the root and direct window it was reached through, and
- * for each level above it the entry read and where.  A later single-page
- * map in that span compares those entries again from the root down and
- * skips the descent only when every one still holds what was read, so the
- * hint is never trusted and needs no invalidation: a copied struct
- * vpte_table, an unmap or collapse through another copy, entries edited
- * by hand, a window moved by an allocation all make a compare fail (and
- * the map descends as before).  Written only by edits of a table that is
- * not concurrent (which the caller serialises), never by vpte_seek().
+ * What the last single-page vpte_map found: the path to its leaf table
+ * (the span of its VAs, the root and direct window it was reached
+ * through, and for each level above it the entry read and where), and
+ * its attributes with their encoding.  A later single-page map in that
+ * span compares those entries again from the root down and skips the
+ * descent only when every one still holds what was read, so the hint is
+ * never trusted and needs no invalidation: a copied struct vpte_table, an
+ * unmap or collapse through another copy, entries edited by hand, a window
+ * moved by an allocation all make a compare fail (and the map descends as
+ * before).  The encoding is reused only for attributes equal in every
+ * field, by the format that made it.  Written only by edits of a table
+ * that is not concurrent (which the caller serialises), never by
+ * vpte_seek().
  */
 struct vpte_map_hint {
-	uint64_t span; /* the last VA of the span; 0: no hint */
+	uint64_t span; /* the span's key; 0: no path */
+	uint64_t last; /* the key of the last map that descended */
+	const struct vpte_format *format; /* that recorded it; NULL: nothing */
+	struct vpte_prot prot;
+	uint64_t leaf; /* prot's leaf at PA 0 */
 	const struct vpte_direct_map *direct;
 	uint64_t pa_base, size;
 	uintptr_t virt;

@@ -66,13 +66,13 @@
 		return eng_map(&ident##_desc, &codec, t, va, pa, size, prot, opts,              \
 			       ident##_map_tables);                                             \
 	}                                                                                       \
-	static __attribute__((noinline)) int ident##_map_descend(struct vpte_table *t,          \
-								 vpte_va_t va, vpte_pa_t pa,    \
-								 struct vpte_prot prot)         \
+	static __attribute__((noinline)) int ident##_map_slow(struct vpte_table *t, vpte_va_t va, \
+							      vpte_pa_t pa, uint64_t size,        \
+							      struct vpte_prot prot)              \
 	{                                                                                       \
-		if (map_page_descend(&ident##_desc, &codec, t, va, pa, prot))                   \
+		if (map_page_slow(&ident##_desc, &codec, t, va, pa, prot))                      \
 			return 0;                                                               \
-		return ident##_map_full(t, va, pa, g_page(&ident##_desc), prot, NULL);          \
+		return ident##_map_full(t, va, pa, size, prot, NULL);                           \
 	}                                                                                       \
 	static int ident##_map(struct vpte_table *t, vpte_va_t va, vpte_pa_t pa, uint64_t size, \
 			       struct vpte_prot prot, const struct vpte_map_opts *opts)         \
@@ -81,8 +81,8 @@
 			map_page(&ident##_desc, &codec, t, va, pa, size, prot, opts);           \
 		if (__builtin_expect(done == PAGE_MAPPED, 1))                                   \
 			return 0;                                                               \
-		if (done == PAGE_DESCEND)                                                       \
-			return ident##_map_descend(t, va, pa, prot);                            \
+		if (done == PAGE_SLOW)                                                          \
+			return ident##_map_slow(t, va, pa, size, prot);                         \
 		return ident##_map_full(t, va, pa, size, prot, opts);                           \
 	}                                                                                       \
 	static int ident##_unmap(struct vpte_table *t, vpte_va_t va, uint64_t size,             \

@@ -759,41 +759,48 @@ VPTE_INLINE bool va_in_space(const struct vpte_format *f, uint64_t va)
 	return !(va >> f->va_bits);
 }
 
-/* What map_page() did: the page is mapped; the call is valid but the
- * hint gave no leaf table with the entry empty (map_page_descend() next);
- * the call is for the full way (eng_map()). */
-enum map_page_result { PAGE_MAPPED, PAGE_DESCEND, PAGE_FULL };
+/* What map_page() did: the page is mapped; the call is one page with no
+ * options but the hint did not do for it (map_page_slow() next); the call
+ * is for the full way (eng_map()). */
+enum map_page_result { PAGE_MAPPED, PAGE_SLOW, PAGE_FULL };
 
-/* Map @pa at @va into @va's entry of the leaf table @table if it is
- * empty (the end of map_page() and map_page_descend()). */
+/* The table takes a single-page map the short way: writable, not
+ * concurrent, not observed. */
+VPTE_INLINE bool map_page_table_ok(const struct vpte_table *t)
+{
+	/* One test of the two pointers (table_concurrent(): a reclaim). */
+	return !(t->flags & VPTE_TABLE_READONLY) &&
+	       !((uintptr_t)t->observer | (uintptr_t)t->reclaim);
+}
+
+/* Map @pa at @va with the hint's attributes into @va's entry of the leaf
+ * table @table if it is empty (the end of map_page() and
+ * map_page_slow()). */
 VPTE_INLINE bool map_page_store(const struct vpte_format *f, const struct vpte_codec *c,
-				void *table, vpte_va_t va, vpte_pa_t pa, struct vpte_prot prot)
+				const struct vpte_table *t, void *table, uint64_t va, uint64_t pa)
 {
 	/* Indexed by the VA itself: g_index() drops the bits above va_bits. */
-	vpte_slot_t *slot = slot_at(table, g_index(f, va.addr, 0));
+	vpte_slot_t *slot = slot_at(table, g_index(f, va, 0));
 	if (slot_load(slot))
 		return false;
-	prot.flags |= VPTE_A;
-	slot_store(slot, c->make_leaf(f, pa.addr, 0, prot, false));
+	slot_store(slot, hint_leaf(f, c, &t->hint, pa));
 	return true;
 }
 
 /*
  * map_page - the common vpte_map (one per page fault) in a function short
- * enough to need no stack frame: one granule page, no options, into an
- * existing leaf table reached through the direct window, on a writable
- * table that is neither concurrent nor observed, the page's entry empty.
- * The validation is a few tests that accept such a call only; for anything
- * else (a bad argument too) it returns PAGE_FULL having changed nothing,
- * and the caller goes the full way (eng_map(), out of line:
- * instantiate.h), which validates from the start and returns the exact
- * error.  For a granule-aligned page, va_in_space() and a PA below
- * 2^pa_bits are exactly what check_va_range() and map_req_init() require
- * of its first and last byte.  The leaf table comes from the hint (hint.h)
- * when this page lies in the span of the last one and the path to it is
- * unchanged; otherwise PAGE_DESCEND sends the caller to
- * map_page_descend(), out of line, so that this path keeps no registers
- * for the descent.
+ * enough to need no stack frame: one granule page, no options, with the
+ * attributes of the map before, into the leaf table of the map before
+ * (the hint, hint.h: its path unchanged), on a writable table that is
+ * neither concurrent nor observed, the page's entry empty.  Its tests
+ * accept only that, and cover the validation: the hint's key equal means
+ * a granule-aligned VA in the VA space (hint_key()), the attributes equal
+ * to the hint's passed prot_ok() (hint_prot()), and for a granule-aligned
+ * page a PA below 2^pa_bits is what map_req_init() requires of its first
+ * and last byte.  Anything else returns PAGE_SLOW or PAGE_FULL having
+ * changed nothing: out of line, map_page_slow() validates again and
+ * descends, and eng_map() validates from the start and returns the exact
+ * error.
  */
 VPTE_INLINE enum map_page_result map_page(const struct vpte_format *f,
 					  const struct vpte_codec *c, struct vpte_table *t,
@@ -801,33 +808,47 @@ VPTE_INLINE enum map_page_result map_page(const struct vpte_format *f,
 					  struct vpte_prot prot, const struct vpte_map_opts *opts)
 {
 	void *table;
-	if (__builtin_expect(opts || size != g_page(f) ||
-				     ((va.addr | pa.addr) & mask_below(f->granule_shift)) ||
-				     !va_in_space(f, va.addr) || (pa.addr >> f->pa_bits) ||
-				     check_prot(f, c, prot) || (t->flags & VPTE_TABLE_READONLY) ||
-				     table_concurrent(t) || t->observer,
-			     0))
+	if (__builtin_expect(opts || size != g_page(f), 0))
 		return PAGE_FULL;
-	if (__builtin_expect(!hint_leaf_table(f, t, va.addr, &table), 0) ||
-	    !map_page_store(f, c, table, va, pa, prot))
-		return PAGE_DESCEND;
+	/* The table's state first: the hint's slots may be in tables that a
+	 * concurrent table's other threads free. */
+	if (__builtin_expect(!map_page_table_ok(t) ||
+				     !hint_leaf_table(f, t, hint_key(f, va.addr), &table) ||
+				     !hint_pa_ok(f, pa.addr) || !hint_prot_is(&t->hint, prot) ||
+				     !map_page_store(f, c, t, table, va.addr, pa.addr),
+			     0))
+		return PAGE_SLOW;
 	return PAGE_MAPPED;
 }
 
 /*
- * map_page_descend - map_page() for a call it validated whose leaf table
- * the hint did not give (or whose entry was in use): the descent, which
- * records the hint for the next page.  False when the page is for the
- * full way after all (a table missing or off the window, the entry in
- * use).
+ * map_page_slow - map_page() for a single page with no options that did
+ * not go the short way: validate (va_in_space() and a PA below 2^pa_bits
+ * are, for a granule-aligned page, exactly what check_va_range() and
+ * map_req_init() require of its first and last byte), make @prot the
+ * hint's attributes, reach the leaf table through the hint or the
+ * descent (which records the path when hint_record() says so) and map.
+ * False when the page is for the full way (a bad argument, a table
+ * missing or off the window, the entry in use): nothing was mapped.
  */
-VPTE_INLINE bool map_page_descend(const struct vpte_format *f, const struct vpte_codec *c,
-				  struct vpte_table *t, vpte_va_t va, vpte_pa_t pa,
-				  struct vpte_prot prot)
+VPTE_INLINE bool map_page_slow(const struct vpte_format *f, const struct vpte_codec *c,
+			       struct vpte_table *t, vpte_va_t va, vpte_pa_t pa,
+			       struct vpte_prot prot)
 {
+	struct vpte_map_hint *h = &t->hint;
+	uint64_t key = hint_key(f, va.addr);
 	void *table;
-	return descend(f, c, t, va.addr, 0, true, &table, &t->hint) &&
-	       map_page_store(f, c, table, va, pa, prot);
+	if ((va.addr & mask_below(f->granule_shift)) || !va_in_space(f, va.addr) ||
+	    !hint_pa_ok(f, pa.addr) || !map_page_table_ok(t) || !hint_prot(f, c, h, prot))
+		return false;
+	if (!hint_leaf_table(f, t, key, &table)) {
+		bool found = hint_record(h, key) ?
+				     descend(f, c, t, va.addr, 0, true, &table, h) :
+				     descend(f, c, t, va.addr, 0, true, &table, NULL);
+		if (!found)
+			return false;
+	}
+	return map_page_store(f, c, t, table, va.addr, pa.addr);
 }
 
 /*
