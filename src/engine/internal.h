@@ -99,13 +99,20 @@ static inline uint64_t *vpte_pool_page(const struct vpte_table *t, vpte_pa_t pa)
 	return (uint64_t *)vpte_mem_ptr(&t->mem, pa, 1ull << t->fmt->granule_shift);
 }
 
+/* vpte_pool_put() of the page at @pa that the caller reached already, at
+ * @page. */
+static inline void vpte_pool_push(struct vpte_pool *pool, uint64_t *page, vpte_pa_t pa)
+{
+	page[0] = pool->head.addr;
+	pool->head = pa;
+	pool->count++;
+}
+
 /* Give back a page that was never published: to a pool of zeroed pages
  * only if it is all zero; to a pool of whole-table pages as it is. */
 static inline void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa)
 {
-	vpte_pool_page(t, pa)[0] = pool->head.addr;
-	pool->head = pa;
-	pool->count++;
+	vpte_pool_push(pool, vpte_pool_page(t, pa), pa);
 }
 
 /*
@@ -131,26 +138,51 @@ static inline void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table
  * the edit; docs/memory.md); otherwise alloc gives the zeroed ones.
  * vpte_pool_take_whole - take a page for a table written whole (from
  * either kind of pool; the pool must not be empty).
- * vpte_pool_take_for_whole - the same from @whole (may be NULL) while it
- * holds a page, else from @zeroed: the plan counted the table in one of
- * them.
+ * vpte_pool_take_for_whole - the same from vpte_pool_for_whole(): the
+ * plan counted the table in one of the two pools.
  */
 int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte_pool *whole,
 		    uint64_t whole_count, const struct vpte_table *t);
 
+/*
+ * vpte_pool_take_page - take a page as vpte_pool_take_whole() does, its
+ * address in *@pa, and return the pointer to it: the pool reaches the page
+ * anyway (its chain word), and an edit that writes the new table next
+ * would otherwise translate the address again.  @zeroed: the pool holds
+ * zeroed pages, and the chain word is cleared (vpte_pool_take()).
+ */
+static inline void *vpte_pool_take_page(struct vpte_pool *pool, const struct vpte_table *t,
+					bool zeroed, vpte_pa_t *pa)
+{
+	uint64_t *page = vpte_pool_page(t, pool->head);
+	*pa = pool->head;
+	pool->head = vpte_pa(page[0]);
+	pool->count--;
+	if (zeroed)
+		page[0] = 0;
+	return page;
+}
+
 static inline vpte_pa_t vpte_pool_take_whole(struct vpte_pool *pool, const struct vpte_table *t)
 {
-	vpte_pa_t pa = pool->head;
-	pool->head = vpte_pa(vpte_pool_page(t, pa)[0]);
-	pool->count--;
+	vpte_pa_t pa;
+	vpte_pool_take_page(pool, t, false, &pa);
 	return pa;
+}
+
+/* The pool a table written whole takes from: @whole (may be NULL) while it
+ * holds a page, else @zeroed. */
+static inline struct vpte_pool *vpte_pool_for_whole(struct vpte_pool *whole,
+						    struct vpte_pool *zeroed)
+{
+	return whole && whole->count ? whole : zeroed;
 }
 
 static inline vpte_pa_t vpte_pool_take_for_whole(struct vpte_pool *whole,
 						  struct vpte_pool *zeroed,
 						  const struct vpte_table *t)
 {
-	return vpte_pool_take_whole(whole && whole->count ? whole : zeroed, t);
+	return vpte_pool_take_whole(vpte_pool_for_whole(whole, zeroed), t);
 }
 /* Free what is left. */
 void vpte_pool_drain(struct vpte_pool *pool, const struct vpte_table *t);

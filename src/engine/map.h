@@ -35,15 +35,31 @@ VPTE_INLINE bool piece_fits(const struct map_req *r, uint64_t ia, uint64_t pa, u
 	       r->last - ia >= mask_below(shift);
 }
 
-/* The highest leaf level at or below @level whose entry fits at @ia. */
+/*
+ * pick_level - the highest leaf level at or below @level whose entry fits
+ * at @ia (piece_fits()); 0 when none above 0 does.  Each condition of
+ * piece_fits() holds for every shift up to a bound (max_shift, the
+ * alignment of @ia and @pa, the size left), so the largest shift that
+ * fits is the least of the three, and the level is arithmetic on it
+ * rather than a test per level: a map calls this for every stretch of its
+ * walk, and the loop of tests was about 40 instructions of it.
+ */
 VPTE_INLINE unsigned pick_level(const struct vpte_format *f, const struct map_req *r,
 				uint64_t ia, uint64_t pa, unsigned level)
 {
-	VPTE_UNROLL_LEVELS
-	for (; level > 0; level--)
-		if ((f->leaf_levels & (1u << level)) && piece_fits(r, ia, pa, g_shift(f, level)))
-			return level;
-	return 0;
+	uint64_t aligned = ia | pa, left = r->last - ia + 1u; /* ia <= last < 2^57 */
+	unsigned fit = 63u - (unsigned)__builtin_clzll(left);
+	if (r->max_shift < fit)
+		fit = r->max_shift;
+	if (aligned && (unsigned)__builtin_ctzll(aligned) < fit)
+		fit = (unsigned)__builtin_ctzll(aligned);
+	if (fit < g_shift(f, 1))
+		return 0;
+	unsigned top = (fit - f->granule_shift) / f->level_bits[0];
+	if (top > level)
+		top = level;
+	unsigned leaves = f->leaf_levels & ((2u << top) - 1u) & ~1u;
+	return leaves ? 31u - (unsigned)__builtin_clz(leaves) : 0;
 }
 
 /* Is the existing leaf @e at @level (covering @ia) the mapping the request
@@ -182,7 +198,8 @@ VPTE_INLINE void *install_table(const struct vpte_format *f, const struct vpte_c
 	*won = false;
 	if (!pool->count)
 		return NULL;
-	vpte_pa_t pa = vpte_pool_take(pool, t);
+	vpte_pa_t pa;
+	void *table = vpte_pool_take_page(pool, t, true, &pa);
 	uint64_t found = 0;
 	if (!table_concurrent(t))
 		slot_store(slot, c->make_table(f, pa.addr));
@@ -190,7 +207,7 @@ VPTE_INLINE void *install_table(const struct vpte_format *f, const struct vpte_c
 		found = slot_claim(slot, c->make_table(f, pa.addr));
 	*won = !found;
 	if (*won)
-		return tab_ptr(f, t, pa.addr);
+		return table;
 	vpte_pool_put(pool, t, pa);
 	return c->kind(f, found, level) == VPTE_TABLE ? tab_ptr(f, t, c->table_pa(f, found)) : NULL;
 }
@@ -309,8 +326,10 @@ VPTE_INLINE uint64_t map_leaf_tables(const struct vpte_format *f, const struct v
 	if (!step)
 		return 0;
 	for (; i < n && (private || !slot_load(slot + i)); i++, e += per * step) {
-		vpte_pa_t page = vpte_pool_take_for_whole(cur->whole_pool, pool, t);
-		fill_private(slot_at(tab_ptr(f, t, page.addr), 0), per, e, step);
+		vpte_pa_t page;
+		fill_private(vpte_pool_take_page(vpte_pool_for_whole(cur->whole_pool, pool), t,
+						 false, &page),
+			     per, e, step);
 		slot_store(slot + i, c->make_table(f, page.addr));
 	}
 	observe_installs(f, t, ia, pa, g_shift(f, level - 1u), i * per);
@@ -374,7 +393,9 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 				cur->whole += table_whole(f, r, ia, level);
 				path[level - 1u] = NULL;
 			} else if (level < priv || table_whole(f, r, ia, level)) {
-				vpte_pa_t page = vpte_pool_take_for_whole(cur->whole_pool, pool, t);
+				vpte_pa_t page;
+				path[level - 1u] = vpte_pool_take_page(
+					vpte_pool_for_whole(cur->whole_pool, pool), t, false, &page);
 				vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
 				if (level < priv) {
 					slot_store(slot, c->make_table(f, page.addr));
@@ -383,7 +404,6 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 					pub_entry = c->make_table(f, page.addr);
 					priv = level;
 				}
-				path[level - 1u] = tab_ptr(f, t, page.addr);
 			} else {
 				bool won;
 				vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
@@ -906,6 +926,8 @@ VPTE_INLINE int eng_map_tables(const struct vpte_format *f, const struct vpte_co
 	struct vpte_pool pool = { vpte_pa(0), 0 }, whole = { vpte_pa(0), 0 };
 	if ((err = vpte_pools_fill(&pool, (uint64_t)tables - cur.whole, &whole, cur.whole, t)))
 		return err;
+	/* From the root again, translated anew: filling the pool may have
+	 * moved the table's memory (an arena that grows). */
 	map_cursor_start(f, t, &cur);
 	cur.whole_pool = &whole;
 	map_walk(f, c, t, &r, &pool, &cur);

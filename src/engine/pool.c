@@ -45,26 +45,28 @@ static int pool_fill_batch(struct vpte_pool *zeroed, uint64_t zeroed_count,
 			   const struct vpte_table *t)
 {
 	uint64_t size = page_size(t);
+	uint64_t zero = pages_short(zeroed, zeroed_count);
+	uint64_t need = zero + pages_short(whole, whole_count);
 	vpte_pa_t got[POOL_BATCH];
-	for (;;) {
-		uint64_t zero = pages_short(zeroed, zeroed_count);
-		uint64_t need = zero + pages_short(whole, whole_count);
-		if (!need)
-			return 0;
+	while (need) {
 		uint64_t want = need < POOL_BATCH ? need : POOL_BATCH;
 		uint64_t n = t->mem.ops->alloc_batch(t->mem.ctx, size, size, want, got), i = 0;
 		for (; i < n && i < zero; i++) {
-			__builtin_memset(vpte_pool_page(t, got[i]), 0, size);
-			vpte_pool_put(zeroed, t, got[i]);
+			uint64_t *page = vpte_mem_ptr(&t->mem, got[i], size);
+			__builtin_memset(page, 0, size);
+			vpte_pool_push(zeroed, page, got[i]);
 		}
 		for (; i < n; i++)
-			vpte_pool_put(whole, t, got[i]);
+			vpte_pool_push(whole, vpte_mem_ptr(&t->mem, got[i], size), got[i]);
 		if (n < want) {
 			vpte_pool_drain(zeroed, t);
 			vpte_pool_drain(whole, t);
 			return -VPTE_ENOMEM;
 		}
+		zero -= zero < n ? zero : n;
+		need -= n;
 	}
+	return 0;
 }
 
 int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count)
@@ -88,8 +90,8 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 
 vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t)
 {
-	vpte_pa_t pa = vpte_pool_take_whole(pool, t);
-	vpte_pool_page(t, pa)[0] = 0;
+	vpte_pa_t pa;
+	vpte_pool_take_page(pool, t, true, &pa);
 	return pa;
 }
 
