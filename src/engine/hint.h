@@ -62,7 +62,7 @@ VPTE_INLINE bool hint_prot(const struct vpte_format *f, const struct vpte_codec 
 {
 	if (h->format == f && hint_prot_is(h, prot))
 		return true;
-	if ((prot.flags & ~VPTE_PROT_FLAGS) || !c->prot_ok(f, prot))
+	if (check_prot(f, c, prot))
 		return false;
 	if (h->format != f)
 		*h = (struct vpte_map_hint){ .format = f };

@@ -593,14 +593,6 @@ VPTE_INLINE bool map_one_table(const struct vpte_format *f, const struct vpte_co
 	return level == 0 ? map_one_table_at(f, c, t, r, 0) : map_one_table_at(f, c, t, r, level);
 }
 
-VPTE_INLINE int check_prot(const struct vpte_format *f, const struct vpte_codec *c,
-			   struct vpte_prot prot)
-{
-	if ((prot.flags & ~VPTE_PROT_FLAGS) || !c->prot_ok(f, prot))
-		return -VPTE_EINVAL;
-	return 0;
-}
-
 /* Validate a map of [va, va + size) to pa with @prot; fill @r without options. */
 VPTE_INLINE int map_req_init(const struct vpte_format *f, const struct vpte_codec *c,
 			     struct map_req *r, vpte_va_t va, vpte_pa_t pa, uint64_t size,

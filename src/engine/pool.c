@@ -52,12 +52,12 @@ static int pool_fill_batch(struct vpte_pool *zeroed, uint64_t zeroed_count,
 		uint64_t want = need < POOL_BATCH ? need : POOL_BATCH;
 		uint64_t n = t->mem.ops->alloc_batch(t->mem.ctx, size, size, want, got), i = 0;
 		for (; i < n && i < zero; i++) {
-			uint64_t *page = vpte_mem_ptr(&t->mem, got[i], size);
+			uint64_t *page = vpte_pool_page(t, got[i]);
 			__builtin_memset(page, 0, size);
 			vpte_pool_push(zeroed, page, got[i]);
 		}
 		for (; i < n; i++)
-			vpte_pool_push(whole, vpte_mem_ptr(&t->mem, got[i], size), got[i]);
+			vpte_pool_push(whole, vpte_pool_page(t, got[i]), got[i]);
 		if (n < want) {
 			vpte_pool_drain(zeroed, t);
 			vpte_pool_drain(whole, t);

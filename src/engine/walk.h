@@ -210,6 +210,16 @@ VPTE_INLINE uint64_t slot_claim(vpte_slot_t *slot, uint64_t e)
 }
 
 /* Is @t edited by several threads at once (vpte_table_set_reclaim())? */
+/* @prot is generic attributes the format can encode (a map's, a copy's):
+ * -VPTE_EINVAL if not. */
+VPTE_INLINE int check_prot(const struct vpte_format *f, const struct vpte_codec *c,
+			   struct vpte_prot prot)
+{
+	if ((prot.flags & ~VPTE_PROT_FLAGS) || !c->prot_ok(f, prot))
+		return -VPTE_EINVAL;
+	return 0;
+}
+
 VPTE_INLINE bool table_concurrent(const struct vpte_table *t)
 {
 	return t->reclaim != NULL;
