@@ -76,13 +76,23 @@ struct vpte_format_ops {
 
 /*
  * struct vpte_pool - table pages allocated before an edit changes anything,
- * so that the edit itself cannot fail half-way.  The pages are private
- * until used, so they are chained through their own first word.
+ * so that the edit itself cannot fail half-way.  The core has no memory of
+ * its own, so the pool keeps its pages' addresses in pages of its own: an
+ * index page holds the address of the index page before it
+ * (POOL_NEXT), how many addresses it holds (POOL_HELD) and those addresses
+ * (from POOL_ADDRS on); @head is the newest index page, which is itself
+ * one of the pool's pages, taken once it holds no address.  Only the index
+ * pages are written: the others are not touched until the edit takes them
+ * (a chain word in every page, as the pool had, was a pass of cache misses
+ * over all of a bulk map's pages before it filled them,
+ * docs/performance.md item 34).
  */
 struct vpte_pool {
 	vpte_pa_t head;
 	uint64_t count;
 };
+
+enum { POOL_NEXT, POOL_HELD, POOL_ADDRS };
 
 /* Allocate until @pool holds @count zeroed pages; on failure free them all
  * and return -VPTE_ENOMEM.  vpte_pools_fill() without the second pool. */
@@ -90,7 +100,7 @@ int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t 
 /* Take a zeroed page (the pool must not be empty). */
 vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t);
 
-/* The page at @pa, in which the pool keeps its chain.  Inline, as are
+/* The page at @pa (an index page, or a page taken).  Inline, as are
  * vpte_pool_put() and vpte_pool_take_whole(): a bulk map takes a page per
  * 512 entries, and a call into pool.c and on to vpte_mem_ptr() was about
  * 40 instructions of each take and put (docs/performance.md item 24). */
@@ -99,20 +109,34 @@ static inline uint64_t *vpte_pool_page(const struct vpte_table *t, vpte_pa_t pa)
 	return (uint64_t *)vpte_mem_ptr(&t->mem, pa, 1ull << t->fmt->granule_shift);
 }
 
-/* vpte_pool_put() of the page at @pa that the caller reached already, at
- * @page. */
-static inline void vpte_pool_push(struct vpte_pool *pool, uint64_t *page, vpte_pa_t pa)
+/*
+ * vpte_pool_add - add the page at @pa to @pool, whose newest index page
+ * the caller reached already at @index (NULL when the pool is empty), and
+ * return the newest index page afterwards: @index while it has room, else
+ * the page at @pa, which becomes one.  A caller adding many pages reaches
+ * the index page once (pool_fill_batch()).
+ */
+static inline uint64_t *vpte_pool_add(struct vpte_pool *pool, const struct vpte_table *t,
+				      uint64_t *index, vpte_pa_t pa)
 {
-	page[0] = pool->head.addr;
-	pool->head = pa;
+	uint64_t room = (1ull << t->fmt->granule_shift) / sizeof(uint64_t) - POOL_ADDRS;
 	pool->count++;
+	if (index && index[POOL_HELD] < room) {
+		index[POOL_ADDRS + index[POOL_HELD]++] = pa.addr;
+		return index;
+	}
+	index = vpte_pool_page(t, pa);
+	index[POOL_NEXT] = pool->head.addr;
+	index[POOL_HELD] = 0;
+	pool->head = pa;
+	return index;
 }
 
 /* Give back a page that was never published: to a pool of zeroed pages
  * only if it is all zero; to a pool of whole-table pages as it is. */
 static inline void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa)
 {
-	vpte_pool_push(pool, vpte_pool_page(t, pa), pa);
+	vpte_pool_add(pool, t, pool->count ? vpte_pool_page(t, pool->head) : NULL, pa);
 }
 
 /*
@@ -146,21 +170,30 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 
 /*
  * vpte_pool_take_page - take a page as vpte_pool_take_whole() does, its
- * address in *@pa, and return the pointer to it: the pool reaches the page
- * anyway (its chain word), and an edit that writes the new table next
- * would otherwise translate the address again.  @zeroed: the pool holds
- * zeroed pages, and the chain word is cleared (vpte_pool_take()).
+ * address in *@pa, and return the pointer to it (an edit that writes the
+ * new table next would otherwise translate the address again): the last
+ * address the newest index page holds, or that page itself once it holds
+ * none.  @zeroed: the pool holds zeroed pages, and what the index page
+ * kept in the words it gives up is cleared (vpte_pool_take()).
  */
 static inline void *vpte_pool_take_page(struct vpte_pool *pool, const struct vpte_table *t,
 					bool zeroed, vpte_pa_t *pa)
 {
-	uint64_t *page = vpte_pool_page(t, pool->head);
-	*pa = pool->head;
-	pool->head = vpte_pa(page[0]);
+	uint64_t *index = vpte_pool_page(t, pool->head);
+	uint64_t held = index[POOL_HELD];
 	pool->count--;
+	if (held) {
+		index[POOL_HELD] = --held;
+		*pa = vpte_pa(index[POOL_ADDRS + held]);
+		if (zeroed)
+			index[POOL_ADDRS + held] = 0;
+		return vpte_pool_page(t, *pa);
+	}
+	*pa = pool->head;
+	pool->head = vpte_pa(index[POOL_NEXT]);
 	if (zeroed)
-		page[0] = 0;
-	return page;
+		index[POOL_NEXT] = 0;
+	return index;
 }
 
 static inline vpte_pa_t vpte_pool_take_whole(struct vpte_pool *pool, const struct vpte_table *t)

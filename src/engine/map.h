@@ -630,12 +630,13 @@ VPTE_INLINE int64_t eng_map_piece(const struct vpte_format *f, const struct vpte
  * (map_concurrent()) removes.  All of the range (@whole) unless the map is
  * an insert that found leaves there, which must stay.  The stretches are
  * kept as (first, last) pairs of index addresses in pages of the table's
- * memory, after each page's link word (struct vpte_pool chains them, the
- * newest first), allocated before the map writes anything: the core has
- * no other memory, and how many there are depends on the leaves found.
+ * memory, after each page's link word (the address of the page before;
+ * @head is the newest), allocated before the map writes anything: the core
+ * has no other memory, and how many there are depends on the leaves found.
  */
 struct map_gaps {
-	struct vpte_pool pages;
+	vpte_pa_t head;
+	uint64_t pages;
 	unsigned used; /* pairs in the newest page; older pages are full */
 	bool whole;
 };
@@ -648,16 +649,34 @@ VPTE_INLINE unsigned gaps_per_page(const struct vpte_format *f)
 VPTE_INLINE int gaps_add(const struct vpte_format *f, const struct vpte_table *t,
 			 struct map_gaps *gaps, uint64_t first, uint64_t last)
 {
-	if (!gaps->pages.count || gaps->used == gaps_per_page(f)) {
-		if (vpte_pool_fill(&gaps->pages, t, gaps->pages.count + 1u))
+	uint64_t *page;
+	if (!gaps->pages || gaps->used == gaps_per_page(f)) {
+		vpte_pa_t pa;
+		if (t->mem.ops->alloc(t->mem.ctx, g_page(f), g_page(f), &pa))
 			return -VPTE_ENOMEM;
+		page = tab_ptr(f, t, pa.addr);
+		page[0] = gaps->head.addr;
+		gaps->head = pa;
+		gaps->pages++;
 		gaps->used = 0;
+	} else {
+		page = tab_ptr(f, t, gaps->head.addr);
 	}
-	uint64_t *page = tab_ptr(f, t, gaps->pages.head.addr);
 	page[1u + 2u * gaps->used] = first;
 	page[2u + 2u * gaps->used] = last;
 	gaps->used++;
 	return 0;
+}
+
+/* Free the pages of @gaps. */
+VPTE_INLINE void gaps_free(const struct vpte_format *f, const struct vpte_table *t,
+			   struct map_gaps *gaps)
+{
+	for (; gaps->pages; gaps->pages--) {
+		vpte_pa_t pa = gaps->head;
+		gaps->head = vpte_pa(*(const uint64_t *)tab_ptr(f, t, pa.addr));
+		t->mem.ops->free(t->mem.ctx, pa, g_page(f));
+	}
 }
 
 /* Fill @gaps for @r before its first apply; on failure nothing is kept. */
@@ -687,7 +706,7 @@ VPTE_INLINE int gaps_record(const struct vpte_format *f, const struct vpte_codec
 	if (!err && !gaps->whole && !to_end)
 		err = gaps_add(f, t, gaps, from, r->last);
 	if (err)
-		vpte_pool_drain(&gaps->pages, t);
+		gaps_free(f, t, gaps);
 	return err;
 }
 
@@ -702,8 +721,8 @@ VPTE_INLINE void gaps_clear(const struct vpte_format *f, const struct vpte_codec
 		clear_range(f, c, t, g, r->first, r->last);
 		return;
 	}
-	vpte_pa_t pa = gaps->pages.head;
-	for (uint64_t p = 0, n = gaps->used; p < gaps->pages.count; p++, n = gaps_per_page(f)) {
+	vpte_pa_t pa = gaps->head;
+	for (uint64_t p = 0, n = gaps->used; p < gaps->pages; p++, n = gaps_per_page(f)) {
 		const uint64_t *page = tab_ptr(f, t, pa.addr);
 		for (uint64_t i = 0; i < n; i++) {
 			observe_removes(f, c, t, page[1u + 2u * i], page[2u + 2u * i]);
@@ -728,7 +747,7 @@ VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_co
 			       const struct vpte_table *t, struct map_req *r)
 {
 	struct vpte_pool pool = { vpte_pa(0), 0 };
-	struct map_gaps gaps = { { vpte_pa(0), 0 }, 0, true };
+	struct map_gaps gaps = { vpte_pa(0), 0, 0, true };
 	struct map_cursor cur;
 	bool retry = false;
 	int err = 0;
@@ -756,7 +775,7 @@ VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_co
 		gaps_clear(f, c, t, r, &gaps, &local);
 		vpte_gather_finish(&local);
 	}
-	vpte_pool_drain(&gaps.pages, t);
+	gaps_free(f, t, &gaps);
 	return err;
 }
 

@@ -31,14 +31,22 @@ static uint64_t pages_short(const struct vpte_pool *pool, uint64_t count)
 	return count > pool->count ? count - pool->count : 0;
 }
 
+/* The newest index page of @pool (struct vpte_pool), NULL when it is
+ * empty. */
+static uint64_t *pool_index(const struct vpte_pool *pool, const struct vpte_table *t)
+{
+	return pool->count ? vpte_pool_page(t, pool->head) : NULL;
+}
+
 /*
  * pool_fill_batch - the pages of both pools through the backend's
  * alloc_batch, a call per POOL_BATCH pages: the first go to @zeroed,
- * zeroed here, the rest to @whole as they come.  One request for all of an
- * edit's pages, so the backend's fixed costs (finding its per-CPU state, a
- * lock, a counter) are paid once, not once for the zeroed pages and again
- * for the others (docs/performance.md item 29).  A short batch is out of
- * memory: what came is freed with the rest of both pools.
+ * zeroed here, the rest to @whole as they come, untouched but for the
+ * index pages (struct vpte_pool).  One request for all of an edit's pages,
+ * so the backend's fixed costs (finding its per-CPU state, a lock, a
+ * counter) are paid once, not once for the zeroed pages and again for the
+ * others (docs/performance.md item 29).  A short batch is out of memory:
+ * what came is freed with the rest of both pools.
  */
 static int pool_fill_batch(struct vpte_pool *zeroed, uint64_t zeroed_count,
 			   struct vpte_pool *whole, uint64_t whole_count,
@@ -51,13 +59,14 @@ static int pool_fill_batch(struct vpte_pool *zeroed, uint64_t zeroed_count,
 	while (need) {
 		uint64_t want = need < POOL_BATCH ? need : POOL_BATCH;
 		uint64_t n = t->mem.ops->alloc_batch(t->mem.ctx, size, size, want, got), i = 0;
+		/* Reached after the allocation, which may move an arena's memory. */
+		uint64_t *zeroed_index = pool_index(zeroed, t), *whole_index = pool_index(whole, t);
 		for (; i < n && i < zero; i++) {
-			uint64_t *page = vpte_pool_page(t, got[i]);
-			__builtin_memset(page, 0, size);
-			vpte_pool_push(zeroed, page, got[i]);
+			__builtin_memset(vpte_pool_page(t, got[i]), 0, size);
+			zeroed_index = vpte_pool_add(zeroed, t, zeroed_index, got[i]);
 		}
 		for (; i < n; i++)
-			vpte_pool_push(whole, vpte_pool_page(t, got[i]), got[i]);
+			whole_index = vpte_pool_add(whole, t, whole_index, got[i]);
 		if (n < want) {
 			vpte_pool_drain(zeroed, t);
 			vpte_pool_drain(whole, t);
