@@ -3,9 +3,11 @@
  * test_pool.c - the page pool of all-or-nothing edits (struct vpte_pool,
  * src/engine/internal.h): it keeps its pages' addresses in index pages of
  * its own, so every count here crosses several index pages (510 addresses
- * each with 4 KiB pages).  Every page taken is one that was given, once;
- * a zeroed pool's pages come out all zero, the index pages included; a
- * failed fill, wherever it fails, leaves nothing allocated.
+ * each with 4 KiB pages).  Every page taken is one that was given, once,
+ * at the pointer its address translates to (in an arena whose buffer
+ * moves as it grows, too); a zeroed pool's pages come out all zero, the
+ * index pages included; a failed fill, wherever it fails, leaves nothing
+ * allocated.
  */
 #include "testlib.h"
 
@@ -28,7 +30,7 @@ static uint64_t take_all(struct vpte_pool *pool, const struct vpte_table *t, boo
 	while (pool->count) {
 		vpte_pa_t at;
 		void *page = vpte_pool_take_page(pool, t, zeroed, &at);
-		CHECK(page == (void *)(uintptr_t)at.addr);
+		CHECK(page == vpte_mem_ptr(&t->mem, at, page_size));
 		if (zeroed)
 			CHECK(vpte_page_is_zero(page, page_size));
 		pa[got++] = at.addr;
@@ -59,7 +61,7 @@ static void fill_take_put(const struct vpte_format *f, struct vpte_mem mem, stru
 	CHECK_EQ(vpte_table_init(&t, f, mem), 0);
 	uint64_t base = m->live, n = 0;
 	uint64_t *pa = calloc(2u * MANY + 7u, sizeof(*pa));
-	struct vpte_pool zeroed = { vpte_pa(0), 0 }, whole = { vpte_pa(0), 0 };
+	struct vpte_pool zeroed = { vpte_pa(0), 0, NULL }, whole = { vpte_pa(0), 0, NULL };
 	CHECK_EQ(vpte_pools_fill(&zeroed, MANY, &whole, MANY + 7u, &t), 0);
 	CHECK_EQ(zeroed.count, MANY);
 	CHECK_EQ(whole.count, MANY + 7u);
@@ -75,7 +77,7 @@ static void fill_take_put(const struct vpte_format *f, struct vpte_mem mem, stru
 
 	/* Zeroed pages given back (vpte_pool_put()) come out zeroed again,
 	 * though some of them held the pool's index meanwhile. */
-	struct vpte_pool back = { vpte_pa(0), 0 };
+	struct vpte_pool back = { vpte_pa(0), 0, NULL };
 	for (uint64_t i = 0; i < MANY; i++) {
 		memset((void *)(uintptr_t)pa[i], 0, 1ull << f->granule_shift);
 		vpte_pool_put(&back, &t, vpte_pa(pa[i]));
@@ -102,7 +104,7 @@ static void fill_fails(const struct vpte_format *f, struct vpte_mem mem, struct 
 	struct vpte_table t;
 	CHECK_EQ(vpte_table_init(&t, f, mem), 0);
 	uint64_t base = m->live;
-	struct vpte_pool zeroed = { vpte_pa(0), 0 }, whole = { vpte_pa(0), 0 };
+	struct vpte_pool zeroed = { vpte_pa(0), 0, NULL }, whole = { vpte_pa(0), 0, NULL };
 	m->attempts = 0;
 	m->fail_at = at;
 	CHECK_EQ(vpte_pools_fill(&zeroed, 600, &whole, 600, &t), -VPTE_ENOMEM);
@@ -113,8 +115,29 @@ static void fill_fails(const struct vpte_format *f, struct vpte_mem mem, struct 
 	vpte_table_destroy(&t);
 }
 
+/* An arena's buffer moves as the pool's fill grows it: the pool must
+ * reach its index pages anew. */
+static void arena_moves(const struct vpte_format *f)
+{
+	struct vpte_arena arena;
+	struct vpte_table t;
+	CHECK_EQ(vpte_arena_init(&arena, vpte_pa(0x40000000), 64ull << 20), 0);
+	CHECK_EQ(vpte_table_init(&t, f, vpte_arena_mem(&arena)), 0);
+	uint64_t *pa = calloc(2u * MANY, sizeof(*pa));
+	struct vpte_pool zeroed = { vpte_pa(0), 0, NULL }, whole = { vpte_pa(0), 0, NULL };
+	CHECK_EQ(vpte_pools_fill(&zeroed, MANY, &whole, MANY, &t), 0);
+	uint64_t n = take_all(&zeroed, &t, true, pa, 0);
+	n = take_all(&whole, &t, false, pa, n);
+	CHECK_EQ(n, 2u * MANY);
+	check_distinct(pa, n);
+	vpte_table_destroy(&t);
+	free(pa);
+	vpte_arena_release(&arena);
+}
+
 int main(void)
 {
+	arena_moves(&vpte_format_x86_64);
 	/* With alloc_batch (the pool zeroes), and with alloc alone. */
 	static const struct vpte_mem_ops single_ops = { test_mem_alloc, test_mem_free,
 							test_mem_virt, NULL, NULL };

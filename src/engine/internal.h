@@ -81,7 +81,10 @@ struct vpte_format_ops {
  * index page holds the address of the index page before it
  * (POOL_NEXT), how many addresses it holds (POOL_HELD) and those addresses
  * (from POOL_ADDRS on); @head is the newest index page, which is itself
- * one of the pool's pages, taken once it holds no address.  Only the index
+ * one of the pool's pages, taken once it holds no address, and @index its
+ * pointer (NULL when the pool is empty), translated anew after every
+ * allocation (which may move an arena's memory; between a fill and the
+ * takes the engine allocates nothing, docs/dev-notes.md).  Only the index
  * pages are written: the others are not touched until the edit takes them
  * (a chain word in every page, as the pool had, was a pass of cache misses
  * over all of a bulk map's pages before it filled them,
@@ -90,6 +93,7 @@ struct vpte_format_ops {
 struct vpte_pool {
 	vpte_pa_t head;
 	uint64_t count;
+	uint64_t *index;
 };
 
 enum { POOL_NEXT, POOL_HELD, POOL_ADDRS };
@@ -109,34 +113,31 @@ static inline uint64_t *vpte_pool_page(const struct vpte_table *t, vpte_pa_t pa)
 	return (uint64_t *)vpte_mem_ptr(&t->mem, pa, 1ull << t->fmt->granule_shift);
 }
 
-/*
- * vpte_pool_add - add the page at @pa to @pool, whose newest index page
- * the caller reached already at @index (NULL when the pool is empty), and
- * return the newest index page afterwards: @index while it has room, else
- * the page at @pa, which becomes one.  A caller adding many pages reaches
- * the index page once (pool_fill_batch()).
- */
-static inline uint64_t *vpte_pool_add(struct vpte_pool *pool, const struct vpte_table *t,
-				      uint64_t *index, vpte_pa_t pa)
+/* Translate @pool's newest index page again (struct vpte_pool: after an
+ * allocation). */
+static inline void vpte_pool_reach(struct vpte_pool *pool, const struct vpte_table *t)
 {
-	uint64_t room = (1ull << t->fmt->granule_shift) / sizeof(uint64_t) - POOL_ADDRS;
+	pool->index = pool->count ? vpte_pool_page(t, pool->head) : NULL;
+}
+
+/* Give back a page that was never published: to a pool of zeroed pages
+ * only if it is all zero; to a pool of whole-table pages as it is.  Its
+ * address goes into the newest index page while that has room; else the
+ * page becomes the newest index page. */
+static inline void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa)
+{
+	uint64_t *index = pool->index;
 	pool->count++;
-	if (index && index[POOL_HELD] < room) {
+	if (index && index[POOL_HELD] <
+			     (1ull << t->fmt->granule_shift) / sizeof(uint64_t) - POOL_ADDRS) {
 		index[POOL_ADDRS + index[POOL_HELD]++] = pa.addr;
-		return index;
+		return;
 	}
 	index = vpte_pool_page(t, pa);
 	index[POOL_NEXT] = pool->head.addr;
 	index[POOL_HELD] = 0;
 	pool->head = pa;
-	return index;
-}
-
-/* Give back a page that was never published: to a pool of zeroed pages
- * only if it is all zero; to a pool of whole-table pages as it is. */
-static inline void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa)
-{
-	vpte_pool_add(pool, t, pool->count ? vpte_pool_page(t, pool->head) : NULL, pa);
+	pool->index = index;
 }
 
 /*
@@ -179,7 +180,7 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 static inline void *vpte_pool_take_page(struct vpte_pool *pool, const struct vpte_table *t,
 					bool zeroed, vpte_pa_t *pa)
 {
-	uint64_t *index = vpte_pool_page(t, pool->head);
+	uint64_t *index = pool->index;
 	uint64_t held = index[POOL_HELD];
 	pool->count--;
 	if (held) {
@@ -193,6 +194,7 @@ static inline void *vpte_pool_take_page(struct vpte_pool *pool, const struct vpt
 	pool->head = vpte_pa(index[POOL_NEXT]);
 	if (zeroed)
 		index[POOL_NEXT] = 0;
+	vpte_pool_reach(pool, t);
 	return index;
 }
 

@@ -746,7 +746,7 @@ VPTE_INLINE void gaps_clear(const struct vpte_format *f, const struct vpte_codec
 VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_codec *c,
 			       const struct vpte_table *t, struct map_req *r)
 {
-	struct vpte_pool pool = { vpte_pa(0), 0 };
+	struct vpte_pool pool = { vpte_pa(0), 0, NULL };
 	struct map_gaps gaps = { vpte_pa(0), 0, 0, true };
 	struct map_cursor cur;
 	bool retry = false;
@@ -921,27 +921,28 @@ VPTE_INLINE int eng_map(const struct vpte_format *f, const struct vpte_codec *c,
  * map_concurrent().
  */
 VPTE_INLINE int eng_map_tables(const struct vpte_format *f, const struct vpte_codec *c,
-			       struct vpte_table *t, const struct map_req *req)
+			       struct vpte_table *t, const struct map_req *r)
 {
-	struct map_req r = *req;
 	int err;
-	if (r.conc)
-		return map_concurrent(f, c, t, &r);
+	if (r->conc) {
+		struct map_req retried = *r; /* map_concurrent() changes it */
+		return map_concurrent(f, c, t, &retried);
+	}
 
 	struct map_cursor cur;
 	if ((err = map_cursor_start(f, t, &cur)))
 		return err;
-	int64_t tables = map_walk(f, c, t, &r, NULL, &cur);
+	int64_t tables = map_walk(f, c, t, r, NULL, &cur);
 	if (tables < 0)
 		return (int)tables;
-	struct vpte_pool pool = { vpte_pa(0), 0 }, whole = { vpte_pa(0), 0 };
+	struct vpte_pool pool = { vpte_pa(0), 0, NULL }, whole = { vpte_pa(0), 0, NULL };
 	if ((err = vpte_pools_fill(&pool, (uint64_t)tables - cur.whole, &whole, cur.whole, t)))
 		return err;
 	/* From the root again, translated anew: filling the pool may have
 	 * moved the table's memory (an arena that grows). */
 	map_cursor_start(f, t, &cur);
 	cur.whole_pool = &whole;
-	map_walk(f, c, t, &r, &pool, &cur);
+	map_walk(f, c, t, r, &pool, &cur);
 	vpte_pool_drain(&pool, t);
 	vpte_pool_drain(&whole, t);
 	return 0;

@@ -14,7 +14,9 @@ static int pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_
 	uint64_t size = page_size(t);
 	while (pool->count < count) {
 		vpte_pa_t pa;
-		if (alloc(t->mem.ctx, size, size, &pa)) {
+		int err = alloc(t->mem.ctx, size, size, &pa);
+		vpte_pool_reach(pool, t); /* the allocation may move an arena */
+		if (err) {
 			vpte_pool_drain(pool, t);
 			return -VPTE_ENOMEM;
 		}
@@ -29,13 +31,6 @@ static int pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_
 static uint64_t pages_short(const struct vpte_pool *pool, uint64_t count)
 {
 	return count > pool->count ? count - pool->count : 0;
-}
-
-/* The newest index page of @pool (struct vpte_pool), NULL when it is
- * empty. */
-static uint64_t *pool_index(const struct vpte_pool *pool, const struct vpte_table *t)
-{
-	return pool->count ? vpte_pool_page(t, pool->head) : NULL;
 }
 
 /*
@@ -59,14 +54,15 @@ static int pool_fill_batch(struct vpte_pool *zeroed, uint64_t zeroed_count,
 	while (need) {
 		uint64_t want = need < POOL_BATCH ? need : POOL_BATCH;
 		uint64_t n = t->mem.ops->alloc_batch(t->mem.ctx, size, size, want, got), i = 0;
-		/* Reached after the allocation, which may move an arena's memory. */
-		uint64_t *zeroed_index = pool_index(zeroed, t), *whole_index = pool_index(whole, t);
+		/* The allocation may have moved an arena's memory. */
+		vpte_pool_reach(zeroed, t);
+		vpte_pool_reach(whole, t);
 		for (; i < n && i < zero; i++) {
 			__builtin_memset(vpte_pool_page(t, got[i]), 0, size);
-			zeroed_index = vpte_pool_add(zeroed, t, zeroed_index, got[i]);
+			vpte_pool_put(zeroed, t, got[i]);
 		}
 		for (; i < n; i++)
-			whole_index = vpte_pool_add(whole, t, whole_index, got[i]);
+			vpte_pool_put(whole, t, got[i]);
 		if (n < want) {
 			vpte_pool_drain(zeroed, t);
 			vpte_pool_drain(whole, t);
@@ -80,7 +76,7 @@ static int pool_fill_batch(struct vpte_pool *zeroed, uint64_t zeroed_count,
 
 int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count)
 {
-	struct vpte_pool none = { vpte_pa(0), 0 };
+	struct vpte_pool none = { vpte_pa(0), 0, NULL };
 	return vpte_pools_fill(pool, count, &none, 0, t);
 }
 
@@ -94,6 +90,7 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 	if (!err && (err = pool_fill(whole, t, whole_count,
 				     ops->alloc_uninit ? ops->alloc_uninit : ops->alloc)))
 		vpte_pool_drain(zeroed, t);
+	vpte_pool_reach(zeroed, t); /* @whole's allocations may have moved it */
 	return err;
 }
 
@@ -106,8 +103,10 @@ vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t)
 
 void vpte_pool_drain(struct vpte_pool *pool, const struct vpte_table *t)
 {
-	while (pool->count)
+	while (pool->count) {
+		vpte_pool_reach(pool, t); /* the free before may have moved the memory */
 		t->mem.ops->free(t->mem.ctx, vpte_pool_take(pool, t), page_size(t));
+	}
 }
 
 bool vpte_page_is_zero(const void *table, uint64_t len)
