@@ -123,21 +123,19 @@ static inline void vpte_pool_reach(struct vpte_pool *pool, const struct vpte_tab
 /* Give back a page that was never published: to a pool of zeroed pages
  * only if it is all zero; to a pool of whole-table pages as it is.  Its
  * address goes into the newest index page while that has room; else the
- * page becomes the newest index page. */
+ * page becomes the newest index page (vpte_pool_put_index(), out of line:
+ * once in 510 puts). */
+void vpte_pool_put_index(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa);
 static inline void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa)
 {
 	uint64_t *index = pool->index;
-	pool->count++;
 	if (index && index[POOL_HELD] <
 			     (1ull << t->fmt->granule_shift) / sizeof(uint64_t) - POOL_ADDRS) {
 		index[POOL_ADDRS + index[POOL_HELD]++] = pa.addr;
+		pool->count++;
 		return;
 	}
-	index = vpte_pool_page(t, pa);
-	index[POOL_NEXT] = pool->head.addr;
-	index[POOL_HELD] = 0;
-	pool->head = pa;
-	pool->index = index;
+	vpte_pool_put_index(pool, t, pa);
 }
 
 /*
@@ -174,28 +172,25 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
  * address in *@pa, and return the pointer to it (an edit that writes the
  * new table next would otherwise translate the address again): the last
  * address the newest index page holds, or that page itself once it holds
- * none.  @zeroed: the pool holds zeroed pages, and what the index page
- * kept in the words it gives up is cleared (vpte_pool_take()).
+ * none (vpte_pool_take_index(), out of line: once in 511 takes).  @zeroed:
+ * the pool holds zeroed pages, and what the index page kept in the words
+ * it gives up is cleared (vpte_pool_take()).
  */
+void *vpte_pool_take_index(struct vpte_pool *pool, const struct vpte_table *t, bool zeroed,
+			   vpte_pa_t *pa);
 static inline void *vpte_pool_take_page(struct vpte_pool *pool, const struct vpte_table *t,
 					bool zeroed, vpte_pa_t *pa)
 {
 	uint64_t *index = pool->index;
 	uint64_t held = index[POOL_HELD];
+	if (!held)
+		return vpte_pool_take_index(pool, t, zeroed, pa);
 	pool->count--;
-	if (held) {
-		index[POOL_HELD] = --held;
-		*pa = vpte_pa(index[POOL_ADDRS + held]);
-		if (zeroed)
-			index[POOL_ADDRS + held] = 0;
-		return vpte_pool_page(t, *pa);
-	}
-	*pa = pool->head;
-	pool->head = vpte_pa(index[POOL_NEXT]);
+	index[POOL_HELD] = --held;
+	*pa = vpte_pa(index[POOL_ADDRS + held]);
 	if (zeroed)
-		index[POOL_NEXT] = 0;
-	vpte_pool_reach(pool, t);
-	return index;
+		index[POOL_ADDRS + held] = 0;
+	return vpte_pool_page(t, *pa);
 }
 
 static inline vpte_pa_t vpte_pool_take_whole(struct vpte_pool *pool, const struct vpte_table *t)

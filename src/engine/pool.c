@@ -94,6 +94,29 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 	return err;
 }
 
+void vpte_pool_put_index(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa)
+{
+	uint64_t *index = vpte_pool_page(t, pa);
+	index[POOL_NEXT] = pool->head.addr;
+	index[POOL_HELD] = 0;
+	pool->head = pa;
+	pool->index = index;
+	pool->count++;
+}
+
+void *vpte_pool_take_index(struct vpte_pool *pool, const struct vpte_table *t, bool zeroed,
+			   vpte_pa_t *pa)
+{
+	uint64_t *index = pool->index;
+	*pa = pool->head;
+	pool->head = vpte_pa(index[POOL_NEXT]);
+	pool->count--;
+	if (zeroed)
+		index[POOL_NEXT] = 0;
+	vpte_pool_reach(pool, t);
+	return index;
+}
+
 vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t)
 {
 	vpte_pa_t pa;
