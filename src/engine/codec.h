@@ -94,8 +94,9 @@ struct vpte_codec {
 	uint64_t (*table_pa)(const struct vpte_format *f, uint64_t e);
 	/*
 	 * leaf_pa - the PA that the first byte of the entry's own span maps to.
-	 * @entry_ia: index address of that span (entries of a RISC-V NAPOT run
-	 * all hold the run's base, so the member's place is needed).
+	 * @entry_ia: index address of that span, or its VA: only the bits
+	 * below the run are read (entries of a RISC-V NAPOT run all hold the
+	 * run's base, so the member's place is needed).
 	 */
 	uint64_t (*leaf_pa)(const struct vpte_format *f, uint64_t e, unsigned level,
 			    uint64_t entry_ia);

@@ -193,6 +193,28 @@ VPTE_INLINE uint64_t slot_load_made(const struct vpte_codec *c, vpte_slot_t *slo
 	return e;
 }
 
+/* Is @e, of kind @kind, a break-before-make in progress?  The marker is a
+ * hole to every codec's kind() (bit 0 clear, see SLOT_BREAK), so a walk
+ * that classifies its entries anyway compares only a hole with it, off
+ * the path of every table entry and leaf. */
+VPTE_INLINE bool slot_broken(const struct vpte_codec *c, uint64_t e, int kind)
+{
+	return c->break_before_make && kind == VPTE_HOLE && e == SLOT_BREAK;
+}
+
+/* slot_load_made() of a walk that classifies the entry at @level: its
+ * kind in *@kind. */
+VPTE_INLINE uint64_t slot_load_kind(const struct vpte_format *f, const struct vpte_codec *c,
+				    vpte_slot_t *slot, unsigned level, int *kind)
+{
+	uint64_t e;
+	do {
+		e = slot_load(slot);
+		*kind = c->kind(f, e, level);
+	} while (slot_broken(c, e, *kind));
+	return e;
+}
+
 /*
  * slot_claim - write @e into the empty entry @slot of a concurrent table,
  * by compare-and-swap from 0: a freeze (SLOT_FROZEN) and a claim of one
@@ -263,47 +285,64 @@ VPTE_INLINE unsigned leaf_shift(const struct vpte_format *f, const struct vpte_c
 	return g_shift(f, level);
 }
 
-/* Fill the public part of @w for entry @e of kind @kind at @level, found
- * while looking for index address @ia. */
-VPTE_INLINE void describe(const struct vpte_format *f, const struct vpte_codec *c,
-			  struct vpte_walk *w, unsigned level, uint64_t ia, uint64_t e, int kind)
+/*
+ * describe_public - fill the public part of @w for entry @e of kind @kind
+ * at @level, found while looking for the canonical address @va.  Only the
+ * bits of @va below the entry's span matter besides the span's own VA,
+ * and those bits are the index address's too (a span is aligned below
+ * va_bits - 1, so its sign extension is the same bits): a seek needs no
+ * index address at all.  Returns the span's shift (w->shift).
+ */
+VPTE_INLINE unsigned describe_public(const struct vpte_format *f, const struct vpte_codec *c,
+				 struct vpte_walk *w, unsigned level, uint64_t va, uint64_t e,
+				 int kind)
 {
-	uint64_t entry_ia = ia & ~mask_below(g_shift(f, level));
+	unsigned shift = g_shift(f, level);
 	w->kind = (enum vpte_kind)kind;
 	w->level = level;
 	w->entry = e;
 	/* Each field written once, on every path (a store the other branch
 	 * overwrites is not removed by the compiler). */
 	if (kind == VPTE_LEAF) {
-		unsigned shift = leaf_shift(f, c, e, level);
-		uint64_t span_ia = ia & ~mask_below(shift);
-		w->shift = shift;
+		uint64_t entry_va = va & ~mask_below(shift);
+		shift = leaf_shift(f, c, e, level);
 		w->cont = shift != g_shift(f, level);
-		w->pa = vpte_pa(c->leaf_pa(f, e, level, entry_ia) - (entry_ia - span_ia));
+		/* leaf_pa() reads only the bits of the entry's VA below its run. */
+		w->pa = vpte_pa(c->leaf_pa(f, e, level, entry_va) - (entry_va & mask_below(shift)));
 		w->prot = c->leaf_prot(f, e, level);
-		entry_ia = span_ia;
 	} else {
-		w->shift = g_shift(f, level);
 		w->cont = false;
 		w->pa = vpte_pa(kind == VPTE_TABLE ? c->table_pa(f, e) : 0);
 		w->prot = (struct vpte_prot){ 0, 0, 0 };
 	}
-	w->index_addr = entry_ia;
-	w->va = vpte_va(ia_to_va(f, entry_ia));
+	w->shift = shift;
+	w->va = vpte_va(va & ~mask_below(shift));
+	return shift;
+}
+
+/* describe_public() and the walk's position, for a walk that goes on from
+ * the entry (iteration): the index address @ia. */
+VPTE_INLINE void describe(const struct vpte_format *f, const struct vpte_codec *c,
+			  struct vpte_walk *w, unsigned level, uint64_t ia, uint64_t e, int kind)
+{
+	unsigned shift = describe_public(f, c, w, level, ia_to_va(f, ia), e, kind);
+	w->index_addr = ia & ~mask_below(shift);
 }
 
 /* ---- seek ---- */
 
 /* What a walk with @direct set (eng_seek(), map_page()) returns when a
- * table on its path lies outside the direct window: the caller walks again
- * without @direct, out of line. */
+ * table on its path lies outside the direct window (eng_seek(): or an
+ * entry is broken for break-before-make): the caller walks again without
+ * @direct, out of line. */
 #define WALK_INDIRECT 1
 
 /*
  * eng_seek - vpte_seek.  With @direct, tables are reached through the
- * direct window only, so the walk makes no call and needs few registers:
- * the format's entry point runs it so and, on WALK_INDIRECT, runs it again
- * without @direct out of line (instantiate.h).
+ * direct window only and a break-before-make in progress is not waited
+ * for, so the walk makes no call and needs few registers: the format's
+ * entry point runs it so and, on WALK_INDIRECT, runs it again without
+ * @direct out of line (instantiate.h).
  */
 VPTE_INLINE int eng_seek(const struct vpte_format *f, const struct vpte_codec *c,
 			 struct vpte_walk *w, const struct vpte_table *t, vpte_va_t va, bool direct)
@@ -313,11 +352,15 @@ VPTE_INLINE int eng_seek(const struct vpte_format *f, const struct vpte_codec *c
 	int err = check_va_range(f, va.addr, 1, false, &ia, &last);
 	if (err)
 		return err;
+	/* The canonical VA indexes every level as its index address would
+	 * (the top level's index ends at va_bits) and describes the entry
+	 * (describe_public()): one register fewer than both. */
 	const struct mem_view view = mem_view(f, t);
 	void *table;
 	if (!view_table(f, &view, t->root.addr, direct, &table))
 		return no_table;
-	/* Nothing continues from a seek: the path is not kept in @w. */
+	/* Nothing continues from a seek: neither the path nor the position
+	 * is kept in @w. */
 	w->error = 0;
 	unsigned level = g_top(f);
 	uint64_t e = 0;
@@ -325,8 +368,16 @@ VPTE_INLINE int eng_seek(const struct vpte_format *f, const struct vpte_codec *c
 	VPTE_UNROLL_LEVELS
 	for (unsigned i = 0; i < f->levels; i++) {
 		level = g_top(f) - i;
-		e = slot_load_made(c, slot_at(table, g_index(f, ia, level)));
-		kind = c->kind(f, e, level);
+		vpte_slot_t *slot = slot_at(table, g_index(f, va.addr, level));
+		if (direct) {
+			/* Waiting keeps the slot in a register all the way down. */
+			e = slot_load(slot);
+			kind = c->kind(f, e, level);
+			if (slot_broken(c, e, kind))
+				return WALK_INDIRECT;
+		} else {
+			e = slot_load_kind(f, c, slot, level, &kind);
+		}
 		if (kind != VPTE_TABLE || level == 0)
 			break;
 		if (!view_table(f, &view, c->table_pa(f, e), direct, &table))
@@ -335,7 +386,7 @@ VPTE_INLINE int eng_seek(const struct vpte_format *f, const struct vpte_codec *c
 	/* A table entry at level 0 would point below the last level. */
 	if (kind == VPTE_KIND_CORRUPT || kind == VPTE_TABLE)
 		return -VPTE_EFAULT;
-	describe(f, c, w, level, ia, e, kind);
+	describe_public(f, c, w, level, va.addr, e, kind);
 	return 0;
 }
 
@@ -415,8 +466,9 @@ VPTE_INLINE int iter_find(const struct vpte_format *f, const struct vpte_codec *
 	for (;;) {
 		unsigned level = w->level;
 		uint64_t ia = w->index_addr;
-		uint64_t e = slot_load_made(c, slot_at(w->path[level], g_index(f, ia, level)));
-		int kind = c->kind(f, e, level);
+		int kind;
+		uint64_t e = slot_load_kind(f, c, slot_at(w->path[level], g_index(f, ia, level)), level,
+					    &kind);
 		if (kind == VPTE_KIND_CORRUPT)
 			return iter_stop(w, -VPTE_EFAULT);
 		if (kind == VPTE_TABLE) {
