@@ -320,8 +320,7 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 				if (priv)
 					fill_private(slot_at(dtable, at), n, d, step);
 				else
-					for (unsigned k = 0; k < n; k++, d += step)
-						slot_store(slot_at(dtable, at + k), d);
+					store_stepped(slot_at(dtable, at), n, d, step);
 				observe_installs(f, w->dst, entry_ia, pa, shift, n);
 			}
 			at += n - 1u;

@@ -513,11 +513,10 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
 		return false;
 	uint64_t e = c->make_leaf(f, r->pa, level, prot, false);
 	uint64_t step = n > 1 ? leaf_step(f, c, prot, level, r->pa, e, n) : 0;
-	slot_store(slot, e);
 	if (step) {
-		for (i = 1; i < n; i++)
-			slot_store(slot + i, e += step);
+		store_stepped(slot, n, e, step);
 	} else {
+		slot_store(slot, e);
 		for (i = 1; i < n; i++)
 			slot_store(slot + i, c->make_leaf(f, r->pa + (i << shift), level, prot, false));
 	}
