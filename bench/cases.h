@@ -31,6 +31,8 @@ enum bench_state {
 		   * last entry: 256-entry maps and unmaps reuse them */
 	ST_COPY,  /* ST_FULL, and an empty destination table e->t2 of the format */
 	ST_COPY_OTHER, /* ST_FULL, and an empty e->t2 of e->other */
+	ST_EMPTY_CONCURRENT, /* an empty concurrent table (e->epoch its grace
+			      * period): edits from several threads at once */
 };
 
 /* Everything a case works with, for one format. */
@@ -49,6 +51,10 @@ struct bench_env {
 	const struct vpte_format *other; /* another 4 KiB-granule format (copies) */
 	uint64_t *bitmap;      /* region / granule bits (harvest) */
 	uint64_t *scattered;   /* the ST_SLOTS offsets in random order */
+	/* ST_EMPTY_CONCURRENT's grace period, and a reader for each thread
+	 * of the pair (bench/pair.h): [0] the calling thread, [1] the second */
+	struct vpte_epoch *epoch;
+	struct vpte_epoch_reader *readers[2];
 
 	/* the current repetition; the heap's page counter (written by every
 	 * allocation, from both threads of the two-thread case) gets a cache

@@ -103,7 +103,8 @@ VPTE_INLINE bool run_possible(const struct vpte_format *f, const struct map_req 
 enum stretch_mode {
 	STRETCH_PLAN,    /* count only; @table NULL: a table still to be created */
 	STRETCH_LIVE,    /* a table in the tree: write each entry found empty */
-	STRETCH_FRESH,   /* published by this walk: the request's entries are empty */
+	STRETCH_FRESH,   /* published by this walk: the request's entries are empty,
+			  * and on a concurrent table nobody else's */
 	STRETCH_PRIVATE, /* this walk's, not published yet: plain stores */
 };
 
@@ -116,9 +117,10 @@ enum stretch_mode {
  * private) without reading them first, since the request's entries there
  * are empty (a concurrent map of a disjoint range writes only others).
  * The first entry is known to be empty.  Returns how many entries were
- * dealt with, at least 1; the walk goes on after them.  On a concurrent
- * table (@r->conc) each entry is claimed (slot_claim()), and 0 means the
- * first could not be: a concurrent unmap is freezing the table.
+ * dealt with, at least 1; the walk goes on after them.  In a live table of
+ * a concurrent table (@r->conc) each entry is claimed (slot_claim()), and
+ * 0 means the first could not be: a concurrent unmap is freezing the
+ * table.
  */
 VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_codec *c,
 				 const struct map_req *r, void *table, unsigned level, uint64_t ia,
@@ -144,7 +146,7 @@ VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_
 		fill_private(slot, n, e, step);
 		return n;
 	}
-	if (r->conc) {
+	if (r->conc && mode == STRETCH_LIVE) {
 		if (slot_claim(slot, e))
 			return 0;
 		for (; i < n && !slot_claim(slot + i, step ? e + i * step
@@ -154,11 +156,12 @@ VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_
 			;
 		return i;
 	}
-	slot_store(slot, e);
 	if (step && mode != STRETCH_LIVE) {
-		for (; i < n; i++)
-			slot_store(slot + i, e += step);
-	} else if (step) {
+		store_stepped(slot, n, e, step);
+		return n;
+	}
+	slot_store(slot, e);
+	if (step) {
 		for (; i < n && !slot_load(slot + i); i++)
 			slot_store(slot + i, e += step);
 	} else if (mode != STRETCH_LIVE) {
@@ -268,10 +271,18 @@ VPTE_INLINE int map_cursor_start(const struct vpte_format *f, const struct vpte_
 	return cur->path[cur->level] ? 0 : -VPTE_EFAULT;
 }
 
+/* Does the whole span of the entry of @level that the walk reaches at @ia
+ * lie in the request's range? */
+VPTE_INLINE bool span_in_range(const struct vpte_format *f, const struct map_req *r, uint64_t ia,
+			       unsigned level)
+{
+	uint64_t span = mask_below(g_shift(f, level));
+	return !(ia & span) && r->last - ia >= span;
+}
+
 /*
  * table_whole - does the request write every entry of a table created under
- * the entry of @level that the walk reaches at @ia: does the entry's whole
- * span lie in the range?  Then every entry of that table gets a leaf, a run
+ * the entry of @level that the walk reaches at @ia (span_in_range())?  Then every entry of that table gets a leaf, a run
  * member or a table that is itself written whole, and the table is built
  * privately and published once it is full (struct vpte_pool, "tables
  * written whole").  Not on a concurrent table, where publishing may find the
@@ -281,8 +292,7 @@ VPTE_INLINE int map_cursor_start(const struct vpte_format *f, const struct vpte_
 VPTE_INLINE bool table_whole(const struct vpte_format *f, const struct map_req *r, uint64_t ia,
 			     unsigned level)
 {
-	uint64_t span = mask_below(g_shift(f, level));
-	return !r->conc && !(ia & span) && r->last - ia >= span;
+	return !r->conc && span_in_range(f, r, ia, level);
 }
 
 /*
@@ -412,7 +422,11 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 					wait_frozen(f, c, t, path, level, ia, slot);
 					return MAP_RETRY;
 				}
-				if (won && !r->conc)
+				/* On a concurrent table, a new table in the span
+				 * of no other edit's range: no other edit names
+				 * an address in it, so none writes or freezes
+				 * an entry of it (docs/concurrency.md). */
+				if (won && (!r->conc || span_in_range(f, r, ia, level)))
 					fresh = path[level - 1u];
 			}
 			level--;
