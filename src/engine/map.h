@@ -282,8 +282,9 @@ VPTE_INLINE bool span_in_range(const struct vpte_format *f, const struct map_req
 
 /*
  * table_whole - does the request write every entry of a table created under
- * the entry of @level that the walk reaches at @ia (span_in_range())?  Then every entry of that table gets a leaf, a run
- * member or a table that is itself written whole, and the table is built
+ * the entry of @level that the walk reaches at @ia (span_in_range())?
+ * Then every entry of that table gets a leaf, a run member or a table
+ * that is itself written whole, and the table is built
  * privately and published once it is full (struct vpte_pool, "tables
  * written whole").  Not on a concurrent table, where publishing may find the
  * entry frozen (a concurrent unmap is freeing the table holding it) and the
