@@ -220,8 +220,8 @@ static const struct vpte_codec arm64_codec = {
  * which must be included first: the granule and the VA width are the
  * parameters, and the level count and the top level's index bits follow
  * from them (DDI 0487, D8.2 "Translation process": the starting level).
- * arm64.c stamps the library's formats; a test may stamp one under another
- * name. */
+ * src/formats/arm64_*.c stamp the library's formats, one a file; a test
+ * may stamp one under another name. */
 #define ARM64_BITS(g) ((g) - 3)
 #define ARM64_LEVELS(g, va) (((va) - (g) + ARM64_BITS(g) - 1) / ARM64_BITS(g))
 #define ARM64_TOP_BITS(g, va) ((va) - (g) - ARM64_BITS(g) * (ARM64_LEVELS(g, va) - 1))

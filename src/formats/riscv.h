@@ -196,8 +196,9 @@ static const struct vpte_codec riscv_codec = {
 
 /* A format of the family, stamped with VPTE_FORMAT (engine/instantiate.h),
  * which must be included first: the level count is the parameter, leaves
- * at every level, Svnapot 64 KiB runs at level 0.  riscv.c stamps the
- * library's formats; a test may stamp one under another name. */
+ * at every level, Svnapot 64 KiB runs at level 0.  src/formats/riscv_*.c
+ * stamp the library's formats, one a file; a test may stamp one under
+ * another name. */
 #define RISCV_FORMAT(ident, str, nlevels)                                                    \
 	VPTE_FORMAT(ident, riscv_codec, .name = str, .levels = nlevels,                      \
 		    .va_bits = 12 + 9 * (nlevels), .pa_bits = 56, .granule_shift = 12,      \

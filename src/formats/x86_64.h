@@ -205,8 +205,9 @@ static const struct vpte_codec x86_codec = {
 
 /* A format of the family, stamped with VPTE_FORMAT (engine/instantiate.h),
  * which must be included first: the level count is the parameter (SDM
- * Vol. 3A, 4.5: 4-level and 5-level paging).  x86_64.c stamps the
- * library's formats; a test may stamp one under another name. */
+ * Vol. 3A, 4.5: 4-level and 5-level paging).  x86_64.c and
+ * x86_64_la57.c stamp the library's formats; a test may stamp one under
+ * another name. */
 #define X86_64_FORMAT(ident, str, nlevels)                                                    \
 	VPTE_FORMAT(ident, x86_codec, .name = str, .levels = nlevels,                         \
 		    .va_bits = 12 + 9 * (nlevels), .pa_bits = 52, .granule_shift = 12,       \
