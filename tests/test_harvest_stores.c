@@ -6,7 +6,8 @@
  * with a counter of the compare-and-swaps (VPTE_LEAF_CAS_HOOK).  The choice
  * is the family codec's (its leaf_settled()), the same for every format of
  * the family; and each format stamped here costs the build as much as one
- * of the library's (half a minute under UBSan), so not all eleven are:
+ * of the library's (half a minute under UBSan), so not all eleven are, and
+ * each is a file of its own (harvest_stores_*.c) for a parallel build:
  *
  *   hardware      on a table the hardware updates, a leaf it may still
  *                 change costs one each: x86-64 and RISC-V with accessed
@@ -20,17 +21,10 @@
  */
 #include "testlib.h"
 
-static unsigned long cas_count;
-#define VPTE_LEAF_CAS_HOOK() (cas_count++)
-
-#include "engine/instantiate.h"
 #include "formats/arm64.h"
-#include "formats/riscv.h"
-#include "formats/x86_64.h"
+#include "harvest_stores.h"
 
-X86_64_FORMAT(counted_x86_64, "x86_64", 4);
-ARM64_FORMAT(counted_arm64_16k_47, "arm64-16k-47", 14, 47, 0x3, 7, 5, 0);
-RISCV_FORMAT(counted_riscv_sv39, "riscv-sv39", 3);
+unsigned long cas_count;
 
 #define PAGES 64u
 
