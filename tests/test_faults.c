@@ -24,6 +24,8 @@
 
 #include "testlib.h"
 
+#include "engine/internal.h" /* POOL_FIRST */
+
 #define DEFAULT_SEED 0xfa17u
 #define DEFAULT_ROUNDS 12 /* scenarios of each shape per format */
 #define MAX_SETUP 4
@@ -609,6 +611,32 @@ static void root_failure(const struct vpte_format *f)
 	CHECK_EQ(mem.attempts, 1);
 }
 
+/*
+ * Maps of 1 to POOL_FIRST + 3 leaf tables' spans in granule leaves into an
+ * empty table, aligned (leaf tables written whole) or a granule short at
+ * both ends (the end ones zeroed): their pools hold no more pages than the
+ * pool keeps addresses of in itself (POOL_FIRST), or need an index page,
+ * and each map fails at every allocation in turn.
+ */
+static void pool_sizes(struct fmt *x)
+{
+	unsigned leaf_table = x->gshift + x->f->level_bits[0];
+	for (unsigned m = 1; m <= POOL_FIRST + 3u; m++) {
+		for (uint64_t in = 0; in <= x->gran; in += x->gran) {
+			struct scenario s;
+			memset(&s, 0, sizeof(s));
+			s.shape = "map of leaf tables";
+			s.op = map_op(base_for(x, leaf_table, 0) + in, ((uint64_t)m << leaf_table) - 2u * in,
+				      pa_for(x, leaf_table) + in, some_prot(x));
+			s.op.opts.max_shift = x->gshift;
+			if (run_scenario(x, m, &s))
+				x->scenarios++;
+			else
+				report(x, &s, m, "refused", 0, 0);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t seed = DEFAULT_SEED;
@@ -629,6 +657,7 @@ int main(int argc, char **argv)
 		fmt_setup(&x, f, seed);
 		root_failure(f);
 		unsigned failed_before = test_failures;
+		pool_sizes(&x);
 		for (unsigned n = 0; n < SHAPES * rounds; n++) {
 			struct scenario s;
 			/* Some random shapes do not fit (e.g. PA range): draw again. */

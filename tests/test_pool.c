@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_pool.c - the page pool of all-or-nothing edits (struct vpte_pool,
- * src/engine/internal.h): it keeps its pages' addresses in index pages of
- * its own, so every count here crosses several index pages (510 addresses
- * each with 4 KiB pages).  Every page taken is one that was given, once,
- * at the pointer its address translates to (in an arena whose buffer
- * moves as it grows, too); a zeroed pool's pages come out all zero, the
- * index pages included; a failed fill, wherever it fails, leaves nothing
- * allocated.
+ * src/engine/internal.h): it keeps the first POOL_FIRST pages' addresses
+ * in itself and the rest in index pages of its own, so the counts here
+ * cross several index pages (511 addresses each with 4 KiB pages), and
+ * small pools every count around POOL_FIRST.  Every page taken is one
+ * that was given, once, at the pointer its address translates to (in an
+ * arena whose buffer moves as it grows, too); a zeroed pool's pages come
+ * out all zero, the index pages included; a failed fill, wherever it
+ * fails, leaves nothing allocated.
  */
 #include "testlib.h"
 
@@ -61,7 +62,7 @@ static void fill_take_put(const struct vpte_format *f, struct vpte_mem mem, stru
 	CHECK_EQ(vpte_table_init(&t, f, mem), 0);
 	uint64_t base = m->live, n = 0;
 	uint64_t *pa = calloc(2u * MANY + 7u, sizeof(*pa));
-	struct vpte_pool zeroed = { vpte_pa(0), 0, NULL }, whole = { vpte_pa(0), 0, NULL };
+	struct vpte_pool zeroed = { 0 }, whole = { 0 };
 	CHECK_EQ(vpte_pools_fill(&zeroed, MANY, &whole, MANY + 7u, &t), 0);
 	CHECK_EQ(zeroed.count, MANY);
 	CHECK_EQ(whole.count, MANY + 7u);
@@ -77,7 +78,7 @@ static void fill_take_put(const struct vpte_format *f, struct vpte_mem mem, stru
 
 	/* Zeroed pages given back (vpte_pool_put()) come out zeroed again,
 	 * though some of them held the pool's index meanwhile. */
-	struct vpte_pool back = { vpte_pa(0), 0, NULL };
+	struct vpte_pool back = { 0 };
 	for (uint64_t i = 0; i < MANY; i++) {
 		memset((void *)(uintptr_t)pa[i], 0, 1ull << f->granule_shift);
 		vpte_pool_put(&back, &t, vpte_pa(pa[i]));
@@ -104,7 +105,7 @@ static void fill_fails(const struct vpte_format *f, struct vpte_mem mem, struct 
 	struct vpte_table t;
 	CHECK_EQ(vpte_table_init(&t, f, mem), 0);
 	uint64_t base = m->live;
-	struct vpte_pool zeroed = { vpte_pa(0), 0, NULL }, whole = { vpte_pa(0), 0, NULL };
+	struct vpte_pool zeroed = { 0 }, whole = { 0 };
 	m->attempts = 0;
 	m->fail_at = at;
 	CHECK_EQ(vpte_pools_fill(&zeroed, 600, &whole, 600, &t), -VPTE_ENOMEM);
@@ -124,7 +125,7 @@ static void arena_moves(const struct vpte_format *f)
 	CHECK_EQ(vpte_arena_init(&arena, vpte_pa(0x40000000), 64ull << 20), 0);
 	CHECK_EQ(vpte_table_init(&t, f, vpte_arena_mem(&arena)), 0);
 	uint64_t *pa = calloc(2u * MANY, sizeof(*pa));
-	struct vpte_pool zeroed = { vpte_pa(0), 0, NULL }, whole = { vpte_pa(0), 0, NULL };
+	struct vpte_pool zeroed = { 0 }, whole = { 0 };
 	CHECK_EQ(vpte_pools_fill(&zeroed, MANY, &whole, MANY, &t), 0);
 	uint64_t n = take_all(&zeroed, &t, true, pa, 0);
 	n = take_all(&whole, &t, false, pa, n);
@@ -133,6 +134,65 @@ static void arena_moves(const struct vpte_format *f)
 	vpte_table_destroy(&t);
 	free(pa);
 	vpte_arena_release(&arena);
+}
+
+/* Pools of every size around POOL_FIRST, the pages whose addresses the
+ * pool keeps in itself, up to one index page past it: each fill failing at
+ * every allocation, then the pages taken, given back, taken in part and
+ * given back across the boundary, and taken again. */
+static void small_pools(const struct vpte_format *f, struct vpte_mem mem, struct test_mem *m)
+{
+	enum { MOST = POOL_FIRST + 3u };
+	struct vpte_table t;
+	CHECK_EQ(vpte_table_init(&t, f, mem), 0);
+	uint64_t base = m->live, page_size = 1ull << f->granule_shift;
+	for (uint64_t nz = 0; nz <= MOST; nz++) {
+		for (uint64_t nw = 0; nw <= MOST; nw++) {
+			struct vpte_pool zeroed = { 0 }, whole = { 0 };
+			for (uint64_t at = 1; at <= nz + nw; at++) {
+				m->attempts = 0;
+				m->fail_at = at;
+				CHECK_EQ(vpte_pools_fill(&zeroed, nz, &whole, nw, &t), -VPTE_ENOMEM);
+				m->fail_at = 0;
+				CHECK_EQ(zeroed.count + whole.count, 0);
+				CHECK_EQ(m->live, base);
+			}
+			uint64_t pa[2u * MOST], n;
+			CHECK_EQ(vpte_pools_fill(&zeroed, nz, &whole, nw, &t), 0);
+			CHECK_EQ(m->live - base, nz + nw);
+			n = take_all(&zeroed, &t, true, pa, 0);
+			n = take_all(&whole, &t, false, pa, n);
+			CHECK_EQ(n, nz + nw);
+			check_distinct(pa, n);
+
+			/* Back into one pool, zeroed, then the newer half taken
+			 * and given back, so that an index page goes and comes
+			 * again: every page, an index page too, comes out
+			 * zeroed. */
+			struct vpte_pool back = { 0 };
+			uint64_t out[2u * MOST], taken = 0;
+			for (uint64_t i = 0; i < n; i++) {
+				memset((void *)(uintptr_t)pa[i], 0, page_size);
+				vpte_pool_put(&back, &t, vpte_pa(pa[i]));
+			}
+			for (; taken < (n + 1u) / 2u; taken++) {
+				vpte_pa_t at;
+				void *page = vpte_pool_take_page(&back, &t, true, &at);
+				CHECK(page == vpte_mem_ptr(&t.mem, at, page_size));
+				CHECK(vpte_page_is_zero(page, page_size));
+				out[taken] = at.addr;
+			}
+			for (uint64_t i = 0; i < taken; i++)
+				vpte_pool_put(&back, &t, vpte_pa(out[i]));
+			CHECK_EQ(back.count, n);
+			taken = take_all(&back, &t, true, out, 0);
+			CHECK_EQ(taken, n);
+			check_distinct(out, taken);
+			free_all(m, &t, out, taken);
+			CHECK_EQ(m->live, base);
+		}
+	}
+	vpte_table_destroy(&t);
 }
 
 int main(void)
@@ -148,9 +208,11 @@ int main(void)
 		fill_take_put(formats[i], test_mem_direct(&m), &m);
 		struct vpte_mem single = { &single_ops, &m, NULL };
 		fill_take_put(formats[i], single, &m);
-		/* The first page (the first index page), at an index page's
+		small_pools(formats[i], test_mem(&m), &m);
+		small_pools(formats[i], single, &m);
+		/* The first page, the first index page, at an index page's
 		 * end, in a later batch, the last. */
-		const uint64_t fail_at[] = { 1, 2, 64, 65, 510, 511, 512, 600, 601, 1200 };
+		const uint64_t fail_at[] = { 1, 2, 4, 5, 6, 64, 65, 515, 516, 517, 600, 601, 1200 };
 		for (unsigned k = 0; k < sizeof(fail_at) / sizeof(fail_at[0]); k++) {
 			fill_fails(formats[i], test_mem(&m), &m, fail_at[k]);
 			fill_fails(formats[i], single, &m, fail_at[k]);

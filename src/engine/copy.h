@@ -440,7 +440,7 @@ VPTE_INLINE int copy_fast(const struct vpte_format *f, const struct vpte_codec *
 			  uint64_t last, bool wrprotect, struct vpte_gather *g)
 {
 	struct copy_walk w = { .dst = dst, .first = first, .last = last, .wrprotect = wrprotect };
-	struct vpte_pool pool = { vpte_pa(0), 0, NULL }, whole = { vpte_pa(0), 0, NULL };
+	struct vpte_pool pool = { 0 }, whole = { 0 };
 	for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++)
 		w.memo[l].key = MEMO_NONE;
 	int64_t tables = copy_direct(f, c, df, dc, src, &w);
@@ -494,7 +494,7 @@ VPTE_INLINE int eng_copy(const struct vpte_format *f, const struct vpte_codec *c
 	int64_t tables = copy_pass(f, c, dst, src, va, size, wrprotect, NULL, NULL);
 	if (tables < 0)
 		return (int)tables;
-	struct vpte_pool pool = { vpte_pa(0), 0, NULL };
+	struct vpte_pool pool = { 0 };
 	if ((ret = vpte_pool_fill(&pool, dst, (uint64_t)tables)))
 		return ret;
 	copy_pass(f, c, dst, src, va, size, wrprotect, &pool, g); /* planned: cannot fail */

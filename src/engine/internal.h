@@ -77,26 +77,34 @@ struct vpte_format_ops {
 /*
  * struct vpte_pool - table pages allocated before an edit changes anything,
  * so that the edit itself cannot fail half-way.  The core has no memory of
- * its own, so the pool keeps its pages' addresses in pages of its own: an
- * index page holds the address of the index page before it
- * (POOL_NEXT), how many addresses it holds (POOL_HELD) and those addresses
- * (from POOL_ADDRS on); @head is the newest index page, which is itself
- * one of the pool's pages, taken once it holds no address, and @index its
- * pointer (NULL when the pool is empty), translated anew after every
- * allocation (which may move an arena's memory; between a fill and the
- * takes the engine allocates nothing, docs/dev-notes.md).  Only the index
- * pages are written: the others are not touched until the edit takes them
- * (a chain word in every page, as the pool had, was a pass of cache misses
- * over all of a bulk map's pages before it filled them,
- * docs/performance.md item 34).
+ * its own: the addresses of the first POOL_FIRST pages sit in the pool
+ * (@first), and those of the rest in pages of its own.  An edit that
+ * creates a few tables (a bulk map of 2 MiB leaves two, a single page at
+ * most one a level) thus needs no index page, whose put and take were each
+ * a call out of line and a translation (docs/performance.md item 38).  An
+ * index page holds the address of the index page before it (POOL_NEXT)
+ * and from POOL_ADDRS on page addresses; every index page but the newest
+ * is full.  @head is the newest, itself one of the pool's pages, taken
+ * once it holds no address; @index its pointer (NULL when there is none),
+ * translated anew after every allocation (which may move an arena's
+ * memory; between a fill and the takes the engine allocates nothing,
+ * docs/dev-notes.md); @held how many addresses it holds, of @room (0 when
+ * there is none, so that a put finds no room without testing @index).
+ * Only the index pages are written: the others are not touched until the
+ * edit takes them (a chain word in every page, as the pool had, was a
+ * pass of cache misses over all of a bulk map's pages before it filled
+ * them, docs/performance.md item 34).
  */
+#define POOL_FIRST 4u
 struct vpte_pool {
 	vpte_pa_t head;
 	uint64_t count;
 	uint64_t *index;
+	uint64_t held, room;
+	uint64_t first[POOL_FIRST];
 };
 
-enum { POOL_NEXT, POOL_HELD, POOL_ADDRS };
+enum { POOL_NEXT, POOL_ADDRS };
 
 /* Allocate until @pool holds @count zeroed pages; on failure free them all
  * and return -VPTE_ENOMEM.  vpte_pools_fill() without the second pool. */
@@ -117,25 +125,27 @@ static inline uint64_t *vpte_pool_page(const struct vpte_table *t, vpte_pa_t pa)
  * allocation). */
 static inline void vpte_pool_reach(struct vpte_pool *pool, const struct vpte_table *t)
 {
-	pool->index = pool->count ? vpte_pool_page(t, pool->head) : NULL;
+	pool->index = pool->count > POOL_FIRST ? vpte_pool_page(t, pool->head) : NULL;
 }
 
 /* Give back a page that was never published: to a pool of zeroed pages
  * only if it is all zero; to a pool of whole-table pages as it is.  Its
- * address goes into the newest index page while that has room; else the
- * page becomes the newest index page (vpte_pool_put_index(), out of line:
- * once in 510 puts). */
+ * address goes into the newest index page while that has room, else into
+ * @first while that has room; else the page becomes the newest index page
+ * (vpte_pool_put_index(), out of line: once in 512 puts). */
 void vpte_pool_put_index(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa);
 static inline void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa)
 {
-	uint64_t *index = pool->index;
-	if (index && index[POOL_HELD] <
-			     (1ull << t->fmt->granule_shift) / sizeof(uint64_t) - POOL_ADDRS) {
-		index[POOL_ADDRS + index[POOL_HELD]++] = pa.addr;
+	uint64_t held = pool->held;
+	if (held < pool->room) {
+		pool->index[POOL_ADDRS + held] = pa.addr;
+		pool->held = held + 1u;
 		pool->count++;
-		return;
+	} else if (pool->count < POOL_FIRST) {
+		pool->first[pool->count++] = pa.addr;
+	} else {
+		vpte_pool_put_index(pool, t, pa);
 	}
-	vpte_pool_put_index(pool, t, pa);
 }
 
 /*
@@ -172,24 +182,29 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
  * address in *@pa, and return the pointer to it (an edit that writes the
  * new table next would otherwise translate the address again): the last
  * address the newest index page holds, or that page itself once it holds
- * none (vpte_pool_take_index(), out of line: once in 511 takes).  @zeroed:
- * the pool holds zeroed pages, and what the index page kept in the words
- * it gives up is cleared (vpte_pool_take()).
+ * none (vpte_pool_take_index(), out of line: once in 512 takes), or with
+ * no index page the last of @first.  @zeroed: the pool holds zeroed pages,
+ * and what an index page kept in the words it gives up is cleared
+ * (vpte_pool_take()).
  */
 void *vpte_pool_take_index(struct vpte_pool *pool, const struct vpte_table *t, bool zeroed,
 			   vpte_pa_t *pa);
 static inline void *vpte_pool_take_page(struct vpte_pool *pool, const struct vpte_table *t,
 					bool zeroed, vpte_pa_t *pa)
 {
-	uint64_t *index = pool->index;
-	uint64_t held = index[POOL_HELD];
-	if (!held)
+	uint64_t held = pool->held;
+	if (held) {
+		uint64_t *slot = &pool->index[POOL_ADDRS + --held];
+		pool->held = held;
+		pool->count--;
+		*pa = vpte_pa(*slot);
+		if (zeroed)
+			*slot = 0;
+	} else if (!pool->index) {
+		*pa = vpte_pa(pool->first[--pool->count]);
+	} else {
 		return vpte_pool_take_index(pool, t, zeroed, pa);
-	pool->count--;
-	index[POOL_HELD] = --held;
-	*pa = vpte_pa(index[POOL_ADDRS + held]);
-	if (zeroed)
-		index[POOL_ADDRS + held] = 0;
+	}
 	return vpte_pool_page(t, *pa);
 }
 

@@ -760,7 +760,7 @@ VPTE_INLINE void gaps_clear(const struct vpte_format *f, const struct vpte_codec
 VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_codec *c,
 			       const struct vpte_table *t, struct map_req *r)
 {
-	struct vpte_pool pool = { vpte_pa(0), 0, NULL };
+	struct vpte_pool pool = { 0 };
 	struct map_gaps gaps = { vpte_pa(0), 0, 0, true };
 	struct map_cursor cur;
 	bool retry = false;
@@ -949,7 +949,7 @@ VPTE_INLINE int eng_map_tables(const struct vpte_format *f, const struct vpte_co
 	int64_t tables = map_walk(f, c, t, r, NULL, &cur);
 	if (tables < 0)
 		return (int)tables;
-	struct vpte_pool pool = { vpte_pa(0), 0, NULL }, whole = { vpte_pa(0), 0, NULL };
+	struct vpte_pool pool = { 0 }, whole = { 0 };
 	if ((err = vpte_pools_fill(&pool, (uint64_t)tables - cur.whole, &whole, cur.whole, t)))
 		return err;
 	/* From the root again, translated anew: filling the pool may have

@@ -76,7 +76,7 @@ static int pool_fill_batch(struct vpte_pool *zeroed, uint64_t zeroed_count,
 
 int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count)
 {
-	struct vpte_pool none = { vpte_pa(0), 0, NULL };
+	struct vpte_pool none = { 0 };
 	return vpte_pools_fill(pool, count, &none, 0, t);
 }
 
@@ -98,9 +98,10 @@ void vpte_pool_put_index(struct vpte_pool *pool, const struct vpte_table *t, vpt
 {
 	uint64_t *index = vpte_pool_page(t, pa);
 	index[POOL_NEXT] = pool->head.addr;
-	index[POOL_HELD] = 0;
 	pool->head = pa;
 	pool->index = index;
+	pool->held = 0;
+	pool->room = page_size(t) / sizeof(uint64_t) - POOL_ADDRS;
 	pool->count++;
 }
 
@@ -114,6 +115,9 @@ void *vpte_pool_take_index(struct vpte_pool *pool, const struct vpte_table *t, b
 	if (zeroed)
 		index[POOL_NEXT] = 0;
 	vpte_pool_reach(pool, t);
+	/* The index page before is full; with none left, @first holds the
+	 * rest. */
+	pool->held = pool->room = pool->index ? pool->room : 0;
 	return index;
 }
 

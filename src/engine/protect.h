@@ -284,7 +284,7 @@ VPTE_INLINE int eng_protect(const struct vpte_format *f, const struct vpte_codec
 {
 	struct prot_change ch = { set, clear };
 	struct protect_pass p = { .ch = &ch, .no_hw = t->flags & VPTE_TABLE_NO_HW_UPDATES };
-	struct vpte_pool pool = { vpte_pa(0), 0, NULL };
+	struct vpte_pool pool = { 0 };
 	struct edge_plan plan;
 	for (unsigned l = 0; l < VPTE_MAX_LEVELS; l++)
 		p.memo[l].key = MEMO_NONE;

@@ -62,7 +62,7 @@ VPTE_INLINE int eng_split(const struct vpte_format *f, const struct vpte_codec *
 	if (tables < 0)
 		return (int)tables;
 	/* Every table a split creates is written whole (split_table()). */
-	struct vpte_pool none = { vpte_pa(0), 0, NULL }, whole = { vpte_pa(0), 0, NULL };
+	struct vpte_pool none = { 0 }, whole = { 0 };
 	if ((err = vpte_pools_fill(&none, 0, &whole, (uint64_t)tables, t)))
 		return err;
 	struct vpte_gather local, *g = edit_gather(t, gather, &local);

@@ -361,7 +361,7 @@ VPTE_INLINE int eng_unmap(const struct vpte_format *f, const struct vpte_codec *
 			  struct vpte_gather *gather)
 {
 	uint64_t first, last;
-	struct vpte_pool pool = { vpte_pa(0), 0, NULL };
+	struct vpte_pool pool = { 0 };
 	struct edge_plan plan;
 	int err = edges_prepare(f, c, t, va, size, NULL, gather, &first, &last, &plan, &pool);
 	if (err)

@@ -41,9 +41,13 @@ VPTE_INLINE unsigned g_shift(const struct vpte_format *f, unsigned level)
 	return f->granule_shift + f->level_bits[0] * level;
 }
 
+/* Written as the rule of g_shift(), not as a read of level_bits[level]:
+ * for a level the compiler does not know (a map's walk), that is a
+ * compare, or a constant where the top indexes as many bits as the rest,
+ * instead of a load from the table of bits on every index. */
 VPTE_INLINE unsigned g_entries(const struct vpte_format *f, unsigned level)
 {
-	return 1u << f->level_bits[level];
+	return 1u << (level == g_top(f) ? f->level_bits[g_top(f)] : f->level_bits[0]);
 }
 
 VPTE_INLINE unsigned g_index(const struct vpte_format *f, uint64_t ia, unsigned level)
