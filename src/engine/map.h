@@ -103,8 +103,8 @@ VPTE_INLINE bool run_possible(const struct vpte_format *f, const struct map_req 
 enum stretch_mode {
 	STRETCH_PLAN,    /* count only; @table NULL: a table still to be created */
 	STRETCH_LIVE,    /* a table in the tree: write each entry found empty */
-	STRETCH_FRESH,   /* published by this walk: the request's entries are empty,
-			  * and on a concurrent table nobody else's */
+	STRETCH_FRESH,   /* published by this walk, on a table that is not
+			  * concurrent: the request's entries are empty */
 	STRETCH_PRIVATE, /* this walk's, not published yet: plain stores */
 };
 
@@ -238,17 +238,18 @@ VPTE_INLINE void wait_frozen(const struct vpte_format *f, const struct vpte_code
 
 /*
  * map_run - write the @members entries of a leaf (a run when @run) from
- * @slot on, mapping @pa.  On a concurrent table each is claimed; when one
- * cannot be (frozen), those written are emptied again and false returned.
+ * @slot on, mapping @pa.  With @claim (a live table of a concurrent table)
+ * each is claimed; when one cannot be (frozen), those written are emptied
+ * again and false returned.
  */
 VPTE_INLINE bool map_run(const struct vpte_format *f, const struct vpte_codec *c,
 			 const struct map_req *r, vpte_slot_t *slot, unsigned members,
-			 unsigned level, uint64_t pa, bool run)
+			 unsigned level, uint64_t pa, bool run, bool claim)
 {
 	unsigned shift = g_shift(f, level);
 	for (unsigned i = 0; i < members; i++) {
 		uint64_t e = c->make_leaf(f, pa + ((uint64_t)i << shift), level, r->prot, run);
-		if (!r->conc) {
+		if (!claim) {
 			slot_store(slot + i, e);
 		} else if (slot_claim(slot + i, e)) {
 			while (i--)
@@ -286,15 +287,20 @@ VPTE_INLINE bool span_in_range(const struct vpte_format *f, const struct map_req
  * Then every entry of that table gets a leaf, a run member or a table
  * that is itself written whole, and the table is built
  * privately and published once it is full (struct vpte_pool, "tables
- * written whole").  Not on a concurrent table, where publishing may find the
- * entry frozen (a concurrent unmap is freeing the table holding it) and the
- * walk must plan again, with nothing of its private subtree to keep.
+ * written whole").  On a concurrent table too: no other edit names an
+ * address in such a table's span, so only a neighbour's unmap freeing the
+ * table that holds its entry can get in the way, and the publish then
+ * finds the entry frozen and gives the subtree up (publish_private()).
  */
 VPTE_INLINE bool table_whole(const struct vpte_format *f, const struct map_req *r, uint64_t ia,
 			     unsigned level)
 {
-	return !r->conc && span_in_range(f, r, ia, level);
+	return span_in_range(f, r, ia, level);
 }
+
+/* What map_leaf_tables() returns when a claim found its entry frozen
+ * (map_walk() returns MAP_RETRY). */
+#define ROWS_FROZEN UINT64_MAX
 
 /*
  * map_leaf_tables - the entries of the table at @level, from @ia on, that
@@ -306,10 +312,13 @@ VPTE_INLINE bool table_whole(const struct vpte_format *f, const struct map_req *
  * row, whose entries differ only by their span.  Plan (@pool NULL): count
  * them into @created and @cur->whole, with no walk under them.  Apply: for
  * each a page from the pool, filled (fill_private()) and linked by one
- * release store, with no descent and climb through the general walk per
- * table (docs/performance.md item 24).  Returns how many entries were
- * dealt with; 0 when none (the first entry is not empty, or the leaves do
- * not step by PA: leaf_step()), and the general walk takes over.
+ * release store (a claim on a concurrent table, unless @table is private),
+ * with no descent and climb through the general walk per table
+ * (docs/performance.md item 24).  Returns how many entries were dealt
+ * with; 0 when none (the first entry is not empty, or the leaves do not
+ * step by PA: leaf_step()), and the general walk takes over; ROWS_FROZEN
+ * when a claim found its entry frozen (after wait_frozen()).  The observer
+ * hears of the leaves of a private table when it is published.
  */
 VPTE_INLINE uint64_t map_leaf_tables(const struct vpte_format *f, const struct vpte_codec *c,
 				     const struct vpte_table *t, const struct map_req *r,
@@ -336,15 +345,56 @@ VPTE_INLINE uint64_t map_leaf_tables(const struct vpte_format *f, const struct v
 	uint64_t step = leaf_step(f, c, prot, level - 1u, pa, e, n * per);
 	if (!step)
 		return 0;
+	bool frozen = false;
 	for (; i < n && (private || !slot_load(slot + i)); i++, e += per * step) {
 		vpte_pa_t page;
 		fill_private(vpte_pool_take_page(vpte_pool_for_whole(cur->whole_pool, pool), t,
 						 false, &page),
 			     per, e, step);
-		slot_store(slot + i, c->make_table(f, page.addr));
+		uint64_t entry = c->make_table(f, page.addr);
+		if (private || !r->conc) {
+			slot_store(slot + i, entry);
+		} else if (slot_claim(slot + i, entry)) {
+			/* Frozen since the load (table_whole()).  Not back
+			 * to the pool: it may be the zeroed one
+			 * (vpte_pool_for_whole()).  An entry frozen before
+			 * it ended the row: the general walk then builds
+			 * the table privately, and publish_private() finds
+			 * the entry frozen. */
+			t->mem.ops->free(t->mem.ctx, page, g_page(f));
+			frozen = true;
+			break;
+		}
 	}
-	observe_installs(f, t, ia, pa, g_shift(f, level - 1u), i * per);
-	return i;
+	if (!private)
+		observe_installs(f, t, ia, pa, g_shift(f, level - 1u), i * per);
+	if (!frozen)
+		return i;
+	wait_frozen(f, c, t, cur->path, level, ia + (i << shift), slot + i);
+	return ROWS_FROZEN;
+}
+
+/*
+ * publish_private - link the private subtree that the walk built under
+ * @pub, the entry at @ia of the table at @level on @path, by @entry (a
+ * claim on a concurrent table), and tell the observer of its leaves, which
+ * only now are anyone's.  False when the entry was frozen (table_whole()):
+ * the subtree is freed, as nobody has seen it, and once the unmap is done
+ * (wait_frozen()) the walk plans again.
+ */
+VPTE_INLINE bool publish_private(const struct vpte_format *f, const struct vpte_codec *c,
+				 const struct vpte_table *t, const struct map_req *r, void **path,
+				 unsigned level, uint64_t ia, vpte_slot_t *pub, uint64_t entry)
+{
+	if (!r->conc) {
+		slot_store(pub, entry);
+	} else if (slot_claim(pub, entry)) {
+		free_tables(f, c, t, c->table_pa(f, entry), level - 1u, ia, NULL);
+		wait_frozen(f, c, t, path, level, ia, pub);
+		return false;
+	}
+	observe_leaves(f, t, ia, ia + mask_below(g_shift(f, level)), true);
+	return true;
 }
 
 /*
@@ -355,8 +405,9 @@ VPTE_INLINE uint64_t map_leaf_tables(const struct vpte_format *f, const struct v
  * after writing part of the request.  The apply builds a table written
  * whole (table_whole()) with its subtree before it publishes it: the
  * tables on the path below level @priv are private (never read: their
- * entries are known empty), and @pub is the entry that publishes the
- * outermost, stored when the walk leaves its span.
+ * entries are known empty), and @pub, at @pub_ia, is the entry that
+ * publishes the outermost, stored when the walk leaves its span
+ * (publish_private()).
  */
 VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_codec *c,
 			     const struct vpte_table *t, const struct map_req *r,
@@ -368,7 +419,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 	void *fresh = NULL; /* the last table this walk created and published */
 	unsigned priv = 0;
 	vpte_slot_t *pub = NULL;
-	uint64_t pub_entry = 0;
+	uint64_t pub_entry = 0, pub_ia = 0;
 	uint64_t ia = r->first;
 
 	/* Up to the lowest table on the path whose span holds @ia too. */
@@ -386,6 +437,8 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 				? map_leaf_tables(f, c, t, r, path[level], level < priv, level, ia,
 						  pa, pool, cur, &created)
 				: 0;
+		if (rows == ROWS_FROZEN)
+			return MAP_RETRY;
 
 		/* Down to the target level, creating tables on the way. */
 		for (; !rows;) {
@@ -413,6 +466,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 				} else {
 					pub = slot;
 					pub_entry = c->make_table(f, page.addr);
+					pub_ia = ia; /* aligned: table_whole() */
 					priv = level;
 				}
 			} else {
@@ -423,11 +477,10 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 					wait_frozen(f, c, t, path, level, ia, slot);
 					return MAP_RETRY;
 				}
-				/* On a concurrent table, a new table in the span
-				 * of no other edit's range: no other edit names
-				 * an address in it, so none writes or freezes
-				 * an entry of it (docs/concurrency.md). */
-				if (won && (!r->conc || span_in_range(f, r, ia, level)))
+				/* On a concurrent table other maps may write
+				 * into it: its span is not all the request's
+				 * (table_whole()). */
+				if (won && !r->conc)
 					fresh = path[level - 1u];
 			}
 			level--;
@@ -455,7 +508,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 					    slot_at(path[level], g_index(f, ia, level)));
 				return MAP_RETRY;
 			}
-			if (pool)
+			if (pool && level >= priv)
 				observe_installs(f, t, ia, pa, g_shift(f, level), n);
 			next = ia + (n << g_shift(f, level));
 		} else {
@@ -467,18 +520,20 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 			unsigned step = run ? run_shift : entry_shift;
 			if (pool) {
 				vpte_slot_t *slot = slot_at(path[level], g_index(f, ia, level));
-				if (!map_run(f, c, r, slot, members, level, pa, run)) {
+				if (!map_run(f, c, r, slot, members, level, pa, run,
+					     r->conc && level >= priv)) {
 					wait_frozen(f, c, t, path, level, ia, slot);
 					return MAP_RETRY;
 				}
-				observe_installs(f, t, ia, pa, step, 1);
+				if (level >= priv)
+					observe_installs(f, t, ia, pa, step, 1);
 			}
 			next = span_next(ia, step);
 		}
 
 		if (next > r->last || next > g_ia_mask(f)) {
-			if (priv)
-				slot_store(pub, pub_entry);
+			if (priv && !publish_private(f, c, t, r, path, priv, pub_ia, pub, pub_entry))
+				return MAP_RETRY;
 			cur->level = level;
 			cur->ia = ia;
 			return created;
@@ -487,7 +542,8 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 		while (level < g_top(f) && !(ia & mask_below(g_shift(f, level + 1u))))
 			level++;
 		if (priv && level >= priv) {
-			slot_store(pub, pub_entry);
+			if (!publish_private(f, c, t, r, path, priv, pub_ia, pub, pub_entry))
+				return MAP_RETRY;
 			priv = 0;
 		}
 	}
@@ -731,7 +787,7 @@ VPTE_INLINE void gaps_clear(const struct vpte_format *f, const struct vpte_codec
 			    const struct map_gaps *gaps, struct vpte_gather *g)
 {
 	if (gaps->whole) {
-		observe_removes(f, c, t, r->first, r->last);
+		observe_leaves(f, t, r->first, r->last, false);
 		clear_range(f, c, t, g, r->first, r->last);
 		return;
 	}
@@ -739,7 +795,7 @@ VPTE_INLINE void gaps_clear(const struct vpte_format *f, const struct vpte_codec
 	for (uint64_t p = 0, n = gaps->used; p < gaps->pages; p++, n = gaps_per_page(f)) {
 		const uint64_t *page = tab_ptr(f, t, pa.addr);
 		for (uint64_t i = 0; i < n; i++) {
-			observe_removes(f, c, t, page[1u + 2u * i], page[2u + 2u * i]);
+			observe_leaves(f, t, page[1u + 2u * i], page[2u + 2u * i], false);
 			clear_range(f, c, t, g, page[1u + 2u * i], page[2u + 2u * i]);
 		}
 		pa = vpte_pa(page[0]);
@@ -747,9 +803,10 @@ VPTE_INLINE void gaps_clear(const struct vpte_format *f, const struct vpte_codec
 }
 
 /*
- * map_concurrent - vpte_map on a concurrent table: plan, fill the pool,
- * apply; when the apply finds that a concurrent unmap is freeing a table
- * it writes into (MAP_RETRY), plan again from where the table stands, with
+ * map_concurrent - vpte_map on a concurrent table: plan, fill the pools
+ * (zeroed pages, and pages for the tables written whole), apply; when the
+ * apply finds that a concurrent unmap is freeing a table it writes into
+ * (MAP_RETRY), plan again from where the table stands, with
  * the leaves the first apply wrote accepted as already there (insert), and
  * apply again.  The range is the caller's alone, so every leaf found in it
  * after the first plan is this map's or was there before.  If the pages a
@@ -760,7 +817,7 @@ VPTE_INLINE void gaps_clear(const struct vpte_format *f, const struct vpte_codec
 VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_codec *c,
 			       const struct vpte_table *t, struct map_req *r)
 {
-	struct vpte_pool pool = { 0 };
+	struct vpte_pool pool = { 0 }, whole = { 0 };
 	struct map_gaps gaps = { vpte_pa(0), 0, 0, true };
 	struct map_cursor cur;
 	bool retry = false;
@@ -774,15 +831,18 @@ VPTE_INLINE int map_concurrent(const struct vpte_format *f, const struct vpte_co
 			break;
 		}
 		if ((!retry && (err = gaps_record(f, c, t, r, &gaps))) ||
-		    (err = vpte_pool_fill(&pool, t, (uint64_t)tables)))
+		    (err = vpte_pools_fill(&pool, (uint64_t)tables - cur.whole, &whole, cur.whole,
+					       t)))
 			break;
 		map_cursor_start(f, t, &cur);
+		cur.whole_pool = &whole;
 		if (!map_walk(f, c, t, r, &pool, &cur))
 			break;
 		retry = true;
 		r->insert = true;
 	}
 	vpte_pool_drain(&pool, t);
+	vpte_pool_drain(&whole, t);
 	if (err && retry) {
 		struct vpte_gather local;
 		vpte_gather_init(&local, t, NULL, NULL);

@@ -341,19 +341,30 @@ VPTE_INLINE void clear_planned(const struct vpte_format *f, const struct vpte_co
 	clear_from(f, c, t, g, first, last, plan->path, plan->level, !plan->cut && !plan->mixed);
 }
 
-/* Tell the observer of each leaf in [first, last] (all whole, after
- * cut_edges()) before clear_range() removes them: a separate walk, so an
- * unmap without an observer pays nothing for it. */
-VPTE_INLINE void observe_removes(const struct vpte_format *f, const struct vpte_codec *c,
-				 const struct vpte_table *t, uint64_t first, uint64_t last)
+/*
+ * observe_leaves - tell the observer of each leaf in [first, last]: as
+ * installed (@install: a map's private subtree once it is published,
+ * map.h) or as removed (an unmap's leaves, all whole after cut_edges(),
+ * before clear_range() removes them).  A walk of its own, so an edit
+ * without an observer pays nothing for it; through the format's
+ * out-of-line iteration, so an edit with one carries no second inlined
+ * walk.
+ */
+VPTE_INLINE void observe_leaves(const struct vpte_format *f, const struct vpte_table *t,
+				uint64_t first, uint64_t last, bool install)
 {
+	const struct vpte_observer *o = t->observer;
 	struct vpte_walk w;
-	if (!t->observer || !t->observer->remove)
+	if (!o || !(install ? o->install : o->remove))
 		return;
-	for (int ret = eng_iter_start(f, c, &w, t, vpte_va(ia_to_va(f, first)), last - first + 1u,
-				      VPTE_ITER_LEAVES);
-	     ret > 0; ret = eng_iter_next(f, c, &w))
-		observe_remove(t, w.va.addr, w.pa.addr, w.shift);
+	for (int ret = f->ops->iter_start(&w, t, vpte_va(ia_to_va(f, first)), last - first + 1u,
+					  VPTE_ITER_LEAVES);
+	     ret > 0; ret = f->ops->iter_next(&w)) {
+		if (install)
+			observe_install(t, w.va.addr, w.pa.addr, w.shift);
+		else
+			observe_remove(t, w.va.addr, w.pa.addr, w.shift);
+	}
 }
 
 VPTE_INLINE int eng_unmap(const struct vpte_format *f, const struct vpte_codec *c,
@@ -368,7 +379,7 @@ VPTE_INLINE int eng_unmap(const struct vpte_format *f, const struct vpte_codec *
 		return err;
 	struct vpte_gather local, *g = edit_gather(t, gather, &local);
 	cut_edges(f, c, t, &pool, g, &plan, first, last);
-	observe_removes(f, c, t, first, last);
+	observe_leaves(f, t, first, last, false);
 	clear_planned(f, c, t, g, &plan, first, last);
 	vpte_pool_drain(&pool, t);
 	edit_gather_end(g, &local);
