@@ -272,30 +272,23 @@ VPTE_INLINE int map_cursor_start(const struct vpte_format *f, const struct vpte_
 	return cur->path[cur->level] ? 0 : -VPTE_EFAULT;
 }
 
-/* Does the whole span of the entry of @level that the walk reaches at @ia
- * lie in the request's range? */
-VPTE_INLINE bool span_in_range(const struct vpte_format *f, const struct map_req *r, uint64_t ia,
-			       unsigned level)
-{
-	uint64_t span = mask_below(g_shift(f, level));
-	return !(ia & span) && r->last - ia >= span;
-}
-
 /*
  * table_whole - does the request write every entry of a table created under
- * the entry of @level that the walk reaches at @ia (span_in_range())?
- * Then every entry of that table gets a leaf, a run member or a table
- * that is itself written whole, and the table is built
- * privately and published once it is full (struct vpte_pool, "tables
- * written whole").  On a concurrent table too: no other edit names an
- * address in such a table's span, so only a neighbour's unmap freeing the
- * table that holds its entry can get in the way, and the publish then
- * finds the entry frozen and gives the subtree up (publish_private()).
+ * the entry of @level that the walk reaches at @ia, i.e. does that entry's
+ * whole span lie in the request's range?  Then every entry of that table
+ * gets a leaf, a run member or a table that is itself written whole, and
+ * the table is built privately and published once it is full (struct
+ * vpte_pool, "tables written whole").  On a concurrent table too: no other
+ * edit names an address in such a table's span, so only a neighbour's
+ * unmap freeing the table that holds its entry can get in the way, and the
+ * publish then finds the entry frozen and gives the subtree up
+ * (publish_private()).
  */
 VPTE_INLINE bool table_whole(const struct vpte_format *f, const struct map_req *r, uint64_t ia,
 			     unsigned level)
 {
-	return span_in_range(f, r, ia, level);
+	uint64_t span = mask_below(g_shift(f, level));
+	return !(ia & span) && r->last - ia >= span;
 }
 
 /* What map_leaf_tables() returns when a claim found its entry frozen
