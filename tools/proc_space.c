@@ -261,6 +261,13 @@ static int scan_vma(struct reader *r, struct proc_vma *v)
 			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_HUGE,
 		};
 		int n = ioctl(r->pagemap, PAGEMAP_SCAN, &arg);
+		/* The scan refuses a range above the user address space (x86's
+		 * [vsyscall]: EFAULT, on the first call as it checks the whole
+		 * range), where pagemap reads show no page.  smaps says the
+		 * mapping is empty and it is skipped, unless the process exited
+		 * before smaps was read. */
+		if (n < 0 && errno == EFAULT && at == v->start)
+			return read_entries(r, v, v->start, v->end, false, true);
 		if (n < 0)
 			return errno;
 		for (int i = 0; i < n; i++) {
