@@ -22,7 +22,7 @@
  * epoch read sections, with the table's pages retired through the epoch;
  * at the end every page but the root must be freed.
  *
- * Usage: test_concurrency [--seconds N] [--seed N] [--format NAME]
+ * Usage: test_concurrency [--seconds N] [--seed N] [--format NAME | --shard K/N]
  *   --seconds: per format (default: 2); for long runs under a sanitizer.
  */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
@@ -355,14 +355,10 @@ static void run_format(const struct vpte_format *f)
 int main(int argc, char **argv)
 {
 	unsigned long seconds = 0;
-	const char *only = NULL;
-	if (test_options(argc, argv, "--seconds", &run_seed, &seconds, &only))
+	struct test_pick pick;
+	if (test_options(argc, argv, "--seconds", &run_seed, &seconds, &pick))
 		return 2;
 	if (seconds)
 		run_ms = (unsigned)seconds * 1000u;
-	if (only) {
-		run_format(vpte_format_by_name(only));
-		return test_summary("test_concurrency");
-	}
-	return test_every_format("test_concurrency", run_format);
+	return test_each_picked("test_concurrency", &pick, run_format);
 }

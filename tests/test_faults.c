@@ -18,7 +18,7 @@
  * as many as the counting run.  Harvesting (test and clear) allocates
  * nothing, so it can never fail for memory.
  *
- * usage: test_faults [--seed N] [--rounds N] [--format NAME]
+ * usage: test_faults [--seed N] [--rounds N] [--format NAME | --shard K/N]
  */
 #include <stdbool.h>
 
@@ -641,8 +641,8 @@ int main(int argc, char **argv)
 {
 	uint64_t seed = DEFAULT_SEED;
 	unsigned long rounds = DEFAULT_ROUNDS;
-	const char *only = NULL;
-	if (test_options(argc, argv, "--rounds", &seed, &rounds, &only))
+	struct test_pick pick;
+	if (test_options(argc, argv, "--rounds", &seed, &rounds, &pick))
 		return 2;
 
 	size_t count;
@@ -651,7 +651,7 @@ int main(int argc, char **argv)
 	       rounds);
 	for (size_t i = 0; i < count; i++) {
 		const struct vpte_format *f = formats[i];
-		if (only && strcmp(only, f->name))
+		if (!test_picked(&pick, i, f))
 			continue;
 		struct fmt x;
 		fmt_setup(&x, f, seed);

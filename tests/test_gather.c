@@ -26,7 +26,7 @@
  * invalidation that would have dropped it (not through the gather, or
  * outside the range the gather reported).
  *
- * usage: test_gather [--seed N] [--steps N] [--format NAME]
+ * usage: test_gather [--seed N] [--steps N] [--format NAME | --shard K/N]
  */
 #include <stdbool.h>
 
@@ -568,14 +568,14 @@ int main(int argc, char **argv)
 {
 	uint64_t seed = DEFAULT_SEED;
 	unsigned long steps = DEFAULT_STEPS;
-	const char *only = NULL;
-	if (test_options(argc, argv, "--steps", &seed, &steps, &only))
+	struct test_pick pick;
+	if (test_options(argc, argv, "--steps", &seed, &steps, &pick))
 		return 2;
 	size_t count;
 	const struct vpte_format *const *formats = vpte_formats(&count);
 	printf("test_gather: seed 0x%" PRIx64 ", %lu steps per format\n", seed, steps);
 	for (size_t i = 0; i < count; i++)
-		if (!only || !strcmp(only, formats[i]->name))
+		if (test_picked(&pick, i, formats[i]))
 			run_format(formats[i], seed, steps);
 	return test_summary("test_gather");
 }

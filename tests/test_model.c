@@ -33,7 +33,7 @@
  * va_bits dropped), so both halves of a sign-extended space form one
  * ordered range [0, 2^va_bits) and sums cannot overflow.
  *
- * usage: test_model [--seed N] [--steps N] [--format NAME]
+ * usage: test_model [--seed N] [--steps N] [--format NAME | --shard K/N]
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1661,8 +1661,8 @@ int main(int argc, char **argv)
 {
 	uint64_t seed = DEFAULT_SEED;
 	unsigned long steps = DEFAULT_STEPS;
-	const char *only = NULL;
-	if (test_options(argc, argv, "--steps", &seed, &steps, &only))
+	struct test_pick pick;
+	if (test_options(argc, argv, "--steps", &seed, &steps, &pick))
 		return 2;
 
 	size_t count;
@@ -1670,13 +1670,13 @@ int main(int argc, char **argv)
 	printf("test_model: seed 0x%" PRIx64 ", %lu steps per format\n", seed, steps);
 	printf("largest leaves on fresh maps:\n");
 	for (size_t i = 0; i < count; i++)
-		if (!only || !strcmp(only, formats[i]->name)) {
+		if (test_picked(&pick, i, formats[i])) {
 			fresh_maps(formats[i]);
 			hollow_tables(formats[i]);
 		}
 	printf("random map/unmap against the model:\n");
 	for (size_t i = 0; i < count; i++)
-		if (!only || !strcmp(only, formats[i]->name)) {
+		if (test_picked(&pick, i, formats[i])) {
 			random_run(formats[i], seed, steps, false, false);
 			random_run(formats[i], seed, steps, true, false);
 			random_run(formats[i], seed, steps / 2, false, true);

@@ -20,7 +20,7 @@
  * A failed edit calls no hook: each edit is first run with each of its
  * allocations failing in turn (-VPTE_ENOMEM, no hook, the table as it
  * was), as is the copy.  Harvesting, which changes no leaf, calls none.
- * usage: test_observers [--seed N] [--steps N] [--format NAME]
+ * usage: test_observers [--seed N] [--steps N] [--format NAME | --shard K/N]
  */
 #include <stdbool.h>
 
@@ -418,14 +418,14 @@ int main(int argc, char **argv)
 {
 	uint64_t seed = DEFAULT_SEED;
 	unsigned long steps = DEFAULT_STEPS;
-	const char *only = NULL;
-	if (test_options(argc, argv, "--steps", &seed, &steps, &only))
+	struct test_pick pick;
+	if (test_options(argc, argv, "--steps", &seed, &steps, &pick))
 		return 2;
 	size_t count;
 	const struct vpte_format *const *formats = vpte_formats(&count);
 	printf("test_observers: seed 0x%" PRIx64 ", %lu steps per format\n", seed, steps);
 	for (size_t i = 0; i < count; i++) {
-		if (only && strcmp(only, formats[i]->name))
+		if (!test_picked(&pick, i, formats[i]))
 			continue;
 		unsigned failed = test_failures;
 		struct fx *x = calloc(1, sizeof(*x));

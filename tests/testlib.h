@@ -356,47 +356,80 @@ static inline void test_note_inval(void *ctx, const struct vpte_gather *g)
 }
 
 /*
+ * struct test_pick - the formats a random test runs: --format NAME (that
+ * one), --shard K/N (every Nth of the registry from the Kth: CTest runs a
+ * long test as N tests side by side), else every one.
+ */
+struct test_pick {
+	const char *only;
+	unsigned long shard, shards; /* shard counts from 1; shards 0: no sharding */
+};
+
+/* test_picked - does @pick include @f, the registry's format number @index? */
+static inline bool test_picked(const struct test_pick *pick, size_t index,
+			       const struct vpte_format *f)
+{
+	if (pick->only)
+		return !strcmp(pick->only, f->name);
+	return !pick->shards || index % pick->shards == pick->shard - 1;
+}
+
+/*
  * test_options - the options of the random tests: --seed N, @count_option
- * N (how many steps or rounds) and --format NAME (one format only, NULL
- * for all).  Returns 0, or 2 after a message for anything else.
+ * N (how many steps or rounds), and the formats (struct test_pick).
+ * Returns 0, or 2 after a message for anything else.
  */
 static inline int test_options(int argc, char **argv, const char *count_option, uint64_t *seed,
-			       unsigned long *count, const char **only)
+			       unsigned long *count, struct test_pick *pick)
 {
+	*pick = (struct test_pick){ 0 };
 	for (int i = 1; i < argc; i++) {
+		char *end = NULL;
 		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
 			*seed = strtoull(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], count_option) && i + 1 < argc) {
 			*count = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			*only = argv[++i];
+			pick->only = argv[++i];
+		} else if (!strcmp(argv[i], "--shard") && i + 1 < argc &&
+			   (pick->shard = strtoul(argv[++i], &end, 10)) && *end == '/' &&
+			   (pick->shards = strtoul(end + 1, &end, 10)) >= pick->shard && !*end) {
 		} else {
-			fprintf(stderr, "usage: %s [--seed N] [%s N] [--format NAME]\n", argv[0],
-				count_option);
+			fprintf(stderr, "usage: %s [--seed N] [%s N] [--format NAME | --shard K/N]\n",
+				argv[0], count_option);
 			return 2;
 		}
 	}
-	if (*only && !vpte_format_by_name(*only)) {
-		fprintf(stderr, "%s: no format named %s\n", argv[0], *only);
+	if (pick->only && !vpte_format_by_name(pick->only)) {
+		fprintf(stderr, "%s: no format named %s\n", argv[0], pick->only);
 		return 2;
 	}
 	return 0;
 }
 
 /*
- * test_every_format - run @cases on every format, a line each ("ok" or
- * "FAILED"), then the verdict of the test called @name (test_summary()).
+ * test_each_picked - run @cases on each format of @pick, a line each ("ok"
+ * or "FAILED"), then the verdict of the test called @name (test_summary()).
  */
-static inline int test_every_format(const char *name, void (*cases)(const struct vpte_format *f))
+static inline int test_each_picked(const char *name, const struct test_pick *pick,
+				   void (*cases)(const struct vpte_format *f))
 {
 	size_t count;
 	const struct vpte_format *const *formats = vpte_formats(&count);
 	for (size_t i = 0; i < count; i++) {
+		if (!test_picked(pick, i, formats[i]))
+			continue;
 		unsigned failed = test_failures;
 		cases(formats[i]);
 		printf("  %-13s%s\n", formats[i]->name, test_failures != failed ? " FAILED" : " ok");
 	}
 	return test_summary(name);
+}
+
+/* test_every_format - test_each_picked() on every format. */
+static inline int test_every_format(const char *name, void (*cases)(const struct vpte_format *f))
+{
+	return test_each_picked(name, &(struct test_pick){ 0 }, cases);
 }
 
 /* A small, fast, seedable generator (splitmix64). */
