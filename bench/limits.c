@@ -9,17 +9,9 @@
 
 #define LIMIT_MIN_BYTES (8ull << 20) /* each sample moves at least this much */
 #define LIMIT_RANDOM_LOADS (1u << 20)
-#define LIMIT_MEMO 32
 
 static uint8_t *buf_a, *buf_b;
 static uint64_t buf_bytes;
-
-static struct {
-	enum bench_limit kind;
-	uint64_t bytes;
-	struct bench_summary s;
-} memo[LIMIT_MEMO];
-static unsigned memo_count;
 
 const char *limit_name(enum bench_limit kind)
 {
@@ -103,10 +95,11 @@ static void and_each(uint8_t *p, uint64_t bytes)
 		__atomic_fetch_and(&e[i], ~(uint64_t)2, __ATOMIC_RELAXED);
 }
 
-/* One sample: ns per entry. */
-static double sample(enum bench_limit kind, uint64_t bytes)
+double limit_sample(enum bench_limit kind, uint64_t bytes)
 {
 	uint64_t entries = bytes / 8, inner, done = 0;
+	if (buffers(bytes))
+		return -1;
 	uint64_t start = bench_now_ns();
 	if (kind == LIMIT_READ_RANDOM) {
 		bench_keep(read_random(buf_a, bytes, LIMIT_RANDOM_LOADS));
@@ -132,32 +125,6 @@ static double sample(enum bench_limit kind, uint64_t bytes)
 	}
 	bench_keep(done);
 	return (double)(bench_now_ns() - start) / (double)(inner * entries);
-}
-
-struct bench_summary limit_measure(enum bench_limit kind, uint64_t bytes, unsigned reps)
-{
-	struct bench_summary none = { 0, 0, 0 };
-	double samples[64];
-	if (kind == LIMIT_NONE || bytes < 64 || reps == 0)
-		return none;
-	for (unsigned i = 0; i < memo_count; i++)
-		if (memo[i].kind == kind && memo[i].bytes == bytes)
-			return memo[i].s;
-	if (buffers(bytes))
-		return none;
-	if (reps > 64)
-		reps = 64;
-	sample(kind, bytes); /* warm-up */
-	for (unsigned r = 0; r < reps; r++)
-		samples[r] = sample(kind, bytes);
-	struct bench_summary s = bench_summarize(samples, reps);
-	if (memo_count < LIMIT_MEMO) {
-		memo[memo_count].kind = kind;
-		memo[memo_count].bytes = bytes;
-		memo[memo_count].s = s;
-		memo_count++;
-	}
-	return s;
 }
 
 #define SPIN_STEPS 20000000u /* about 10 ms */
@@ -226,5 +193,4 @@ void limit_release(void)
 	free(buf_b);
 	buf_a = buf_b = NULL;
 	buf_bytes = 0;
-	memo_count = 0;
 }

@@ -24,12 +24,14 @@ enum bench_limit {
 const char *limit_name(enum bench_limit kind);
 
 /*
- * limit_measure - nanoseconds per 8-byte entry of @kind over a buffer of
- * @bytes (a power of two), median/min/max of @reps samples.  Each sample
- * repeats the operation until it has moved at least 8 MiB.  Results are
- * remembered: asking again for the same kind and size measures nothing.
+ * limit_sample - one sample of @kind over a buffer of @bytes (a power of
+ * two, at least 64): nanoseconds per 8-byte entry, or a negative number
+ * when the buffers cannot be allocated.  A sample repeats the operation
+ * until it has moved at least 8 MiB.  The benchmark takes one after each
+ * repetition of a case, so that the case and its limit see the same
+ * moments of a noisy host.
  */
-struct bench_summary limit_measure(enum bench_limit kind, uint64_t bytes, unsigned reps);
+double limit_sample(enum bench_limit kind, uint64_t bytes);
 
 enum parallel_work {
 	PARALLEL_COMPUTE, /* a multiply chain: no memory traffic */
@@ -46,7 +48,7 @@ enum parallel_work {
  */
 double limit_parallel(enum parallel_work work, uint64_t bytes, unsigned reps);
 
-/* Free the buffers and forget the results. */
+/* Free the buffers. */
 void limit_release(void);
 
 #endif

@@ -167,7 +167,7 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 		     const struct bench_case *c, struct bench_result *r)
 {
 	struct bench_env e;
-	double ns[MAX_REPS], hw_ns[MAX_REPS], ref_ns[MAX_REPS];
+	double ns[MAX_REPS], hw_ns[MAX_REPS], ref_ns[MAX_REPS], limit_ns[MAX_REPS];
 	*r = (struct bench_result){ .c = c, .format = f->name };
 	if (c->pending)
 		return;
@@ -176,8 +176,12 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 	r->entries = c->entries(&e);
 	r->has_hw = e.handwritten && c->hw_run;
 	r->has_ref = c->ref_call != NULL;
+	r->limit_bytes = c->limit_bytes ? c->limit_bytes(&e) : r->entries * 8;
+	bool has_limit = c->limit != LIMIT_NONE && r->limit_bytes >= 64 &&
+			 limit_sample(c->limit, r->limit_bytes) >= 0;
 	/* warm-up (and the correctness checks), then the repetitions, the
-	 * hand-written walker and the reference interleaved with the case */
+	 * hand-written walker, the reference and the limit interleaved with
+	 * the case */
 	r->error = run_once(&e, c, RUN_VPTE, true, &ns[0]);
 	if (r->has_hw)
 		r->hw_error = run_once(&e, c, RUN_HW, false, &hw_ns[0]);
@@ -194,6 +198,8 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 			r->error = run_once(&e, c, RUN_REF, false, &ref_ns[i]);
 			ref_ns[i] /= (double)r->entries;
 		}
+		if (has_limit)
+			limit_ns[i] = limit_sample(c->limit, r->limit_bytes);
 	}
 	env_release(&e);
 	if (r->error)
@@ -203,8 +209,8 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 		r->hw = bench_summarize(hw_ns, o->reps);
 	if (r->has_ref)
 		r->ref = bench_summarize(ref_ns, o->reps);
-	r->limit_bytes = c->limit_bytes ? c->limit_bytes(&e) : r->entries * 8;
-	r->limit = limit_measure(c->limit, r->limit_bytes, o->reps);
+	if (has_limit)
+		r->limit = bench_summarize(limit_ns, o->reps);
 	if (c->limit_whole) {
 		double words_per_entry = (double)(r->limit_bytes / 8) / (double)r->entries;
 		r->limit.median *= words_per_entry;
