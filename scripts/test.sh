@@ -68,9 +68,12 @@ run_config clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo "${o
 # sharded model test spreads over both cores.
 run_config asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g1 -Og" \
 	-DVPTE_SANITIZE=ON "${once_only[@]}" -DVPTE_FREESTANDING_TEST=OFF
-# ThreadSanitizer: the concurrency stress test only (docs/concurrency.md).
+# ThreadSanitizer: the concurrency stress test only (docs/concurrency.md),
+# on one format of each family and arm64's two-level one (VPTE_FORMATS:
+# each format is a whole engine to compile, the races are the engine's).
 # Clang, because GCC's TSan warns (an error here) on atomic_thread_fence.
 ONLY=test_concurrency run_config tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DVPTE_FORMATS="x86_64;arm64_4k_48;arm64_64k_42;riscv_sv39" \
 	-DCMAKE_C_FLAGS_RELWITHDEBINFO="$line_tables" \
 	-DCMAKE_C_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread \
 	-DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread "${once_only[@]}"

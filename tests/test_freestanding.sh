@@ -8,13 +8,15 @@
 # (which a freestanding C compiler may always emit, C11 5.1.2.1; GCC and
 # Clang document them as required of the environment).
 #
-# The core sources are the VPTE_CORE_SOURCES list of CMakeLists.txt, parsed
-# here so the check follows the build.  The compiler is the build's ($CC);
+# The core sources are the VPTE_CORE_SOURCES list of CMakeLists.txt and a
+# src/formats/NAME.c for each NAME of its VPTE_ALL_FORMATS, parsed here so
+# the check follows the build; core.c's builtin_formats.h is made from its
+# template (src/engine/builtin_formats.h.in) for all of them.  The compiler is the build's ($CC);
 # scripts/test.sh runs this test in its gcc and in its clang configuration,
 # so both compilers are checked.  Each source is compiled as
 #
 #   $CC -std=c11 -ffreestanding -nostdinc -isystem "$($CC -print-file-name=include)"
-#       -I$VPTE_SRC/include -I$VPTE_SRC/src -O0 -c
+#       -I$VPTE_SRC/include -I$VPTE_SRC/src -I(builtin_formats.h) -O0 -c
 #
 # and checked again with -O2 -fsyntax-only (a source may include other
 # headers when optimising): -nostdinc hides /usr/include, so a hosted
@@ -52,12 +54,23 @@ fail() {
 }
 
 # ---- the core sources, from CMakeLists.txt ----
-sources=$(sed -n '/^[[:space:]]*set(VPTE_CORE_SOURCES/,/)/p' "$src/CMakeLists.txt" |
-	sed -e 's/set(VPTE_CORE_SOURCES//' -e 's/)//' | tr -s ' \t' '\n\n' | grep '\.c$')
-if [ -z "$sources" ]; then
-	echo "FAIL: no VPTE_CORE_SOURCES list found in $src/CMakeLists.txt"
+# cmake_list NAME: the words of CMakeLists.txt's set(NAME ...), one a line.
+cmake_list() {
+	sed -n "/^[[:space:]]*set($1/,/)/p" "$src/CMakeLists.txt" |
+		sed -e "s/set($1//" -e 's/)//' | tr -s ' \t' '\n\n' | grep -v '^$'
+}
+formats=$(cmake_list VPTE_ALL_FORMATS)
+sources=$(cmake_list VPTE_CORE_SOURCES | grep '\.c$'; for n in $formats; do
+	echo "src/formats/$n.c"
+done)
+if [ -z "$formats" ] || [ -z "$sources" ]; then
+	echo "FAIL: no VPTE_ALL_FORMATS or VPTE_CORE_SOURCES list found in $src/CMakeLists.txt"
 	exit 1
 fi
+mkdir "$work/builtin"
+lines=$(for n in $formats; do echo "VPTE_BUILTIN($n)"; done)
+awk -v lines="$lines" '{ sub(/@VPTE_BUILTIN_LINES@/, lines) } 1' \
+	"$src/src/engine/builtin_formats.h.in" >"$work/builtin/builtin_formats.h"
 for f in $sources; do
 	[ -f "$src/$f" ] || fail "core source $f (from CMakeLists.txt) does not exist"
 done
@@ -81,7 +94,7 @@ name=$(basename "$cc")
 inc=$("$cc" -print-file-name=include)
 # The same freestanding flags the build gives the core (CMakeLists.txt).
 flags=(-std=c11 -ffreestanding -fno-stack-protector -nostdinc -isystem "$inc"
-	-I"$src/include" -I"$src/src")
+	-I"$src/include" -I"$src/src" -I"$work/builtin")
 allowed='^(vpte_[A-Za-z0-9_]*|memset|memcpy|memmove|memcmp)$'
 
 # undefined OBJ...: the external symbols the objects need (one a line).

@@ -137,7 +137,9 @@ struct vpte_format {
 	const struct vpte_format_ops *ops;
 };
 
-/* The built-in formats, also reachable by name. */
+/* The built-in formats, also reachable by name.  A build may have fewer
+ * (CMake's VPTE_FORMATS, docs/formats.md): vpte_formats() lists those it
+ * has, and naming one it lacks fails to link. */
 extern const struct vpte_format vpte_format_x86_64;       /* "x86_64": 4-level, 48-bit VA */
 extern const struct vpte_format vpte_format_x86_64_la57;  /* "x86_64-la57": 5-level, 57-bit VA */
 extern const struct vpte_format vpte_format_arm64_4k_39;  /* "arm64-4k-39" */
@@ -151,7 +153,7 @@ extern const struct vpte_format vpte_format_riscv_sv48;   /* "riscv-sv48" */
 extern const struct vpte_format vpte_format_riscv_sv57;   /* "riscv-sv57" */
 
 /*
- * vpte_formats - every built-in format.
+ * vpte_formats - every format the build has (all, unless VPTE_FORMATS names fewer).
  * @count: set to the number of formats.
  *
  * Returns an array of pointers in a stable order: x86-64, arm64, RISC-V.

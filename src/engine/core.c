@@ -5,12 +5,12 @@
  */
 #include "engine/internal.h"
 
+/* The formats this build has (CMake's VPTE_FORMATS). */
+#define VPTE_BUILTIN(name) &vpte_format_##name,
 static const struct vpte_format *const builtin_formats[] = {
-	&vpte_format_x86_64,       &vpte_format_x86_64_la57,  &vpte_format_arm64_4k_39,
-	&vpte_format_arm64_4k_48,  &vpte_format_arm64_16k_47, &vpte_format_arm64_16k_48,
-	&vpte_format_arm64_64k_42, &vpte_format_arm64_64k_48, &vpte_format_riscv_sv39,
-	&vpte_format_riscv_sv48,   &vpte_format_riscv_sv57,
+#include "builtin_formats.h"
 };
+#undef VPTE_BUILTIN
 
 const struct vpte_format *const *vpte_formats(size_t *count)
 {
