@@ -141,13 +141,15 @@ VPTE_INLINE unsigned alike_row(const struct vpte_format *f, const struct vpte_co
 	if (((e0 + (end - at) * step) ^ e0) & ~pa_field(f, c, level))
 		end = at;
 	/* Four entries a test while they are exactly as expected (a uniform
-	 * row): one OR of their differences. */
-	for (; at + 3u <= end; at += 4u, want += 4u * step)
-		if ((slot_load(slot_at(table, at)) ^ want) |
-		    (slot_load(slot_at(table, at + 1u)) ^ (want + step)) |
-		    (slot_load(slot_at(table, at + 2u)) ^ (want + 2u * step)) |
-		    (slot_load(slot_at(table, at + 3u)) ^ (want + 3u * step)))
+	 * row): one OR of their differences; counted down by blocks, so the
+	 * loop's own work is a decrement and two adds. */
+	vpte_slot_t *p = slot_at(table, at);
+	for (unsigned blocks = (end - at + 1u) / 4u; blocks; blocks--, p += 4, want += 4u * step) {
+		if ((slot_load(p) ^ want) | (slot_load(p + 1) ^ (want + step)) |
+		    (slot_load(p + 2) ^ (want + 2u * step)) | (slot_load(p + 3) ^ (want + 3u * step)))
 			break;
+	}
+	at = (unsigned)(p - slot_at(table, 0));
 	for (; at <= end; at++, want += step) {
 		uint64_t e = slot_load(slot_at(table, at));
 		if (e == want)
