@@ -24,8 +24,9 @@ enum bench_limit {
 const char *limit_name(enum bench_limit kind);
 
 /*
- * limit_sample - one sample of @kind over a buffer of @bytes (a power of
- * two, at least 64): nanoseconds per 8-byte entry, or a negative number
+ * limit_sample - one sample of @kind over a buffer of @bytes (at least 64;
+ * a power of two for LIMIT_READ_RANDOM): nanoseconds per 8-byte entry, or
+ * a negative number
  * when the buffers cannot be allocated.  A sample repeats the operation
  * until it has moved at least 8 MiB.  The benchmark takes one after each
  * repetition of a case, so that the case and its limit see the same

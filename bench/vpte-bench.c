@@ -177,6 +177,8 @@ static void run_case(const struct options *o, const struct vpte_format *f,
 	r->has_hw = e.handwritten && c->hw_run;
 	r->has_ref = c->ref_call != NULL;
 	r->limit_bytes = c->limit_bytes ? c->limit_bytes(&e) : r->entries * 8;
+	/* the limit's warm-up sample, which also finds out whether its
+	 * buffers can be had */
 	bool has_limit = c->limit != LIMIT_NONE && r->limit_bytes >= 64 &&
 			 limit_sample(c->limit, r->limit_bytes) >= 0;
 	/* warm-up (and the correctness checks), then the repetitions, the

@@ -11,9 +11,10 @@
 # The core sources are the VPTE_CORE_SOURCES list of CMakeLists.txt and a
 # src/formats/NAME.c for each NAME of its VPTE_ALL_FORMATS, parsed here so
 # the check follows the build; core.c's builtin_formats.h is made from its
-# template (src/engine/builtin_formats.h.in) for all of them.  The compiler is the build's ($CC);
-# scripts/test.sh runs this test in its gcc and in its clang configuration,
-# so both compilers are checked.  Each source is compiled as
+# template (src/engine/builtin_formats.h.in) for all of them.  The
+# compiler is the build's ($CC); scripts/test.sh runs this test in its gcc
+# and in its clang configuration, so both compilers are checked.  Each
+# source is compiled as
 #
 #   $CC -std=c11 -ffreestanding -nostdinc -isystem "$($CC -print-file-name=include)"
 #       -I$VPTE_SRC/include -I$VPTE_SRC/src -I(builtin_formats.h) -O0 -c

@@ -374,6 +374,17 @@ static inline bool test_picked(const struct test_pick *pick, size_t index,
 	return !pick->shards || index % pick->shards == pick->shard - 1;
 }
 
+/* test_shard - parse "K/N" (1 <= K <= N) into @pick; false if it is not that. */
+static inline bool test_shard(const char *text, struct test_pick *pick)
+{
+	char *end;
+	pick->shard = strtoul(text, &end, 10);
+	if (*end != '/')
+		return false;
+	pick->shards = strtoul(end + 1, &end, 10);
+	return !*end && pick->shard >= 1 && pick->shard <= pick->shards;
+}
+
 /*
  * test_options - the options of the random tests: --seed N, @count_option
  * N (how many steps or rounds), and the formats (struct test_pick).
@@ -384,7 +395,6 @@ static inline int test_options(int argc, char **argv, const char *count_option, 
 {
 	*pick = (struct test_pick){ 0 };
 	for (int i = 1; i < argc; i++) {
-		char *end = NULL;
 		if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
 			*seed = strtoull(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], count_option) && i + 1 < argc) {
@@ -392,8 +402,8 @@ static inline int test_options(int argc, char **argv, const char *count_option, 
 		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
 			pick->only = argv[++i];
 		} else if (!strcmp(argv[i], "--shard") && i + 1 < argc &&
-			   (pick->shard = strtoul(argv[++i], &end, 10)) && *end == '/' &&
-			   (pick->shards = strtoul(end + 1, &end, 10)) >= pick->shard && !*end) {
+			   test_shard(argv[i + 1], pick)) {
+			i++;
 		} else {
 			fprintf(stderr, "usage: %s [--seed N] [%s N] [--format NAME | --shard K/N]\n",
 				argv[0], count_option);

@@ -127,7 +127,6 @@ VPTE_INLINE int clear_table(const struct vpte_format *f, const struct vpte_codec
 VPTE_INLINE int leaves_in_covered(const struct vpte_format *f, const struct vpte_codec *c,
 				  const void *table, uint64_t base, struct leaf_batch *batch)
 {
-	const uint64_t *entries = table;
 	const struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
 	const uint64_t cont = f->cont_bits[0] ? (c->make_leaf(f, 0, 0, p, true) ^
 						  c->make_leaf(f, 0, 0, p, false)) &
@@ -137,7 +136,7 @@ VPTE_INLINE int leaves_in_covered(const struct vpte_format *f, const struct vpte
 	/* Two 16-byte ORs a step into two accumulators (entry_pair, table.h):
 	 * written as 8-byte ORs, gcc -O3 made them shuffles, three
 	 * instructions an entry. */
-	const entry_pair *pairs = (const entry_pair *)(const void *)entries;
+	const entry_pair *pairs = table;
 	entry_pair acc0 = { 0, 0 }, acc1 = acc0;
 	for (unsigned k = 0; k < n / 2u; k += 2u) {
 		acc0 |= pairs[k];
