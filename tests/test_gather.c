@@ -135,7 +135,7 @@ static void *gmem_virt(void *ctx, vpte_pa_t pa, uint64_t size)
 	return (void *)(uintptr_t)pa.addr;
 }
 
-static const struct vpte_mem_ops gmem_ops = { gmem_alloc, gmem_free, gmem_virt, NULL, NULL };
+static const struct vpte_mem_ops gmem_ops = { gmem_alloc, gmem_free, gmem_virt, NULL, NULL, NULL };
 
 static void gmem_release(struct gmem *m)
 {

@@ -65,7 +65,7 @@ static void *frozen_virt(void *ctx, vpte_pa_t pa, uint64_t size)
 }
 
 static const struct vpte_mem_ops frozen_ops = { test_mem_alloc, test_mem_free, frozen_virt,
-						 test_mem_alloc_uninit, test_mem_alloc_batch };
+						 test_mem_alloc_uninit, test_mem_alloc_batch, NULL };
 
 static void hold(void *ctx, const struct vpte_mem *mem, vpte_pa_t pa, uint64_t size)
 {

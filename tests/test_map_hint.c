@@ -65,7 +65,7 @@ static void hint_free(void *ctx, vpte_pa_t pa, uint64_t size)
 }
 
 static const struct vpte_mem_ops hint_mem_ops = { hint_alloc, hint_free, test_mem_virt, NULL,
-						  NULL };
+						  NULL, NULL };
 
 static struct vpte_mem hint_mem(struct hint_mem *m, bool reuse)
 {

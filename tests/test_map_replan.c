@@ -39,7 +39,7 @@ static int replan_alloc(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 	return test_mem_alloc(ctx, size, align, pa);
 }
 
-static const struct vpte_mem_ops replan_ops = { replan_alloc, test_mem_free, test_mem_virt, NULL, NULL };
+static const struct vpte_mem_ops replan_ops = { replan_alloc, test_mem_free, test_mem_virt, NULL, NULL, NULL };
 
 static void retire_now(void *ctx, const struct vpte_mem *mem, vpte_pa_t pa, uint64_t size)
 {

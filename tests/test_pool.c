@@ -200,7 +200,7 @@ int main(void)
 	arena_moves(&vpte_format_x86_64);
 	/* With alloc_batch (the pool zeroes), and with alloc alone. */
 	static const struct vpte_mem_ops single_ops = { test_mem_alloc, test_mem_free,
-							test_mem_virt, NULL, NULL };
+							test_mem_virt, NULL, NULL, NULL };
 	const struct vpte_format *formats[] = { &vpte_format_x86_64, &vpte_format_arm64_16k_47 };
 	for (unsigned i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		struct test_mem m = { 0 };

@@ -27,10 +27,10 @@
 #include "testlib.h"
 
 static const struct vpte_mem_ops zeroed_ops = { test_mem_alloc, test_mem_free, test_mem_virt,
-						NULL, NULL };
+						NULL, NULL, NULL };
 /* Unzeroed pages one at a time: no alloc_batch. */
 static const struct vpte_mem_ops single_ops = { test_mem_alloc, test_mem_free, test_mem_virt,
-						test_mem_alloc_uninit, NULL };
+						test_mem_alloc_uninit, NULL, NULL };
 
 /* The most pages the engine asks of alloc_batch at once (vpte.h). */
 #define BATCH_PAGES 64u

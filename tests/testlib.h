@@ -126,7 +126,7 @@ static void *test_mem_virt(void *ctx, vpte_pa_t pa, uint64_t size)
 }
 
 static const struct vpte_mem_ops test_mem_ops = { test_mem_alloc, test_mem_free, test_mem_virt,
-						   test_mem_alloc_uninit, test_mem_alloc_batch };
+						   test_mem_alloc_uninit, test_mem_alloc_batch, NULL };
 
 static inline struct vpte_mem test_mem(struct test_mem *m)
 {

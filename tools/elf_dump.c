@@ -228,7 +228,7 @@ static void *dump_phys_to_virt(void *ctx, vpte_pa_t pa, uint64_t size)
 	return (void *)(uintptr_t)(s->data + (pa.addr - s->paddr));
 }
 
-static const struct vpte_mem_ops dump_ops = { dump_alloc, dump_free, dump_phys_to_virt, NULL, NULL };
+static const struct vpte_mem_ops dump_ops = { dump_alloc, dump_free, dump_phys_to_virt, NULL, NULL, NULL };
 
 struct vpte_mem elf_dump_mem(struct elf_dump *d)
 {

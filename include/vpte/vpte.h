@@ -222,6 +222,20 @@ static inline unsigned vpte_top_level(const struct vpte_format *fmt)
  *                many pages; @alloc serves only vpte_table_init().  NULL:
  *                the engine calls @alloc and @alloc_uninit a page at a
  *                time.  Appended after @alloc_uninit, like it.
+ * @fill:         optional; store the @n 8-byte entries @first + i * @step,
+ *                i = 0 to @n - 1, at @entries (8-byte aligned, all inside
+ *                one table page).  The engine calls it for a run of at
+ *                least 64 entries in a table that nothing links to yet and
+ *                that it publishes afterwards with a release store, so any
+ *                stores serve, in any order and of any width.  It is there
+ *                for what the engine cannot know: whether it may use the
+ *                CPU's widest stores here.  The engine is built for the
+ *                baseline target (16-byte stores on x86-64), and a kernel
+ *                must not touch vector registers unannounced; where 32-byte
+ *                stores are allowed they fill a table up to twice as fast
+ *                (docs/memory.md).  The heap and arena backends give one
+ *                that uses AVX2 when the CPU has it.  NULL: the engine's
+ *                own stores.  Appended after @alloc_batch.
  */
 struct vpte_mem_ops {
 	int (*alloc)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);
@@ -230,6 +244,7 @@ struct vpte_mem_ops {
 	int (*alloc_uninit)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);
 	uint64_t (*alloc_batch)(void *ctx, uint64_t size, uint64_t align, uint64_t n,
 				vpte_pa_t *pa);
+	void (*fill)(void *ctx, uint64_t *entries, uint64_t n, uint64_t first, uint64_t step);
 };
 
 /*

@@ -265,7 +265,7 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 		if (kind != MEMO_HIT && kind != VPTE_LEAF) {
 			if (kind == VPTE_HOLE) {
 				if (priv)
-					fill_private(slot_at(dtable, at), 1, 0, 0);
+					fill_private(&w->dst->mem, slot_at(dtable, at), 1, 0, 0);
 				continue;
 			}
 			ret = kind == VPTE_TABLE ? 1 : COPY_GENERAL;
@@ -297,7 +297,7 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 			priv = w->pub != NULL;
 			/* The holes before this leaf. */
 			if (priv)
-				fill_private(slot_at(dtable, *i), at - *i, 0, 0);
+				fill_private(&w->dst->mem, slot_at(dtable, *i), at - *i, 0, 0);
 		}
 		/* A leaf goes where the destination has a table: the pieces
 		 * would fill that with smaller leaves. */
@@ -318,7 +318,7 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 			if (apply) {
 				uint64_t d = enc + (pa >> shift) * step;
 				if (priv)
-					fill_private(slot_at(dtable, at), n, d, step);
+					fill_private(&w->dst->mem, slot_at(dtable, at), n, d, step);
 				else
 					store_stepped(slot_at(dtable, at), n, d, step);
 				observe_installs(f, w->dst, entry_ia, pa, shift, n);

@@ -390,14 +390,14 @@ VPTE_INLINE uint64_t split_table(const struct vpte_format *f, const struct vpte_
 		/* Plain leaves stepped by PA: written together, below. */
 		if (!cont && step)
 			continue;
-		fill_private(table + plain_from, run - plain_from, e0 + plain_from * step, step);
+		fill_private(&t->mem, table + plain_from, run - plain_from, e0 + plain_from * step, step);
 		plain_from = run + members;
 		for (unsigned i = 0; i < members; i++)
 			slot_store(table + run + i,
 				   c->make_leaf(f, run_pa + ((uint64_t)i << lower_shift), lower, prot,
 						cont));
 	}
-	fill_private(table + plain_from, n - plain_from, e0 + plain_from * step, step);
+	fill_private(&t->mem, table + plain_from, n - plain_from, e0 + plain_from * step, step);
 	return table_pa.addr;
 }
 

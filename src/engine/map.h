@@ -123,7 +123,7 @@ enum stretch_mode {
  * table.
  */
 VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_codec *c,
-				 const struct map_req *r, void *table, unsigned level, uint64_t ia,
+				 const struct vpte_table *t, const struct map_req *r, void *table, unsigned level, uint64_t ia,
 				 uint64_t pa, enum stretch_mode mode)
 {
 	unsigned shift = g_shift(f, level), first = g_index(f, ia, level);
@@ -143,7 +143,7 @@ VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_
 	uint64_t e = c->make_leaf(f, pa, level, prot, false);
 	uint64_t step = n > 1 ? leaf_step(f, c, prot, level, pa, e, n) : 0;
 	if (mode == STRETCH_PRIVATE && (step || n == 1)) {
-		fill_private(slot, n, e, step);
+		fill_private(&t->mem, slot, n, e, step);
 		return n;
 	}
 	if (r->conc && mode == STRETCH_LIVE) {
@@ -341,7 +341,7 @@ VPTE_INLINE uint64_t map_leaf_tables(const struct vpte_format *f, const struct v
 	bool frozen = false;
 	for (; i < n && (private || !slot_load(slot + i)); i++, e += per * step) {
 		vpte_pa_t page;
-		fill_private(vpte_pool_take_page(vpte_pool_for_whole(cur->whole_pool, pool), t,
+		fill_private(&t->mem, vpte_pool_take_page(vpte_pool_for_whole(cur->whole_pool, pool), t,
 						 false, &page),
 			     per, e, step);
 		uint64_t entry = c->make_table(f, page.addr);
@@ -495,7 +495,7 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 						 : level < priv ? STRETCH_PRIVATE
 						 : path[level] == fresh ? STRETCH_FRESH
 						 : STRETCH_LIVE;
-			uint64_t n = map_stretch(f, c, r, path[level], level, ia, pa, mode);
+			uint64_t n = map_stretch(f, c, t, r, path[level], level, ia, pa, mode);
 			if (!n) {
 				wait_frozen(f, c, t, path, level, ia,
 					    slot_at(path[level], g_index(f, ia, level)));

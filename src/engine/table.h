@@ -37,22 +37,33 @@ VPTE_INLINE uint64_t leaf_step(const struct vpte_format *f, const struct vpte_co
  */
 typedef uint64_t entry_pair __attribute__((vector_size(16), may_alias));
 
+/* A run this long goes to the backend's fill (struct vpte_mem_ops) when it
+ * has one: the indirect call costs about what 16 entries do. */
+#define FILL_OP_MIN 64u
+
 /*
  * fill_private - write @n entries from @slot on, @e, @e + @step,
- * @e + 2 * @step, ..., into a table that nothing points to yet (a table
- * written whole, vpte_pools_fill() in internal.h).  Plain stores: no other
- * thread can reach the table before the release store that publishes it
- * (slot_store() of its parent entry), and that store orders these before
- * itself.  A cache line (eight entries) a step, from four independent pairs:
- * one induction of a single pair, which is what compilers make of a plain
- * loop (and gcc -O2 not even that), is a chain of dependent adds at one
- * 16-byte store a cycle, about half of what the memory takes
- * (docs/performance.md item 19).  Wider stores gained nothing measurable.
+ * @e + 2 * @step, ..., into a table of @mem that nothing points to yet (a
+ * table written whole, vpte_pools_fill() in internal.h).  Plain stores: no
+ * other thread can reach the table before the release store that publishes
+ * it (slot_store() of its parent entry), and that store orders these
+ * before itself.  A long run goes to the backend's @fill, which may use
+ * wider stores than this build may (docs/performance.md item 42).  Here a
+ * cache line (eight entries) a step, from four independent pairs: one
+ * induction of a single pair, which is what compilers make of a plain loop
+ * (and gcc -O2 not even that), is a chain of dependent adds at one 16-byte
+ * store a cycle, about half of what the memory took on the machine of
+ * docs/performance.md item 19.
  */
-VPTE_INLINE void fill_private(vpte_slot_t *slot, uint64_t n, uint64_t e, uint64_t step)
+VPTE_INLINE void fill_private(const struct vpte_mem *mem, vpte_slot_t *slot, uint64_t n,
+			      uint64_t e, uint64_t step)
 {
 	uint64_t *entry = (uint64_t *)(void *)slot;
 	uint64_t i = 0;
+	if (n >= FILL_OP_MIN && mem->ops->fill) {
+		mem->ops->fill(mem->ctx, entry, n, e, step);
+		return;
+	}
 	/* Single entries up to a line boundary: the pairs go to whole lines. */
 	for (; i < n && ((uintptr_t)(entry + i) & 63u); i++, e += step)
 		entry[i] = e;

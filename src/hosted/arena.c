@@ -12,6 +12,8 @@
 
 #include "vpte/hosted.h"
 
+#include "fill.h"
+
 int vpte_arena_init(struct vpte_arena *a, vpte_pa_t base, uint64_t limit)
 {
 	/* An unaligned base would misalign the 8-byte entries in the buffer. */
@@ -79,12 +81,16 @@ static void *arena_phys_to_virt(void *ctx, vpte_pa_t pa, uint64_t size)
 	return a->bytes + (pa.addr - a->base);
 }
 
-static const struct vpte_mem_ops arena_ops = { arena_alloc, arena_free, arena_phys_to_virt, NULL, NULL };
+/* [1]: with the wider fill, where hosted_fill_wide() allows it (fill.h). */
+static const struct vpte_mem_ops arena_ops[2] = {
+	{ arena_alloc, arena_free, arena_phys_to_virt, NULL, NULL, NULL },
+	{ arena_alloc, arena_free, arena_phys_to_virt, NULL, NULL, HOSTED_FILL_WIDE },
+};
 
 struct vpte_mem vpte_arena_mem(struct vpte_arena *a)
 {
 	/* The window is what arena_phys_to_virt accepts: [base, base + used). */
-	struct vpte_mem mem = { &arena_ops, a, &a->direct };
+	struct vpte_mem mem = { &arena_ops[hosted_fill_wide()], a, &a->direct };
 	return mem;
 }
 

@@ -27,6 +27,8 @@
 
 #include "vpte/hosted.h"
 
+#include "fill.h"
+
 /* Under AddressSanitizer a cached page is poisoned as free() would leave
  * it, so that a table page touched after the engine freed it is reported
  * while the cache holds it, as it would be without the cache. */
@@ -290,14 +292,18 @@ static void *heap_phys_to_virt(void *ctx, vpte_pa_t pa, uint64_t size)
 	return (void *)(uintptr_t)pa.addr;
 }
 
-static const struct vpte_mem_ops heap_ops = { heap_alloc, heap_free, heap_phys_to_virt,
-					      heap_alloc_uninit, heap_alloc_batch };
+/* [1]: with the wider fill, where hosted_fill_wide() allows it (fill.h). */
+static const struct vpte_mem_ops heap_ops[2] = {
+	{ heap_alloc, heap_free, heap_phys_to_virt, heap_alloc_uninit, heap_alloc_batch, NULL },
+	{ heap_alloc, heap_free, heap_phys_to_virt, heap_alloc_uninit, heap_alloc_batch,
+	  HOSTED_FILL_WIDE },
+};
 
 /* Every PA is its host address: one window over all of memory. */
 static const struct vpte_direct_map heap_direct = { 0, UINT64_MAX, 0 };
 
 struct vpte_mem vpte_heap_mem(struct vpte_heap *heap)
 {
-	struct vpte_mem mem = { &heap_ops, heap, &heap_direct };
+	struct vpte_mem mem = { &heap_ops[hosted_fill_wide()], heap, &heap_direct };
 	return mem;
 }
