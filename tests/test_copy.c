@@ -17,6 +17,12 @@
  *   rows          a leaf table whose row of alike pages breaks in every
  *                 way (holes, accessed, dirty, attributes, PA) copies entry
  *                 for entry, whole, in part, to another format, with COW;
+ *   uniform       a leaf table of pages alike but for PAs that do not step
+ *                 (each page somewhere of its own), after 0-3 holes,
+ *                 copies entry for entry, whole and from each start 0-3
+ *                 entries in to each end 0-3 entries short; with one page
+ *                 at a PA beyond arm64's, a copy to arm64 is refused and
+ *                 changes nothing;
  *   write-protect W goes on both sides, the gather covers the source
  *                 leaves that lost it, a leaf the range cuts is refused;
  *   errors        EEXIST, EINVAL, ERANGE, EROFS, EFAULT, with both tables
@@ -562,6 +568,54 @@ static void pair_close(struct pair *p)
 	test_table_done(&p->dst, &p->md);
 }
 
+/*
+ * A leaf table whose leaves share every bit but the PA (the direct copy
+ * reads such a table with one test, copy.h), the PAs in no order.
+ */
+static void uniform(const struct vpte_format *f)
+{
+	struct vpte_prot rw = prot_of(VPTE_R | VPTE_W, VPTE_MT_WB, 0);
+	struct vpte_map_opts pages = { f->granule_shift, 0 };
+	uint64_t g = 1ull << f->granule_shift, span = 1ull << vpte_level_shift(f, 1);
+	uint64_t per = span / g, base = 2 * span, seed = 0x5eed;
+	for (unsigned holes = 0; holes < 4; holes++) {
+		struct test_mem ms, md;
+		struct vpte_table src, dst;
+		test_table_new(&src, &ms, f);
+		for (uint64_t k = holes; k < per; k++)
+			CHECK_EQ(vpte_map(&src, vpte_va(base + k * g),
+					  vpte_pa((test_rand(&seed) % (1ull << 20)) * g), g, rw, &pages),
+				 0);
+		test_table_new(&dst, &md, f);
+		CHECK_EQ(vpte_copy(&dst, &src, vpte_va(base), span, NULL), 0);
+		check_same_leaves(&src, &dst, base, span, "uniform, a table written whole");
+		test_table_done(&dst, &md);
+		for (unsigned from = 0; from < 4; from++)
+			for (unsigned short_by = 0; short_by < 4; short_by++) {
+				uint64_t va = base + from * g, size = span - (from + short_by) * g;
+				test_table_new(&dst, &md, f);
+				CHECK_EQ(vpte_copy(&dst, &src, vpte_va(va), size, NULL), 0);
+				check_same_leaves(&src, &dst, va, size, "uniform, in part");
+				test_table_done(&dst, &md);
+			}
+		test_table_done(&src, &ms);
+	}
+	if (f != &vpte_format_x86_64)
+		return;
+	/* The last but one page (an even index, the end of the second
+	 * range) beyond arm64-4k-48's 48 PA bits, the rest below. */
+	struct pair p;
+	pair_open(&p, f, &vpte_format_arm64_4k_48);
+	CHECK_EQ(vpte_map(&p.src, vpte_va(base), vpte_pa(0), span, rw, &pages), 0);
+	CHECK_EQ(vpte_unmap(&p.src, vpte_va(base + span - 2 * g), g, NULL), 0);
+	CHECK_EQ(vpte_map(&p.src, vpte_va(base + span - 2 * g), vpte_pa(1ull << 50), g, rw, &pages),
+		 0);
+	expect_error(&p, "uniform, a PA beyond dst's pa_bits", base, span, NULL, -VPTE_ERANGE);
+	expect_error(&p, "uniform, a PA beyond dst's pa_bits at the end", base, span - g, NULL,
+		     -VPTE_ERANGE);
+	pair_close(&p);
+}
+
 static void errors(void)
 {
 	const uint64_t K = 1ull << 10, M = 1ull << 20, G = 1ull << 30;
@@ -634,6 +688,7 @@ int main(void)
 		attributes(formats[i]);
 		wrprotect(formats[i]);
 		rows(formats[i]);
+		uniform(formats[i]);
 		for (size_t j = 0; j < count; j++)
 			format_pair(formats[i], formats[j]);
 	}

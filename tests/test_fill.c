@@ -8,7 +8,9 @@
  *   exactly the entries asked for and not a byte beside them.  The heap and
  *   the arena make the same choice.
  * - The engine hands the fill its long runs: per format, a map of whole
- *   leaf tables, a map of level-1 leaves, a split and a copy, each done on
+ *   leaf tables, a map of level-1 leaves, a split and a copy (into a table
+ *   with an observer: without one, a table of leaves alike is copied as it
+ *   is, not filled, copy.h), each done on
  *   a backend without a fill and on one whose fill checks what it is given
  *   (at least 64 entries, 8-byte aligned, inside one table page) before
  *   writing: the same leaves on both, and the fill wrote at least every
@@ -89,15 +91,24 @@ static const struct vpte_mem_ops checking_ops = { test_mem_alloc, test_mem_free,
 						   test_mem_alloc_uninit, test_mem_alloc_batch,
 						   checking_fill };
 
-/* What one operation leaves: the leaves of [va, va + size). */
+/* What one operation leaves: the leaves of [va, va + size), and how many
+ * installs an observer heard of (copy only). */
 struct outcome {
-	long count;
+	long count, installs;
 	struct test_leaf leaves[LEAVES_MAX];
 };
 
+static void count_install(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift)
+{
+	(void)va;
+	(void)pa;
+	(void)shift;
+	++*(long *)ctx;
+}
+
 static bool outcome_equal(const struct outcome *a, const struct outcome *b)
 {
-	if (a->count != b->count || a->count < 0)
+	if (a->count != b->count || a->count < 0 || a->installs != b->installs)
 		return false;
 	for (long i = 0; i < a->count; i++) {
 		const struct test_leaf *x = &a->leaves[i], *y = &b->leaves[i];
@@ -127,6 +138,7 @@ static int run_op(const struct vpte_format *f, enum op op, const struct plan *p,
 	struct vpte_prot prot = { VPTE_R | VPTE_W, VPTE_MT_WB, 0 };
 	struct vpte_map_opts leaves = { f->granule_shift, 0 }, level1 = { vpte_level_shift(f, 1), 0 };
 	int err = vpte_table_init(&t, f, mem);
+	out->installs = 0;
 	if (err)
 		return err;
 	switch (op) {
@@ -144,8 +156,11 @@ static int run_op(const struct vpte_format *f, enum op op, const struct plan *p,
 	case OP_COPY:
 		test_table_new(&src, &src_mem, f);
 		err = vpte_map(&src, vpte_va(p->va), vpte_pa(p->pa), p->size, prot, &leaves);
+		vpte_table_set_observer(&t, &(struct vpte_observer){ .install = count_install,
+								      .ctx = &out->installs });
 		if (!err)
 			err = vpte_copy(&t, &src, vpte_va(p->va), p->size, NULL);
+		vpte_table_set_observer(&t, NULL);
 		test_table_done(&src, &src_mem);
 		break;
 	default:
@@ -205,6 +220,7 @@ static void check_engine(const struct vpte_format *f)
 		CHECK_EQ(run_op(f, op, &p, checking, &fill_out), 0);
 		CHECK_EQ(run_op(f, op, &p, vpte_heap_mem(&heap), &heap_out), 0);
 		CHECK(ref_out.count > 0);
+		CHECK_EQ(ref_out.installs, op == OP_COPY ? ref_out.count : 0);
 		CHECK(outcome_equal(&ref_out, &fill_out));
 		CHECK(outcome_equal(&ref_out, &heap_out));
 		CHECK_EQ(fm.misuse, 0);

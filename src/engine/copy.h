@@ -130,6 +130,7 @@ enum dst_state { DST_REAL, DST_MISSING, DST_COUNTED };
 struct copy_memo {
 	uint64_t key, enc, step;
 	bool plain;
+	bool verbatim; /* the copy of each such leaf is the leaf itself */
 };
 
 struct copy_walk {
@@ -179,6 +180,7 @@ VPTE_INLINE bool copy_memo_fill(const struct vpte_format *f, const struct vpte_c
 		return false;
 	m->key = e & ~pa_field(f, c, level);
 	m->plain = leaf_store_plain(f, c, false, e, level);
+	m->verbatim = m->enc == m->key && m->step == pa_step(f, c, level);
 	return true;
 }
 
@@ -247,7 +249,7 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 {
 	struct copy_memo *memo = &w->memo[level];
 	uint64_t key = memo->key, enc = memo->enc, step = memo->step;
-	bool plain = memo->plain;
+	bool plain = memo->plain, verbatim = memo->verbatim;
 	const uint64_t pam = pa_field(f, c, level);
 	const struct flag_bits wb = flag_bits(f, c, level, VPTE_W);
 	unsigned shift = g_shift(f, level), at = *i, first_at = ~0u, last_at = 0;
@@ -257,6 +259,7 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 	const bool apply = w->pool != NULL, wrprotect = w->wrprotect;
 	vpte_slot_t *dtable = NULL;
 	bool placed = false, priv = false; /* @priv: dtable is written whole */
+	bool tried = false; /* uniform_row() on the rest of the table */
 	uint64_t pa_any = 0;
 	int ret = 0;
 	for (; at <= end; at++) {
@@ -281,6 +284,7 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 			enc = memo->enc;
 			step = memo->step;
 			plain = memo->plain;
+			verbatim = memo->verbatim;
 		}
 		/* Only a huge leaf at the range's edges can reach out of it. */
 		if (level && (entry_ia < w->first || entry_ia + mask_below(shift) > w->last)) {
@@ -308,6 +312,22 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 		uint64_t pa = c->leaf_pa(f, e, level, entry_ia);
 		pa_any |= pa;
 		if (!level && !(apply && wrprotect)) {
+			/* Once a table: when all the rest of it is this leaf
+			 * but for the PA (uniform_row()), the plan has only
+			 * the PAs' bits to learn, and an apply whose copies
+			 * are the leaves themselves copies them as they are,
+			 * into a table written whole.  An observer hears of
+			 * each install with its PA: rows stepped by PA then. */
+			bool rest = !tried && !observe && (!apply || (verbatim && priv));
+			uint64_t pa_or;
+			tried = true;
+			if (rest && uniform_row(table, at, end, pam, key, &pa_or)) {
+				pa_any |= c->leaf_pa(f, key | pa_or, 0, entry_ia);
+				if (apply)
+					copy_private(slot_at(dtable, at), slot_at(table, at), end - at + 1u);
+				at = end;
+				continue;
+			}
 			/* A row of this leaf stepped by PA (alike_row()): its
 			 * copies are the copy of this leaf stepped by PA.  At
 			 * least the leaf as loaded, should the hardware have

@@ -29,14 +29,6 @@ VPTE_INLINE uint64_t leaf_step(const struct vpte_format *f, const struct vpte_co
 	return step;
 }
 
-/*
- * Two entries in one 16-byte store (a GCC/Clang vector extension): where
- * the target has no such store (a kernel built without vector registers,
- * a 32-bit core) the compiler splits it into plain ones.  may_alias: it
- * writes uint64_t entries.
- */
-typedef uint64_t entry_pair __attribute__((vector_size(16), may_alias));
-
 /* A run this long goes to the backend's fill (struct vpte_mem_ops) when it
  * has one: the indirect call costs about what 16 entries do. */
 #define FILL_OP_MIN 64u
@@ -85,6 +77,30 @@ VPTE_INLINE void fill_private(const struct vpte_mem *mem, vpte_slot_t *slot, uin
 	}
 	for (; i < n; i++, e += step)
 		entry[i] = e;
+}
+
+/*
+ * copy_private - copy the @n entries from @from on, in a table that the
+ * hardware may be updating, to @to on, in a table that nothing points to
+ * yet (plain stores, as fill_private()): 16-byte pairs, each entry read
+ * whole (entry_pair).
+ */
+VPTE_INLINE void copy_private(vpte_slot_t *to, vpte_slot_t *from, uint64_t n)
+{
+	entry_pair *out = (entry_pair *)(void *)to;
+	const entry_pair *in = (const entry_pair *)(const void *)from;
+	uint64_t pairs = n / 2u;
+	/* A cache line a step, as fill_private(). */
+	for (; pairs >= 4u; pairs -= 4u, out += 4, in += 4) {
+		out[0] = in[0];
+		out[1] = in[1];
+		out[2] = in[2];
+		out[3] = in[3];
+	}
+	for (; pairs; pairs--)
+		*out++ = *in++;
+	if (n & 1u)
+		*(uint64_t *)(void *)out = slot_load((vpte_slot_t *)(void *)in);
 }
 
 /*

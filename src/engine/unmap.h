@@ -133,7 +133,7 @@ VPTE_INLINE int leaves_in_covered(const struct vpte_format *f, const struct vpte
 							 ~pa_field(f, c, 0)
 					      : 0;
 	unsigned n = g_entries(f, 0), shift = g_shift(f, 0);
-	/* Two 16-byte ORs a step into two accumulators (entry_pair, table.h):
+	/* Two 16-byte ORs a step into two accumulators (entry_pair, walk.h):
 	 * written as 8-byte ORs, gcc -O3 made them shuffles, three
 	 * instructions an entry. */
 	const entry_pair *pairs = table;

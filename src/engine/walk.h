@@ -27,6 +27,18 @@
 
 typedef _Atomic uint64_t vpte_slot_t;
 
+/*
+ * Two entries in one 16-byte load or store (a GCC/Clang vector extension):
+ * where the target has no such access (a kernel built without vector
+ * registers, a 32-bit core) the compiler splits it into plain ones.  Each
+ * entry of a pair is read whole, as a hardware walker's update leaves it.
+ * aligned(8): a table page is only as aligned as its backend's memory (an
+ * arena at a base of 8 modulo 16, a segment of an image file), and a
+ * 16-byte aligned access there faults.  may_alias: it reads and writes
+ * uint64_t entries.
+ */
+typedef uint64_t entry_pair __attribute__((vector_size(16), aligned(8), may_alias));
+
 /* ---- geometry ---- */
 
 VPTE_INLINE unsigned g_top(const struct vpte_format *f)
