@@ -316,15 +316,17 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 			 * but for the PA (uniform_row()), the plan has only
 			 * the PAs' bits to learn, and an apply whose copies
 			 * are the leaves themselves copies them as they are,
-			 * into a table written whole.  An observer hears of
-			 * each install with its PA: rows stepped by PA then. */
+			 * into a table written whole, as it tests them (when
+			 * the test fails, the rows below write every entry
+			 * again).  An observer hears of each install with its
+			 * PA: rows stepped by PA then. */
 			bool rest = !tried && !observe && (!apply || (verbatim && priv));
 			uint64_t pa_or;
 			tried = true;
-			if (rest && uniform_row(table, at, end, pam, key, &pa_or)) {
+			if (rest && (apply ? uniform_row(table, at, end, pam, key, &pa_or,
+							 slot_at(dtable, at))
+					   : uniform_row(table, at, end, pam, key, &pa_or, NULL))) {
 				pa_any |= c->leaf_pa(f, key | pa_or, 0, entry_ia);
-				if (apply)
-					copy_private(slot_at(dtable, at), slot_at(table, at), end - at + 1u);
 				at = end;
 				continue;
 			}

@@ -170,31 +170,47 @@ VPTE_INLINE unsigned alike_row(const struct vpte_format *f, const struct vpte_co
  * memo_kind() tells entry by entry.  *@pa_or gets their PA fields ORed.
  * The entries are read as 16-byte pairs (entry_pair) into an AND and an OR:
  * every bit outside the field is @key's in all of them exactly when the
- * AND has @key's ones and the OR no other.  About one instruction an entry,
- * where alike_row() takes four; it does not check that the PAs step.
+ * AND has @key's ones and the OR no other.  About two instructions an
+ * entry, where alike_row() takes four; it does not check that the PAs
+ * step.  @to, when set: each entry is also stored there as read, from
+ * @to on, in a table nothing points to yet, so that a copy reads the
+ * source once; the caller writes those places again when the answer is
+ * no.
  */
 VPTE_INLINE bool uniform_row(vpte_slot_t *table, unsigned at, unsigned end, uint64_t pam,
-			     uint64_t key, uint64_t *pa_or)
+			     uint64_t key, uint64_t *pa_or, vpte_slot_t *to)
 {
 	uint64_t all = ~0ull, any = 0;
 	unsigned stop = end + 1u;
 	if ((stop - at) & 1u) { /* an odd count: the last alone */
 		all = any = slot_load(slot_at(table, end));
+		if (to)
+			*(uint64_t *)(void *)(to + (end - at)) = all;
 		stop--;
 	}
 	entry_pair pair_all = { all, all }, pair_any = { any, any };
 	/* Four pairs a step, counted down over a pointer: a pair a step spent
 	 * half its six instructions on the loop. */
 	const entry_pair *pair = (const entry_pair *)(const void *)slot_at(table, at);
+	entry_pair *out = (entry_pair *)(void *)to;
 	unsigned pairs = (stop - at) / 2u;
 	for (; pairs >= 4u; pairs -= 4u, pair += 4) {
 		entry_pair p0 = pair[0], p1 = pair[1], p2 = pair[2], p3 = pair[3];
 		pair_all &= (p0 & p1) & (p2 & p3);
 		pair_any |= (p0 | p1) | (p2 | p3);
+		if (out) {
+			out[0] = p0;
+			out[1] = p1;
+			out[2] = p2;
+			out[3] = p3;
+			out += 4;
+		}
 	}
 	for (; pairs; pairs--, pair++) {
 		pair_all &= *pair;
 		pair_any |= *pair;
+		if (out)
+			*out++ = *pair;
 	}
 	all = pair_all[0] & pair_all[1];
 	any = pair_any[0] | pair_any[1];

@@ -558,7 +558,7 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
 	if ((level < g_top(f) && ((ia ^ r->last) >> g_shift(f, level + 1u))) ||
 	    (level && ((r->last + 1u) & mask_below(shift))) || run_possible(f, r, ia, r->pa, level))
 		return false;
-	uint64_t n = ((r->last - ia) >> shift) + 1u, i = 0, any = 0;
+	uint64_t n = ((r->last - ia) >> shift) + 1u;
 	const struct vpte_prot prot = r->prot; /* see map_stretch() */
 	vpte_slot_t *slot = slot_at(table, g_index(f, ia, level));
 	if (n == 1) { /* a single page: no loops to set up */
@@ -568,12 +568,7 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
 		observe_installs(f, t, ia, r->pa, shift, 1);
 		return true;
 	}
-	for (; i + 4u <= n; i += 4)
-		any |= slot_load(slot + i) | slot_load(slot + i + 1) | slot_load(slot + i + 2) |
-		       slot_load(slot + i + 3);
-	for (; i < n; i++)
-		any |= slot_load(slot + i);
-	if (any)
+	if (!entries_empty(slot, n))
 		return false;
 	uint64_t e = c->make_leaf(f, r->pa, level, prot, false);
 	uint64_t step = n > 1 ? leaf_step(f, c, prot, level, r->pa, e, n) : 0;
@@ -581,7 +576,7 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
 		store_stepped(slot, n, e, step);
 	} else {
 		slot_store(slot, e);
-		for (i = 1; i < n; i++)
+		for (uint64_t i = 1; i < n; i++)
 			slot_store(slot + i, c->make_leaf(f, r->pa + (i << shift), level, prot, false));
 	}
 	observe_installs(f, t, ia, r->pa, shift, n);
