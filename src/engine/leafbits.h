@@ -140,16 +140,25 @@ VPTE_INLINE unsigned alike_row(const struct vpte_format *f, const struct vpte_co
 	uint64_t want = e0;
 	if (((e0 + (end - at) * step) ^ e0) & ~pa_field(f, c, level))
 		end = at;
-	/* Four entries a test while they are exactly as expected (a uniform
-	 * row): one OR of their differences; counted down by blocks, so the
-	 * loop's own work is a decrement and two adds. */
-	vpte_slot_t *p = slot_at(table, at);
-	for (unsigned blocks = (end - at + 1u) / 4u; blocks; blocks--, p += 4, want += 4u * step) {
-		if ((slot_load(p) ^ want) | (slot_load(p + 1) ^ (want + step)) |
-		    (slot_load(p + 2) ^ (want + 2u * step)) | (slot_load(p + 3) ^ (want + 3u * step)))
+	/* Eight entries a test while they are exactly as expected (a uniform
+	 * row): one OR of their differences from four expected 16-byte pairs
+	 * (entry_pair), counted down by blocks.  Four scalar entries a test
+	 * took twice the instructions an entry, and eight scalar ones ran
+	 * out of registers. */
+	const entry_pair two = { 2u * step, 2u * step }, eight = two + two + two + two;
+	entry_pair w0 = { want, want + step }, w1 = w0 + two, w2 = w1 + two, w3 = w2 + two;
+	const entry_pair *p = (const entry_pair *)(const void *)slot_at(table, at);
+	for (unsigned blocks = (end - at + 1u) / 8u; blocks; blocks--, p += 4) {
+		entry_pair diff = (p[0] ^ w0) | (p[1] ^ w1) | (p[2] ^ w2) | (p[3] ^ w3);
+		if (diff[0] | diff[1])
 			break;
+		w0 += eight;
+		w1 += eight;
+		w2 += eight;
+		w3 += eight;
 	}
-	at = (unsigned)(p - slot_at(table, 0));
+	want = w0[0];
+	at = (unsigned)((const vpte_slot_t *)(const void *)p - slot_at(table, 0));
 	for (; at <= end; at++, want += step) {
 		uint64_t e = slot_load(slot_at(table, at));
 		if (e == want)
