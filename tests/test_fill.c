@@ -80,7 +80,8 @@ static void checking_fill(void *ctx, uint64_t *entries, uint64_t n, uint64_t fir
 {
 	struct fill_mem *fm = ctx;
 	uintptr_t start = (uintptr_t)entries, last = (uintptr_t)(entries + n) - 1u;
-	fm->misuse += n < 64u || (start & 7u) || (start & ~(fm->page - 1u)) != (last & ~(fm->page - 1u));
+	fm->misuse += n < 64u || (start & 7u) ||
+		      (start & ~(fm->page - 1u)) != (last & ~(fm->page - 1u));
 	fm->calls++;
 	fm->entries += n;
 	for (uint64_t i = 0; i < n; i++)
@@ -136,7 +137,8 @@ static int run_op(const struct vpte_format *f, enum op op, const struct plan *p,
 	struct vpte_table t, src;
 	struct test_mem src_mem = { 0 };
 	struct vpte_prot prot = { VPTE_R | VPTE_W, VPTE_MT_WB, 0 };
-	struct vpte_map_opts leaves = { f->granule_shift, 0 }, level1 = { vpte_level_shift(f, 1), 0 };
+	struct vpte_map_opts leaves = { f->granule_shift, 0 };
+	struct vpte_map_opts level1 = { vpte_level_shift(f, 1), 0 };
 	int err = vpte_table_init(&t, f, mem);
 	out->installs = 0;
 	if (err)

@@ -51,7 +51,8 @@ static int edit(struct side *s, const struct vpte_format *f, enum step step, uin
 {
 	struct vpte_prot rw = { VPTE_R | VPTE_W, VPTE_MT_WB, 0 }, none = { 0, 0, 0 };
 	struct vpte_prot w = { VPTE_W, 0, 0 };
-	struct vpte_map_opts pages = { f->granule_shift, 0 }, level1 = { vpte_level_shift(f, 1), 0 };
+	struct vpte_map_opts pages = { f->granule_shift, 0 };
+	struct vpte_map_opts level1 = { vpte_level_shift(f, 1), 0 };
 	switch (step) {
 	case MAP_PAGES:
 		return vpte_map(&s->t, vpte_va(va), vpte_pa(va), size, rw, &pages);

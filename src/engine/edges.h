@@ -390,7 +390,8 @@ VPTE_INLINE uint64_t split_table(const struct vpte_format *f, const struct vpte_
 		/* Plain leaves stepped by PA: written together, below. */
 		if (!cont && step)
 			continue;
-		fill_private(&t->mem, table + plain_from, run - plain_from, e0 + plain_from * step, step);
+		fill_private(&t->mem, table + plain_from, run - plain_from, e0 + plain_from * step,
+			     step);
 		plain_from = run + members;
 		for (unsigned i = 0; i < members; i++)
 			slot_store(table + run + i,

@@ -98,7 +98,8 @@ VPTE_INLINE vpte_slot_t *skip_alike(vpte_slot_t *slot, vpte_slot_t *stop, uint64
 	const entry_pair keys = { key, key }, masks = { mask, mask };
 	while (stop - slot > 8) {
 		const entry_pair *p = (const entry_pair *)(const void *)(slot + 1);
-		entry_pair diff = ((p[0] ^ keys) | (p[1] ^ keys) | (p[2] ^ keys) | (p[3] ^ keys)) & masks;
+		entry_pair diff = (p[0] ^ keys) | (p[1] ^ keys) | (p[2] ^ keys) | (p[3] ^ keys);
+		diff &= masks;
 		if (diff[0] | diff[1])
 			break;
 		slot += 8;

@@ -123,8 +123,8 @@ enum stretch_mode {
  * table.
  */
 VPTE_INLINE uint64_t map_stretch(const struct vpte_format *f, const struct vpte_codec *c,
-				 const struct vpte_table *t, const struct map_req *r, void *table, unsigned level, uint64_t ia,
-				 uint64_t pa, enum stretch_mode mode)
+				 const struct vpte_table *t, const struct map_req *r, void *table,
+				 unsigned level, uint64_t ia, uint64_t pa, enum stretch_mode mode)
 {
 	unsigned shift = g_shift(f, level), first = g_index(f, ia, level);
 	uint64_t room = g_entries(f, level) - first, left = (r->last - ia + 1u) >> shift;
@@ -341,9 +341,9 @@ VPTE_INLINE uint64_t map_leaf_tables(const struct vpte_format *f, const struct v
 	bool frozen = false;
 	for (; i < n && (private || !slot_load(slot + i)); i++, e += per * step) {
 		vpte_pa_t page;
-		fill_private(&t->mem, vpte_pool_take_page(vpte_pool_for_whole(cur->whole_pool, pool), t,
-						 false, &page),
-			     per, e, step);
+		vpte_slot_t *leaves = vpte_pool_take_page(vpte_pool_for_whole(cur->whole_pool, pool),
+							  t, false, &page);
+		fill_private(&t->mem, leaves, per, e, step);
 		uint64_t entry = c->make_table(f, page.addr);
 		if (private || !r->conc) {
 			slot_store(slot + i, entry);

@@ -65,8 +65,8 @@ static void *image_phys_to_virt(void *ctx, vpte_pa_t pa, uint64_t size)
 	return (void *)(uintptr_t)(img->bytes + (pa.addr - img->base));
 }
 
-static const struct vpte_mem_ops image_ops = { image_alloc, image_free, image_phys_to_virt, NULL, NULL,
-					       NULL };
+static const struct vpte_mem_ops image_ops = { image_alloc, image_free, image_phys_to_virt,
+					       NULL, NULL, NULL };
 
 struct vpte_mem vpte_image_mem(struct vpte_image *img)
 {
