@@ -109,15 +109,8 @@ static void count_install(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift)
 
 static bool outcome_equal(const struct outcome *a, const struct outcome *b)
 {
-	if (a->count != b->count || a->count < 0 || a->installs != b->installs)
-		return false;
-	for (long i = 0; i < a->count; i++) {
-		const struct test_leaf *x = &a->leaves[i], *y = &b->leaves[i];
-		if (x->va != y->va || x->pa != y->pa || x->level != y->level ||
-		    x->shift != y->shift || x->cont != y->cont || x->entry != y->entry)
-			return false;
-	}
-	return true;
+	return a->count == b->count && a->count >= 0 && a->count <= LEAVES_MAX &&
+	       a->installs == b->installs && test_leaves_equal(a->leaves, b->leaves, a->count);
 }
 
 enum op { OP_MAP_LEAVES, OP_MAP_LEVEL1, OP_SPLIT, OP_COPY, OP_COUNT };

@@ -31,14 +31,8 @@ static void record(struct side *s, const struct vpte_table *t, uint64_t va, uint
 
 static bool same(const struct side *a, const struct side *b)
 {
-	if (a->count != b->count || a->count < 0 || a->count > LEAVES_MAX)
-		return false;
-	for (long i = 0; i < a->count; i++) {
-		const struct test_leaf *x = &a->leaves[i], *y = &b->leaves[i];
-		if (x->va != y->va || x->pa != y->pa || x->shift != y->shift || x->entry != y->entry)
-			return false;
-	}
-	return true;
+	return a->count == b->count && a->count >= 0 && a->count <= LEAVES_MAX &&
+	       test_leaves_equal(a->leaves, b->leaves, a->count);
 }
 
 /* Each edit on both sides, then their leaves compared. */

@@ -279,6 +279,17 @@ static inline long test_leaves(const struct vpte_table *t, uint64_t va, uint64_t
 	return w.error ? w.error : n;
 }
 
+/* test_leaves_equal - the @n leaves of @a and @b alike, field for field
+ * but the attributes, which the raw @entry already holds. */
+static inline bool test_leaves_equal(const struct test_leaf *a, const struct test_leaf *b, long n)
+{
+	for (long i = 0; i < n; i++)
+		if (a[i].va != b[i].va || a[i].pa != b[i].pa || a[i].level != b[i].level ||
+		    a[i].shift != b[i].shift || a[i].cont != b[i].cont || a[i].entry != b[i].entry)
+			return false;
+	return true;
+}
+
 /*
  * test_maps_linear - [va, va + size) is mapped without a hole, each page to
  * pa + its offset (what an edit that keeps translations must leave).

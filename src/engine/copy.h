@@ -319,7 +319,8 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 			 * into a table written whole, as it tests them (when
 			 * the test fails, the rows below write every entry
 			 * again).  An observer hears of each install with its
-			 * PA: rows stepped by PA then. */
+			 * PA: rows stepped by PA then.  Two calls, so that the
+			 * plan's inlined copy has no stores to skip. */
 			bool rest = !tried && !observe && (!apply || (verbatim && priv));
 			uint64_t pa_or;
 			tried = true;

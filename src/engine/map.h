@@ -568,7 +568,7 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
 		observe_installs(f, t, ia, r->pa, shift, 1);
 		return true;
 	}
-	if (!entries_empty(slot, n))
+	if (entries_or(slot, n))
 		return false;
 	uint64_t e = c->make_leaf(f, r->pa, level, prot, false);
 	uint64_t step = n > 1 ? leaf_step(f, c, prot, level, r->pa, e, n) : 0;

@@ -80,11 +80,12 @@ VPTE_INLINE void fill_private(const struct vpte_mem *mem, vpte_slot_t *slot, uin
 }
 
 /*
- * entries_empty - whether the @n entries from @slot on are all holes: their
- * OR, read as 16-byte pairs (entry_pair, each entry whole), four pairs a
- * step; a load and an OR an entry took twice the instructions.
+ * entries_or - the OR of the @n entries from @slot on (0: all holes), read
+ * as 16-byte pairs (entry_pair, each entry whole), four pairs a step: a
+ * load and an OR an entry took twice the instructions, and 8-byte ORs of
+ * pairs became shuffles under gcc -O3.
  */
-VPTE_INLINE bool entries_empty(vpte_slot_t *slot, uint64_t n)
+VPTE_INLINE uint64_t entries_or(vpte_slot_t *slot, uint64_t n)
 {
 	const entry_pair *pair = (const entry_pair *)(const void *)slot;
 	entry_pair any = { 0, n & 1u ? slot_load(slot + n - 1u) : 0 };
@@ -93,7 +94,7 @@ VPTE_INLINE bool entries_empty(vpte_slot_t *slot, uint64_t n)
 		any |= (pair[0] | pair[1]) | (pair[2] | pair[3]);
 	for (; pairs; pairs--, pair++)
 		any |= *pair;
-	return !(any[0] | any[1]);
+	return any[0] | any[1];
 }
 
 /*

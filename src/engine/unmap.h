@@ -118,14 +118,14 @@ VPTE_INLINE int clear_table(const struct vpte_format *f, const struct vpte_codec
  * @batch as two leaves of the granule spanning its entries: the page's
  * own span, recorded right after, holds them all), 0 when it holds none,
  * -1 when it has contiguous runs, which the caller clears as usual to
- * learn their shift.  One OR of every entry, four at a step, with plain
+ * learn their shift.  One OR of every entry (entries_or()), with plain
  * loads: no other thread writes these entries, and the hardware only
  * sets A or D in a leaf.  A leaf is an entry with the valid bit, bit 0 on
  * every format (SLOT_FROZEN, walk.h), as plan_edges() has refused
  * corrupt entries and level 0 has no table entries.
  */
 VPTE_INLINE int leaves_in_covered(const struct vpte_format *f, const struct vpte_codec *c,
-				  const void *table, uint64_t base, struct leaf_batch *batch)
+				  vpte_slot_t *table, uint64_t base, struct leaf_batch *batch)
 {
 	const struct vpte_prot p = { VPTE_R, VPTE_MT_WB, 0 };
 	const uint64_t cont = f->cont_bits[0] ? (c->make_leaf(f, 0, 0, p, true) ^
@@ -133,17 +133,7 @@ VPTE_INLINE int leaves_in_covered(const struct vpte_format *f, const struct vpte
 							 ~pa_field(f, c, 0)
 					      : 0;
 	unsigned n = g_entries(f, 0), shift = g_shift(f, 0);
-	/* Two 16-byte ORs a step into two accumulators (entry_pair, walk.h):
-	 * written as 8-byte ORs, gcc -O3 made them shuffles, three
-	 * instructions an entry. */
-	const entry_pair *pairs = table;
-	entry_pair acc0 = { 0, 0 }, acc1 = acc0;
-	for (unsigned k = 0; k < n / 2u; k += 2u) {
-		acc0 |= pairs[k];
-		acc1 |= pairs[k + 1u];
-	}
-	acc0 |= acc1;
-	uint64_t any = acc0[0] | acc0[1];
+	uint64_t any = entries_or(table, n);
 	if (any & cont)
 		return -1;
 	if (!(any & 1u))
