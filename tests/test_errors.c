@@ -801,6 +801,52 @@ static void test_invalid_kept(const struct vpte_format *f)
 	craft_close(&c);
 }
 
+/*
+ * The same at each of the first and last 64 entries of a leaf table
+ * full of leaves mapped alike but for its last entry, which stays empty
+ * so that the unmap of the rest covers the table only in part (a table
+ * the range covers goes whole, whatever it holds: clear_range()).  The
+ * loops that pass over such leaves many at a test (skip_alike() sixteen,
+ * eight and four at a step, the emptiness tests) must find the one entry
+ * that is not a leaf at any place in their steps: the unmap keeps it and
+ * its table.  Then a single leaf there: a map over it refuses the whole
+ * range, and once it is unmapped the table goes.
+ */
+static void test_invalid_anywhere(const struct vpte_format *f)
+{
+	struct crafted c;
+	struct vpte_prot p = { VPTE_R | VPTE_W, VPTE_MT_WB, 0 };
+	struct vpte_map_opts small = { f->granule_shift, 0 };
+	const uint64_t invalid = 0x5a5a5a00; /* as in test_invalid_kept() */
+	uint64_t s1 = 1ull << vpte_level_shift(f, 1), pa = 1ull << 40, va = 6 * s1;
+	struct vpte_walk w;
+	struct vpte_stats st;
+
+	craft_open(&c, f);
+	uint64_t n = s1 / c.g - 1u, size = n * c.g;
+	for (uint64_t i = 0; i < n; i = i == 63 && n > 128 ? n - 64 : i + 1) {
+		uint64_t at = va + i * c.g;
+		CHECK_EQ(vpte_map(&c.t, vpte_va(va), vpte_pa(pa), size, p, &small), 0);
+		*craft_entry(&c, at, 0) = invalid;
+		CHECK_EQ(vpte_unmap(&c.t, vpte_va(va), size, NULL), 0);
+		CHECK_EQ(vpte_seek(&w, &c.t, vpte_va(at)), 0);
+		CHECK_EQ(w.kind, VPTE_HOLE);
+		CHECK_EQ(w.level, 0);
+		CHECK_EQ(*craft_entry(&c, at, 0), invalid);
+		CHECK_EQ(vpte_stats(&c.t, vpte_va(va), s1, &st), 0);
+		CHECK_EQ(st.mapped_bytes, 0);
+		*craft_entry(&c, at, 0) = 0;
+		CHECK_EQ(vpte_map(&c.t, vpte_va(at), vpte_pa(pa), c.g, p, &small), 0);
+		CHECK_EQ(vpte_map(&c.t, vpte_va(va), vpte_pa(pa), size, p, &small), -VPTE_EEXIST);
+		CHECK_EQ(vpte_stats(&c.t, vpte_va(va), s1, &st), 0);
+		CHECK_EQ(st.mapped_bytes, c.g);
+		CHECK_EQ(vpte_unmap(&c.t, vpte_va(va), size, NULL), 0);
+		CHECK_EQ(vpte_seek(&w, &c.t, vpte_va(at)), 0);
+		CHECK(w.kind == VPTE_HOLE && w.level > 0);
+	}
+	craft_close(&c);
+}
+
 /* ------------------------------------------------------------------------
  * vpte_strerror
  * ------------------------------------------------------------------------ */
@@ -844,6 +890,7 @@ int main(void)
 		test_efault(f);
 		test_corrupt_neighbour(f);
 		test_invalid_kept(f);
+		test_invalid_anywhere(f);
 		printf("  %-13s %u error cases, %lu corrupt images%s\n", f->name, x.cases, efault_cases,
 		       test_failures != failed ? ": FAILED" : "");
 	}

@@ -210,7 +210,7 @@ VPTE_INLINE void clear_plain(const struct vpte_format *f, vpte_slot_t *table, un
 	batch_leaf(batch, base + ((uint64_t)(lo - table) << shift), shift);
 	batch_leaf(batch, base + ((uint64_t)(hi - table) << shift), shift);
 	*touched = true;
-	_Pragma("GCC unroll 4")
+	_Pragma("GCC unroll 8")
 	for (; lo <= hi; lo++)
 		slot_store(lo, 0);
 }
