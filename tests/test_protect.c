@@ -12,7 +12,9 @@
  *     a change that changes nothing writes and gathers nothing;
  *   - invalid changes and results the format cannot encode: -EINVAL with
  *     the table untouched;
- *   - bits of a foreign entry that vpte has no name for stay.
+ *   - bits of a foreign entry that vpte has no name for stay;
+ *   - one read-only leaf among writable ones, at each place of the first
+ *     and last 64 entries, stays read-only when W is cleared on all.
  * (Errors common to every edit, faults and the random model: test_errors,
  * test_faults, test_model.)
  */
@@ -330,6 +332,37 @@ static void foreign_bits(struct fx *x)
 	CHECK_EQ(vpte_unmap(&x->t, vpte_va(va), x->g, NULL), 0);
 }
 
+/*
+ * One leaf read-only already among a leaf table of writable ones, at each
+ * of the table's first and last 64 entries: clearing W over the table
+ * leaves every leaf read-only.  The row passes that test many entries a
+ * step (change_row()) must end their row at the odd one wherever it lies
+ * in their steps: the others' change, an XOR, would make it writable.
+ * With and without hardware updates (plain stores, or a compare-and-swap
+ * each).
+ */
+static void odd_one_anywhere(struct fx *x)
+{
+	struct vpte_prot clear_w = prot_of(VPTE_W, 0, 0);
+	struct vpte_map_opts small = { x->f->granule_shift, 0 };
+	uint64_t va = 24 * x->unit, n = x->unit / x->g;
+	for (int hw = 0; hw < 2; hw++) {
+		vpte_table_set_hw_updates(&x->t, hw);
+		for (uint64_t i = 0; i < n; i = i == 63 && n > 128 ? n - 64 : i + 1) {
+			CHECK_EQ(vpte_map(&x->t, vpte_va(va), vpte_pa(x->pa), x->unit, rw, &small), 0);
+			CHECK_EQ(protect(x, va + i * x->g, x->g, none, clear_w), 0);
+			CHECK_EQ(protect(x, va, x->unit, none, clear_w), 0);
+			long k = leaves_of(x, va, x->unit), writable = 0;
+			CHECK_EQ(k, n);
+			for (long j = 0; j < k; j++)
+				writable += !!(leaves[j].prot.flags & VPTE_W);
+			CHECK_EQ(writable, 0);
+			CHECK_EQ(vpte_unmap(&x->t, vpte_va(va), x->unit, NULL), 0);
+		}
+	}
+	vpte_table_set_hw_updates(&x->t, true);
+}
+
 static void cases(const struct vpte_format *f)
 {
 	struct fx x;
@@ -340,6 +373,7 @@ static void cases(const struct vpte_format *f)
 	gather(&x);
 	invalid(&x);
 	foreign_bits(&x);
+	odd_one_anywhere(&x);
 	CHECK_EQ(x.mem.live, 1);
 	test_table_done(&x.t, &x.mem);
 }
