@@ -22,7 +22,8 @@
  *                 copies entry for entry, whole and from each start 0-3
  *                 entries in to each end 0-3 entries short; with one page
  *                 at a PA beyond arm64's, a copy to arm64 is refused and
- *                 changes nothing;
+ *                 changes nothing, and so does a copy with one corrupt
+ *                 entry at each place of the table's first and last 64;
  *   write-protect W goes on both sides, the gather covers the source
  *                 leaves that lost it, a leaf the range cuts is refused;
  *   errors        EEXIST, EINVAL, ERANGE, EROFS, EFAULT, with both tables
@@ -600,11 +601,30 @@ static void uniform(const struct vpte_format *f)
 			}
 		test_table_done(&src, &ms);
 	}
+	/* A corrupt entry at each of the first and last 64 places of the
+	 * table, where level 0 has one (arm64's reserved page descriptor
+	 * 0b01, RISC-V's W without R: bit 1 clear on both): the one test
+	 * must see it wherever it lies in its steps, and the copy fails
+	 * with both tables as they were. */
+	struct pair p;
+	if (strncmp(f->name, "x86_64", 6)) {
+		pair_open(&p, f, f);
+		for (uint64_t k = 0; k < per; k++)
+			CHECK_EQ(vpte_map(&p.src, vpte_va(base + k * g),
+					  vpte_pa((test_rand(&seed) % (1ull << 20)) * g), g, rw, &pages),
+				 0);
+		for (uint64_t k = 0; k < per; k = k == 63 && per > 128 ? per - 64 : k + 1) {
+			uint64_t *e = test_entry_at(&p.src, base + k * g), old = *e;
+			*e = old & ~2ull;
+			expect_error(&p, "uniform, a corrupt entry", base, span, NULL, -VPTE_EFAULT);
+			*e = old;
+		}
+		pair_close(&p);
+	}
 	if (f != &vpte_format_x86_64)
 		return;
 	/* The last but one page (an even index, the end of the second
 	 * range) beyond arm64-4k-48's 48 PA bits, the rest below. */
-	struct pair p;
 	pair_open(&p, f, &vpte_format_arm64_4k_48);
 	CHECK_EQ(vpte_map(&p.src, vpte_va(base), vpte_pa(0), span, rw, &pages), 0);
 	CHECK_EQ(vpte_unmap(&p.src, vpte_va(base + span - 2 * g), g, NULL), 0);
