@@ -296,7 +296,8 @@ static void test_einval(struct fx *x)
 	/* bad arguments to table setup */
 	struct test_mem mem = { 0 };
 	struct vpte_mem good = test_mem(&mem), none = { NULL, &mem, NULL };
-	struct vpte_mem_ops no_alloc = { NULL, test_mem_ops.free, test_mem_ops.phys_to_virt, NULL, NULL, NULL };
+	struct vpte_mem_ops no_alloc = { NULL, test_mem_ops.free, test_mem_ops.phys_to_virt,
+					 NULL, NULL, NULL };
 	struct vpte_mem_ops no_virt = { test_mem_ops.alloc, test_mem_ops.free, NULL, NULL, NULL, NULL };
 	struct vpte_mem noalloc = { &no_alloc, &mem, NULL }, novirt = { &no_virt, &mem, NULL };
 	struct vpte_table t;

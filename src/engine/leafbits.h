@@ -142,11 +142,12 @@ VPTE_INLINE uint64_t pa_step(const struct vpte_format *f, const struct vpte_code
  * alike_row - how many entries of the table @table at @level, from entry
  * @at (the plain leaf @e0) to @end, are plain leaves mapping on from one
  * another alike: the bits of @e0 outside the PA field (pa_field()),
- * accessed and dirty aside, each mapping the next 2^shift bytes of PA.  Entry i is expected to be @e0
- * plus i times pa_step(), so an entry costs a load and a compare; one that
- * differs from that in accessed or dirty only is classified (kind())
- * before it counts, any other difference ends the row (a PA field that
- * would carry into other bits by the row's end: the row is @e0 alone).
+ * accessed and dirty aside, each mapping the next 2^shift bytes of PA.
+ * Entry i is expected to be @e0 plus i times pa_step(), so an entry costs
+ * a load and a compare; one that differs from that in accessed or dirty
+ * only is classified (kind()) before it counts, any other difference ends
+ * the row (a PA field that would carry into other bits by the row's end:
+ * the row is @e0 alone).
  * Same bits mean the same attributes, so the row's leaves are alike in
  * the sense of same_attrs().  @ad, when set, gets VPTE_A and VPTE_D ORed
  * in for the flags the row's leaves have.  @exact: accessed and dirty

@@ -101,10 +101,10 @@ struct protect_pass {
 /*
  * change_row - from entry @at of @table on, up to @end, while the entries
  * are leaves of a memo's encoding (@key under @mask), replace each e by
- * e ^ @delta: plain stores (@plain), eight and then four entries a
- * test, else a compare-and-swap each, which stops the row where it fails (*@lost: the
- * hardware changed that entry since the load).  Inlined with @plain as a
- * constant.  Returns the index after the last entry replaced.
+ * e ^ @delta: plain stores (@plain), eight and then four entries a test,
+ * else a compare-and-swap each, which stops the row where it fails
+ * (*@lost: the hardware changed that entry since the load).  Inlined with
+ * @plain as a constant.  Returns the index after the last entry replaced.
  */
 VPTE_INLINE unsigned change_row(vpte_slot_t *table, unsigned at, unsigned end, uint64_t mask,
 				uint64_t key, uint64_t delta, bool plain, bool *lost)
