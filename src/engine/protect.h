@@ -113,7 +113,17 @@ VPTE_INLINE unsigned change_row(vpte_slot_t *table, unsigned at, unsigned end, u
 	const entry_pair keys = { key, key }, masks = { mask, mask };
 	/* A local cursor, as in plan_table().  Eight entries tested a step as
 	 * pairs (pairs_differ()), then each loaded again for its store: a
-	 * load from L1 costs less than taking a pair's halves apart. */
+	 * load from L1 costs less than taking a pair's halves apart.  The
+	 * pairs are plain reads, so they start after the row's first leaf,
+	 * which alone of the row a concurrent unmap's freeze_table() may
+	 * compare-and-swap (failing: it stops at the first entry in use). */
+	if (plain && slot <= stop) {
+		uint64_t e = slot_load(slot);
+		if ((e ^ key) & mask)
+			return at;
+		slot_store(slot, e ^ delta);
+		slot++;
+	}
 	while (plain && stop - slot >= 7 && !pairs_differ(slot, 4, keys, masks)) {
 		_Pragma("GCC unroll 8")
 		for (unsigned k = 0; k < 8u; k++)
