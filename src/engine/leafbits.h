@@ -165,22 +165,38 @@ VPTE_INLINE unsigned alike_row(const struct vpte_format *f, const struct vpte_co
 	uint64_t want = e0;
 	if (((e0 + (end - at) * step) ^ e0) & ~pa_field(f, c, level))
 		end = at;
-	/* Eight entries a test while they are exactly as expected (a uniform
-	 * row): one OR of their differences from four expected 16-byte pairs
-	 * (entry_pair), counted down by blocks.  Four scalar entries a test
-	 * took twice the instructions an entry, and eight scalar ones ran
-	 * out of registers. */
+	/* Sixteen, then eight entries a test while they are exactly as
+	 * expected (a uniform row): one OR of their differences from eight
+	 * or four expected 16-byte pairs (entry_pair), counted down by
+	 * blocks.  Four scalar entries a test took twice the instructions an
+	 * entry, eight scalar ones ran out of registers, and the test of the
+	 * OR's two halves is shared by sixteen. */
 	const entry_pair two = { 2u * step, 2u * step }, eight = two + two + two + two;
+	const entry_pair sixteen = eight + eight;
 	entry_pair w0 = { want, want + step }, w1 = w0 + two, w2 = w1 + two, w3 = w2 + two;
+	entry_pair w4 = w0 + eight, w5 = w1 + eight, w6 = w2 + eight, w7 = w3 + eight;
 	const entry_pair *p = (const entry_pair *)(const void *)slot_at(table, at);
-	for (unsigned blocks = (end - at + 1u) / 8u; blocks; blocks--, p += 4) {
-		entry_pair diff = (p[0] ^ w0) | (p[1] ^ w1) | (p[2] ^ w2) | (p[3] ^ w3);
+	for (unsigned blocks = (end - at + 1u) / 16u; blocks; blocks--, p += 8) {
+		entry_pair diff = ((p[0] ^ w0) | (p[1] ^ w1)) | ((p[2] ^ w2) | (p[3] ^ w3)) |
+				  ((p[4] ^ w4) | (p[5] ^ w5)) | ((p[6] ^ w6) | (p[7] ^ w7));
 		if (diff[0] | diff[1])
 			break;
-		w0 += eight;
-		w1 += eight;
-		w2 += eight;
-		w3 += eight;
+		w0 += sixteen;
+		w1 += sixteen;
+		w2 += sixteen;
+		w3 += sixteen;
+		w4 += sixteen;
+		w5 += sixteen;
+		w6 += sixteen;
+		w7 += sixteen;
+	}
+	unsigned left = end + 1u - (unsigned)((const vpte_slot_t *)(const void *)p - slot_at(table, 0));
+	if (left >= 8u) {
+		entry_pair diff = ((p[0] ^ w0) | (p[1] ^ w1)) | ((p[2] ^ w2) | (p[3] ^ w3));
+		if (!(diff[0] | diff[1])) {
+			p += 4;
+			w0 += eight;
+		}
 	}
 	want = w0[0];
 	at = (unsigned)((const vpte_slot_t *)(const void *)p - slot_at(table, 0));
