@@ -613,7 +613,7 @@ static void uniform(const struct vpte_format *f)
 			CHECK_EQ(vpte_map(&p.src, vpte_va(base + k * g),
 					  vpte_pa((test_rand(&seed) % (1ull << 20)) * g), g, rw, &pages),
 				 0);
-		for (uint64_t k = 0; k < per; k = k == 63 && per > 128 ? per - 64 : k + 1) {
+		for (uint64_t k = 0; k < per; k = test_edge_next(k, per)) {
 			uint64_t *e = test_entry_at(&p.src, base + k * g), old = *e;
 			*e = old & ~2ull;
 			expect_error(&p, "uniform, a corrupt entry", base, span, NULL, -VPTE_EFAULT);

@@ -825,7 +825,7 @@ static void test_invalid_anywhere(const struct vpte_format *f)
 
 	craft_open(&c, f);
 	uint64_t n = s1 / c.g - 1u, size = n * c.g;
-	for (uint64_t i = 0; i < n; i = i == 63 && n > 128 ? n - 64 : i + 1) {
+	for (uint64_t i = 0; i < n; i = test_edge_next(i, n)) {
 		uint64_t at = va + i * c.g;
 		CHECK_EQ(vpte_map(&c.t, vpte_va(va), vpte_pa(pa), size, p, &small), 0);
 		*craft_entry(&c, at, 0) = invalid;

@@ -348,7 +348,7 @@ static void odd_one_anywhere(struct fx *x)
 	uint64_t va = 24 * x->unit, n = x->unit / x->g;
 	for (int hw = 0; hw < 2; hw++) {
 		vpte_table_set_hw_updates(&x->t, hw);
-		for (uint64_t i = 0; i < n; i = i == 63 && n > 128 ? n - 64 : i + 1) {
+		for (uint64_t i = 0; i < n; i = test_edge_next(i, n)) {
 			CHECK_EQ(vpte_map(&x->t, vpte_va(va), vpte_pa(x->pa), x->unit, rw, &small), 0);
 			CHECK_EQ(protect(x, va + i * x->g, x->g, none, clear_w), 0);
 			CHECK_EQ(protect(x, va, x->unit, none, clear_w), 0);

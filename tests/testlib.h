@@ -279,6 +279,14 @@ static inline long test_leaves(const struct vpte_table *t, uint64_t va, uint64_t
 	return w.error ? w.error : n;
 }
 
+/* test_edge_next - the place after @i among the first and last 64 of @n
+ * (all of them when @n <= 128): where passes that test many entries a
+ * step meet an odd entry at every place of their steps, at both ends. */
+static inline uint64_t test_edge_next(uint64_t i, uint64_t n)
+{
+	return i == 63 && n > 128 ? n - 64 : i + 1;
+}
+
 /* test_leaves_equal - the @n leaves of @a and @b alike, field for field
  * but the attributes, which the raw @entry already holds. */
 static inline bool test_leaves_equal(const struct test_leaf *a, const struct test_leaf *b, long n)
