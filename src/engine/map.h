@@ -542,6 +542,17 @@ VPTE_INLINE int64_t map_walk(const struct vpte_format *f, const struct vpte_code
 	}
 }
 
+/* Is the request whole entries of @level in one table of that level, with
+ * no run possible?  Then its leaves are one stretch (map_stretch()). */
+VPTE_INLINE bool one_table_range(const struct vpte_format *f, const struct map_req *r,
+				 unsigned level)
+{
+	/* Level 0 entries are granules, which the range is made of already. */
+	return !(level < g_top(f) && ((r->first ^ r->last) >> g_shift(f, level + 1u))) &&
+	       !(level && ((r->last + 1u) & mask_below(g_shift(f, level)))) &&
+	       !run_possible(f, r, r->first, r->pa, level);
+}
+
 /*
  * fill_one_table - the end of map_one_table() in the table found at
  * @level: if the request is whole entries of this table, with no run
@@ -554,9 +565,7 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
 {
 	uint64_t ia = r->first;
 	unsigned shift = g_shift(f, level);
-	/* Level 0 entries are granules, which the range is made of already. */
-	if ((level < g_top(f) && ((ia ^ r->last) >> g_shift(f, level + 1u))) ||
-	    (level && ((r->last + 1u) & mask_below(shift))) || run_possible(f, r, ia, r->pa, level))
+	if (!one_table_range(f, r, level))
 		return false;
 	uint64_t n = ((r->last - ia) >> shift) + 1u;
 	const struct vpte_prot prot = r->prot; /* see map_stretch() */
@@ -590,11 +599,13 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
  * (view_table()).  False when an entry on the way is anything but a table
  * or a table cannot be reached.  @hint (a constant NULL but for
  * map_page()): record the path into it (hint.h), for a descent to level 0
- * through the window.
+ * through the window.  @stop (may be NULL): where an entry on the way is
+ * not a table, the level of the table holding it, which *@table then
+ * points to; untouched otherwise.
  */
 VPTE_INLINE bool descend(const struct vpte_format *f, const struct vpte_codec *c,
 			 const struct vpte_table *t, uint64_t ia, unsigned level, bool direct,
-			 void **table, struct vpte_map_hint *hint)
+			 void **table, struct vpte_map_hint *hint, unsigned *stop)
 {
 	const struct mem_view view = mem_view(f, t);
 	if (hint)
@@ -608,8 +619,12 @@ VPTE_INLINE bool descend(const struct vpte_format *f, const struct vpte_codec *c
 			break;
 		vpte_slot_t *slot = slot_at(*table, g_index(f, ia, at));
 		uint64_t e = slot_load(slot);
-		if (c->kind(f, e, at) != VPTE_TABLE ||
-		    !view_table(f, &view, c->table_pa(f, e), direct, table))
+		if (c->kind(f, e, at) != VPTE_TABLE) {
+			if (stop)
+				*stop = at;
+			return false;
+		}
+		if (!view_table(f, &view, c->table_pa(f, e), direct, table))
 			return false;
 		if (hint)
 			hint_step(hint, i, slot, e);
@@ -626,8 +641,18 @@ VPTE_INLINE bool map_one_table_at(const struct vpte_format *f, const struct vpte
 				  unsigned level)
 {
 	void *table;
-	return descend(f, c, t, r->first, level, false, &table, NULL) &&
+	return descend(f, c, t, r->first, level, false, &table, NULL, NULL) &&
 	       fill_one_table(f, c, t, r, table, level);
+}
+
+/* The leaves' level of a request that lies in one table (map_one_table()):
+ * a range smaller than a level 1 entry can only have level 0 leaves (no
+ * pick_level()). */
+VPTE_INLINE unsigned one_table_level(const struct vpte_format *f, const struct map_req *r)
+{
+	if (r->last - r->first < mask_below(g_shift(f, 1)))
+		return 0;
+	return pick_level(f, r, r->first, r->pa, g_top(f));
 }
 
 /*
@@ -638,17 +663,63 @@ VPTE_INLINE bool map_one_table_at(const struct vpte_format *f, const struct vpte
  * the edit is all-or-nothing without a separate plan.  Returns true when
  * done; false leaves the table untouched for the plan-then-apply walk
  * (tables to create, entries in use, runs, several tables), which also
- * reports any error.  A range smaller than a level 1 entry can only have
- * level 0 leaves (no pick_level()); the leaf tables get their own copy of
- * the walk, with the level a constant.
+ * reports any error.  The leaf tables get their own copy of the walk, with
+ * the level a constant.
  */
 VPTE_INLINE bool map_one_table(const struct vpte_format *f, const struct vpte_codec *c,
 			       const struct vpte_table *t, const struct map_req *r)
 {
-	if (r->last - r->first < mask_below(g_shift(f, 1)))
-		return map_one_table_at(f, c, t, r, 0);
-	unsigned level = pick_level(f, r, r->first, r->pa, g_top(f));
+	unsigned level = one_table_level(f, r);
 	return level == 0 ? map_one_table_at(f, c, t, r, 0) : map_one_table_at(f, c, t, r, level);
+}
+
+/*
+ * map_new_tables - the single walk for a range that would lie in one table
+ * as whole entries of one size (one_table_range()) but finds, on the way
+ * down to that table, an empty entry: every table from there down is new,
+ * one a level, and the range's leaves all go to the last.  They are built
+ * privately and published by one store into the empty entry, as the
+ * general walk does with tables written whole (a 1 GiB map of 2 MiB
+ * leaves; a page where its leaf table is missing), but without its plan
+ * and apply walks, whose fixed cost was most of such a call
+ * (docs/performance.md item 51).  A table that is not concurrent only: no
+ * other edit runs.  Returns 1 when done, 0 when the range is not such
+ * (nothing changed: the general walk takes it), -VPTE_ENOMEM with nothing
+ * changed.
+ */
+VPTE_INLINE int map_new_tables(const struct vpte_format *f, const struct vpte_codec *c,
+			       const struct vpte_table *t, const struct map_req *r)
+{
+	unsigned level = one_table_level(f, r), at = level;
+	void *table;
+	if (!one_table_range(f, r, level) ||
+	    descend(f, c, t, r->first, level, false, &table, NULL, &at) || at == level ||
+	    slot_load(slot_at(table, g_index(f, r->first, at))))
+		return 0;
+	/* The leaves' table is written whole when the range is all of it. */
+	bool whole = r->last - r->first == mask_below(g_shift(f, level + 1u));
+	struct vpte_pool zeroed = { 0 }, written = { 0 };
+	if (vpte_pools_fill(&zeroed, at - level - whole, &written, whole, t))
+		return -VPTE_ENOMEM;
+	/* Down again: the allocation may have moved the table's memory. */
+	descend(f, c, t, r->first, level, false, &table, NULL, &at);
+	vpte_slot_t *hole = slot_at(table, g_index(f, r->first, at)), *link = NULL;
+	uint64_t top = 0;
+	for (unsigned l = at; l > level; l--) {
+		vpte_pa_t page;
+		table = l - 1u == level && whole
+				? vpte_pool_take_page(&written, t, false, &page)
+				: vpte_pool_take_page(&zeroed, t, true, &page);
+		if (link)
+			slot_store(link, c->make_table(f, page.addr));
+		else
+			top = c->make_table(f, page.addr);
+		link = slot_at(table, g_index(f, r->first, l - 1u));
+	}
+	uint64_t n = map_stretch(f, c, t, r, table, level, r->first, r->pa, STRETCH_PRIVATE);
+	slot_store(hole, top);
+	observe_installs(f, t, r->first, r->pa, g_shift(f, level), n);
+	return 1;
 }
 
 /* Validate a map of [va, va + size) to pa with @prot; fill @r without options. */
@@ -936,8 +1007,8 @@ VPTE_INLINE bool map_page_slow(const struct vpte_format *f, const struct vpte_co
 		return false;
 	if (!hint_leaf_table(f, t, key, &table)) {
 		bool found = hint_record(h, key) ?
-				     descend(f, c, t, va.addr, 0, true, &table, h) :
-				     descend(f, c, t, va.addr, 0, true, &table, NULL);
+				     descend(f, c, t, va.addr, 0, true, &table, h, NULL) :
+				     descend(f, c, t, va.addr, 0, true, &table, NULL, NULL);
 		if (!found)
 			return false;
 	}
@@ -991,6 +1062,8 @@ VPTE_INLINE int eng_map_tables(const struct vpte_format *f, const struct vpte_co
 		return map_concurrent(f, c, t, &retried);
 	}
 
+	if ((err = map_new_tables(f, c, t, r)))
+		return err < 0 ? err : 0;
 	struct map_cursor cur;
 	if ((err = map_cursor_start(f, t, &cur)))
 		return err;
