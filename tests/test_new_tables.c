@@ -181,11 +181,12 @@ static int moving_alloc(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 	uint8_t *bytes = aligned_alloc(64, start + size);
 	if (!bytes)
 		return -VPTE_ENOMEM;
-	memcpy(bytes, m->bytes, m->used);
 	memset(bytes + m->used, 0, start + size - m->used);
-	if (m->bytes)
+	if (m->bytes) {
+		memcpy(bytes, m->bytes, m->used);
 		memset(m->bytes, 0xa5, m->used);
-	free(m->bytes);
+		free(m->bytes);
+	}
 	m->bytes = bytes;
 	m->used = start + size;
 	m->window = (struct vpte_direct_map){ MOVING_BASE, m->used, (uintptr_t)bytes };
