@@ -600,17 +600,23 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
  * or a table cannot be reached.  @hint (a constant NULL but for
  * map_page()): record the path into it (hint.h), for a descent to level 0
  * through the window.  @stop (may be NULL): where an entry on the way is
- * not a table, the level of the table holding it, which *@table then
- * points to; untouched otherwise.
+ * not a table, the level and physical address of the table holding it,
+ * which *@table then points to; untouched otherwise.
  */
+struct descend_stop {
+	unsigned level;
+	uint64_t table_pa;
+};
+
 VPTE_INLINE bool descend(const struct vpte_format *f, const struct vpte_codec *c,
 			 const struct vpte_table *t, uint64_t ia, unsigned level, bool direct,
-			 void **table, struct vpte_map_hint *hint, unsigned *stop)
+			 void **table, struct vpte_map_hint *hint, struct descend_stop *stop)
 {
 	const struct mem_view view = mem_view(f, t);
+	uint64_t pa = t->root.addr;
 	if (hint)
 		hint_start(hint);
-	if (!view_table(f, &view, t->root.addr, direct, table))
+	if (!view_table(f, &view, pa, direct, table))
 		return false;
 	VPTE_UNROLL_LEVELS
 	for (unsigned i = 0; i + 1u < f->levels; i++) {
@@ -621,10 +627,11 @@ VPTE_INLINE bool descend(const struct vpte_format *f, const struct vpte_codec *c
 		uint64_t e = slot_load(slot);
 		if (c->kind(f, e, at) != VPTE_TABLE) {
 			if (stop)
-				*stop = at;
+				*stop = (struct descend_stop){ at, pa };
 			return false;
 		}
-		if (!view_table(f, &view, c->table_pa(f, e), direct, table))
+		pa = c->table_pa(f, e);
+		if (!view_table(f, &view, pa, direct, table))
 			return false;
 		if (hint)
 			hint_step(hint, i, slot, e);
@@ -690,19 +697,21 @@ VPTE_INLINE bool map_one_table(const struct vpte_format *f, const struct vpte_co
 VPTE_INLINE int map_new_tables(const struct vpte_format *f, const struct vpte_codec *c,
 			       const struct vpte_table *t, const struct map_req *r)
 {
-	unsigned level = one_table_level(f, r), at = level;
+	unsigned level = one_table_level(f, r);
+	struct descend_stop stop = { level, 0 };
 	void *table;
 	if (!one_table_range(f, r, level) ||
-	    descend(f, c, t, r->first, level, false, &table, NULL, &at) || at == level ||
-	    slot_load(slot_at(table, g_index(f, r->first, at))))
+	    descend(f, c, t, r->first, level, false, &table, NULL, &stop) || stop.level == level ||
+	    slot_load(slot_at(table, g_index(f, r->first, stop.level))))
 		return 0;
+	unsigned at = stop.level;
 	/* The leaves' table is written whole when the range is all of it. */
 	bool whole = r->last - r->first == mask_below(g_shift(f, level + 1u));
 	struct vpte_pool zeroed = { 0 }, written = { 0 };
 	if (vpte_pools_fill(&zeroed, at - level - whole, &written, whole, t))
 		return -VPTE_ENOMEM;
-	/* Down again: the allocation may have moved the table's memory. */
-	descend(f, c, t, r->first, level, false, &table, NULL, &at);
+	/* Translated again: the allocation may have moved the table's memory. */
+	table = tab_ptr(f, t, stop.table_pa);
 	vpte_slot_t *hole = slot_at(table, g_index(f, r->first, at)), *link = NULL;
 	uint64_t top = 0;
 	for (unsigned l = at; l > level; l--) {
