@@ -166,9 +166,9 @@ static inline void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table
  *
  * vpte_pools_fill - fill @zeroed to @zeroed_count zeroed pages and @whole
  * to @whole_count pages of unspecified contents, all or nothing: on failure
- * both are drained and -VPTE_ENOMEM returned.  A backend with alloc_batch
- * gives every page, the engine zeroing those of @zeroed (one request for
- * the edit; docs/memory.md); otherwise alloc gives the zeroed ones.
+ * both are drained and -VPTE_ENOMEM returned.  The pages come from
+ * vpte_pages_alloc(), 64 a request (one request for most edits;
+ * docs/memory.md).
  * vpte_pool_take_whole - take a page for a table written whole (from
  * either kind of pool; the pool must not be empty).
  * vpte_pool_take_for_whole - the same from vpte_pool_for_whole(): the
@@ -176,6 +176,21 @@ static inline void vpte_pool_put(struct vpte_pool *pool, const struct vpte_table
  */
 int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte_pool *whole,
 		    uint64_t whole_count, const struct vpte_table *t);
+
+/*
+ * vpte_pages_alloc - @n pages (at most 64) of @t's granule to @pa, the
+ * first @zeroed of them zeroed, the rest of unspecified contents (tables
+ * written whole), all or nothing: on a shortfall the pages that came are
+ * freed and -VPTE_ENOMEM returned.  The backend's alloc_batch gives all
+ * of them in one call (its fixed costs, finding its per-CPU state, a lock,
+ * a counter, are paid once: docs/performance.md item 29) and the engine
+ * zeroes the first; otherwise alloc gives the zeroed ones and
+ * alloc_uninit, else alloc, the others.  What vpte_pools_fill() fills the
+ * pools with; an edit that needs a few pages it knows in advance takes
+ * them into an array here and keeps no pool (map_new_tables(), item 51).
+ * Like any allocation it may move the table's memory.
+ */
+int vpte_pages_alloc(const struct vpte_table *t, uint64_t zeroed, uint64_t n, vpte_pa_t *pa);
 
 /*
  * vpte_pool_take_page - take a page as vpte_pool_take_whole() does, its

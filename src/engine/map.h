@@ -707,22 +707,20 @@ VPTE_INLINE int map_new_tables(const struct vpte_format *f, const struct vpte_co
 	unsigned at = stop.level;
 	/* The leaves' table is written whole when the range is all of it. */
 	bool whole = r->last - r->first == mask_below(g_shift(f, level + 1u));
-	struct vpte_pool zeroed = { 0 }, written = { 0 };
-	if (vpte_pools_fill(&zeroed, at - level - whole, &written, whole, t))
+	vpte_pa_t pages[VPTE_MAX_LEVELS]; /* one a level, from @at - 1 down */
+	if (vpte_pages_alloc(t, at - level - whole, at - level, pages))
 		return -VPTE_ENOMEM;
 	/* Translated again: the allocation may have moved the table's memory. */
 	table = tab_ptr(f, t, stop.table_pa);
 	vpte_slot_t *hole = slot_at(table, g_index(f, r->first, at)), *link = NULL;
 	uint64_t top = 0;
 	for (unsigned l = at; l > level; l--) {
-		vpte_pa_t page;
-		table = l - 1u == level && whole
-				? vpte_pool_take_page(&written, t, false, &page)
-				: vpte_pool_take_page(&zeroed, t, true, &page);
+		uint64_t page = pages[at - l].addr;
+		table = tab_ptr(f, t, page);
 		if (link)
-			slot_store(link, c->make_table(f, page.addr));
+			slot_store(link, c->make_table(f, page));
 		else
-			top = c->make_table(f, page.addr);
+			top = c->make_table(f, page);
 		link = slot_at(table, g_index(f, r->first, l - 1u));
 	}
 	uint64_t n = map_stretch(f, c, t, r, table, level, r->first, r->pa, STRETCH_PRIVATE);

@@ -8,70 +8,34 @@ static uint64_t page_size(const struct vpte_table *t)
 
 typedef int (*alloc_fn)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);
 
-static int pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count,
-		     alloc_fn alloc)
+int vpte_pages_alloc(const struct vpte_table *t, uint64_t zeroed, uint64_t n, vpte_pa_t *pa)
 {
-	uint64_t size = page_size(t);
-	while (pool->count < count) {
-		vpte_pa_t pa;
-		int err = alloc(t->mem.ctx, size, size, &pa);
-		vpte_pool_reach(pool, t); /* the allocation may move an arena */
-		if (err) {
-			vpte_pool_drain(pool, t);
-			return -VPTE_ENOMEM;
-		}
-		vpte_pool_put(pool, t, pa);
+	const struct vpte_mem_ops *ops = t->mem.ops;
+	uint64_t size = page_size(t), got = 0;
+	if (ops->alloc_batch) {
+		got = ops->alloc_batch(t->mem.ctx, size, size, n, pa);
+	} else {
+		alloc_fn uninit = ops->alloc_uninit ? ops->alloc_uninit : ops->alloc;
+		while (got < n && !(got < zeroed ? ops->alloc : uninit)(t->mem.ctx, size, size, &pa[got]))
+			got++;
 	}
+	if (got < n) {
+		while (got)
+			ops->free(t->mem.ctx, pa[--got], size);
+		return -VPTE_ENOMEM;
+	}
+	if (ops->alloc_batch)
+		for (uint64_t i = 0; i < zeroed; i++)
+			__builtin_memset(vpte_pool_page(t, pa[i]), 0, size);
 	return 0;
 }
 
-/* The most pages asked of alloc_batch at once: what the stack holds. */
+/* The most pages asked of vpte_pages_alloc() at once: what the stack holds. */
 #define POOL_BATCH 64u
 
 static uint64_t pages_short(const struct vpte_pool *pool, uint64_t count)
 {
 	return count > pool->count ? count - pool->count : 0;
-}
-
-/*
- * pool_fill_batch - the pages of both pools through the backend's
- * alloc_batch, a call per POOL_BATCH pages: the first go to @zeroed,
- * zeroed here, the rest to @whole as they come, untouched but for the
- * index pages (struct vpte_pool).  One request for all of an edit's pages,
- * so the backend's fixed costs (finding its per-CPU state, a lock, a
- * counter) are paid once, not once for the zeroed pages and again for the
- * others (docs/performance.md item 29).  A short batch is out of memory:
- * what came is freed with the rest of both pools.
- */
-static int pool_fill_batch(struct vpte_pool *zeroed, uint64_t zeroed_count,
-			   struct vpte_pool *whole, uint64_t whole_count,
-			   const struct vpte_table *t)
-{
-	uint64_t size = page_size(t);
-	uint64_t zero = pages_short(zeroed, zeroed_count);
-	uint64_t need = zero + pages_short(whole, whole_count);
-	vpte_pa_t got[POOL_BATCH];
-	while (need) {
-		uint64_t want = need < POOL_BATCH ? need : POOL_BATCH;
-		uint64_t n = t->mem.ops->alloc_batch(t->mem.ctx, size, size, want, got), i = 0;
-		/* The allocation may have moved an arena's memory. */
-		vpte_pool_reach(zeroed, t);
-		vpte_pool_reach(whole, t);
-		for (; i < n && i < zero; i++) {
-			__builtin_memset(vpte_pool_page(t, got[i]), 0, size);
-			vpte_pool_put(zeroed, t, got[i]);
-		}
-		for (; i < n; i++)
-			vpte_pool_put(whole, t, got[i]);
-		if (n < want) {
-			vpte_pool_drain(zeroed, t);
-			vpte_pool_drain(whole, t);
-			return -VPTE_ENOMEM;
-		}
-		zero -= zero < n ? zero : n;
-		need -= n;
-	}
-	return 0;
 }
 
 int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t count)
@@ -80,18 +44,36 @@ int vpte_pool_fill(struct vpte_pool *pool, const struct vpte_table *t, uint64_t 
 	return vpte_pools_fill(pool, count, &none, 0, t);
 }
 
+/* The pages of both pools, POOL_BATCH a request: the first go to @zeroed,
+ * the rest to @whole, untouched but for the index pages (struct
+ * vpte_pool).  One request for all of an edit's pages where it can, not
+ * one for the zeroed pages and another for the others. */
 int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte_pool *whole,
 		    uint64_t whole_count, const struct vpte_table *t)
 {
-	const struct vpte_mem_ops *ops = t->mem.ops;
-	if (ops->alloc_batch)
-		return pool_fill_batch(zeroed, zeroed_count, whole, whole_count, t);
-	int err = pool_fill(zeroed, t, zeroed_count, ops->alloc);
-	if (!err && (err = pool_fill(whole, t, whole_count,
-				     ops->alloc_uninit ? ops->alloc_uninit : ops->alloc)))
-		vpte_pool_drain(zeroed, t);
-	vpte_pool_reach(zeroed, t); /* @whole's allocations may have moved it */
-	return err;
+	uint64_t zero = pages_short(zeroed, zeroed_count);
+	uint64_t need = zero + pages_short(whole, whole_count);
+	vpte_pa_t got[POOL_BATCH];
+	while (need) {
+		uint64_t want = need < POOL_BATCH ? need : POOL_BATCH;
+		uint64_t wanted_zero = zero < want ? zero : want, i = 0;
+		int err = vpte_pages_alloc(t, wanted_zero, want, got);
+		/* The allocation may have moved an arena's memory. */
+		vpte_pool_reach(zeroed, t);
+		vpte_pool_reach(whole, t);
+		if (err) {
+			vpte_pool_drain(zeroed, t);
+			vpte_pool_drain(whole, t);
+			return err;
+		}
+		for (; i < wanted_zero; i++)
+			vpte_pool_put(zeroed, t, got[i]);
+		for (; i < want; i++)
+			vpte_pool_put(whole, t, got[i]);
+		zero -= wanted_zero;
+		need -= want;
+	}
+	return 0;
 }
 
 void vpte_pool_put_index(struct vpte_pool *pool, const struct vpte_table *t, vpte_pa_t pa)
