@@ -178,10 +178,10 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 		    uint64_t whole_count, const struct vpte_table *t);
 
 /*
- * vpte_pages_alloc - @n pages (at most 64) of @t's granule to @pa, the
- * first @zeroed of them zeroed, the rest of unspecified contents (tables
- * written whole), all or nothing: on a shortfall the pages that came are
- * freed and -VPTE_ENOMEM returned.  The backend's alloc_batch gives all
+ * vpte_pages_alloc - @n pages of @t's granule to @pa, the first @zeroed
+ * of them zeroed, the rest of unspecified contents (tables written
+ * whole), all or nothing: on a shortfall the pages that came are freed
+ * and -VPTE_ENOMEM returned.  The backend's alloc_batch gives all
  * of them in one call (its fixed costs, finding its per-CPU state, a lock,
  * a counter, are paid once: docs/performance.md item 29) and the engine
  * zeroes the first; otherwise alloc gives the zeroed ones and
