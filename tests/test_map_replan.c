@@ -41,14 +41,6 @@ static int replan_alloc(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 
 static const struct vpte_mem_ops replan_ops = { replan_alloc, test_mem_free, test_mem_virt, NULL, NULL, NULL };
 
-static void retire_now(void *ctx, const struct vpte_mem *mem, vpte_pa_t pa, uint64_t size)
-{
-	(void)ctx;
-	mem->ops->free(mem->ctx, pa, size);
-}
-
-static const struct vpte_reclaim reclaim_now = { retire_now, NULL };
-
 /* A hash of the leaves in [va, va + size): the tables above them may differ
  * (the neighbour's unmap frees one). */
 static uint64_t leaf_digest(const struct vpte_table *t, uint64_t va, uint64_t size)
@@ -83,7 +75,7 @@ static void one_case(const struct vpte_format *f, uint64_t every)
 	struct vpte_map_opts opts = { f->granule_shift, VPTE_MAP_INSERT };
 	struct vpte_mem mem = { &replan_ops, &r, NULL };
 	CHECK_EQ(vpte_table_init(&t, f, mem), 0);
-	vpte_table_set_reclaim(&t, &reclaim_now);
+	vpte_table_set_reclaim(&t, &test_reclaim_now);
 
 	uint64_t first = base + r.page, size = 2u * span;
 	r.neighbour = base;

@@ -28,14 +28,6 @@ static void count_install(void *ctx, vpte_va_t va, vpte_pa_t pa, unsigned shift)
 
 static const struct vpte_observer counting = { count_install, NULL, NULL, NULL, &installs };
 
-static void retire_now(void *ctx, const struct vpte_mem *mem, vpte_pa_t pa, uint64_t size)
-{
-	(void)ctx;
-	mem->ops->free(mem->ctx, pa, size);
-}
-
-static const struct vpte_reclaim reclaim_now = { retire_now, NULL };
-
 static const struct vpte_prot rw = { .flags = VPTE_R | VPTE_W };
 
 /* One map of the test: @n leaves of level @leaf at @va (to @pa), beside a
@@ -87,7 +79,7 @@ static void build(struct vpte_table *t, struct test_mem *m, const struct vpte_fo
 {
 	test_table_new(t, m, f);
 	if (concurrent)
-		vpte_table_set_reclaim(t, &reclaim_now);
+		vpte_table_set_reclaim(t, &test_reclaim_now);
 	CHECK_EQ(vpte_map(t, vpte_va(s->neighbour), vpte_pa(0), 1ull << f->granule_shift, rw, NULL),
 		 0);
 	vpte_table_set_observer(t, &counting);

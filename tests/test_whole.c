@@ -35,14 +35,6 @@ static const struct vpte_mem_ops single_ops = { test_mem_alloc, test_mem_free, t
 /* The most pages the engine asks of alloc_batch at once (vpte.h). */
 #define BATCH_PAGES 64u
 
-static void retire_now(void *ctx, const struct vpte_mem *mem, vpte_pa_t pa, uint64_t size)
-{
-	(void)ctx;
-	mem->ops->free(mem->ctx, pa, size);
-}
-
-static const struct vpte_reclaim reclaim_now = { retire_now, NULL };
-
 struct scene {
 	const struct vpte_format *f;
 	uint64_t va, pa, size;
@@ -160,7 +152,7 @@ static void check_scene_with(const struct scene *s, const struct vpte_mem_ops *o
 	/* A concurrent table builds the same tables from the same pages. */
 	mem = (struct test_mem){ 0 };
 	CHECK_EQ(vpte_table_init(&t, s->f, backend), 0);
-	vpte_table_set_reclaim(&t, &reclaim_now);
+	vpte_table_set_reclaim(&t, &test_reclaim_now);
 	CHECK_EQ(scene_map(s, &t), 0);
 	CHECK_EQ(mem.allocs - 1u, allocs);
 	CHECK_EQ(mem.uninit, unzeroed);

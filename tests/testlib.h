@@ -251,6 +251,18 @@ static inline void test_table_done(struct vpte_table *t, struct test_mem *m)
 	CHECK_EQ(m->live, 0);
 }
 
+/* test_reclaim_now - a reclaim hook (vpte_table_set_reclaim()) that frees
+ * each page at once: a concurrent table, for the concurrent paths of its
+ * edits, where no reader runs. */
+static inline void test_retire_now(void *ctx, const struct vpte_mem *mem, vpte_pa_t pa,
+				   uint64_t size)
+{
+	(void)ctx;
+	mem->ops->free(mem->ctx, pa, size);
+}
+
+static const struct vpte_reclaim test_reclaim_now = { test_retire_now, NULL };
+
 /* One leaf as iteration reports it. */
 struct test_leaf {
 	uint64_t va, pa;
