@@ -20,6 +20,15 @@
  * freed by a concurrent unmap (freeze_table(), unmap.h): plan again. */
 #define MAP_RETRY 1
 
+/* Where descend() met an entry that is not a table: the level of the table
+ * holding it, that table's physical address and the entry.  Level 0: it
+ * met none (a leaf table holds no table entries). */
+struct descend_stop {
+	unsigned level;
+	uint64_t table_pa;
+	uint64_t entry;
+};
+
 struct map_req {
 	uint64_t first, last; /* index addresses, inclusive */
 	uint64_t pa;          /* PA of first */
@@ -27,6 +36,11 @@ struct map_req {
 	unsigned max_shift;   /* 63 when unlimited */
 	bool insert;
 	bool conc;            /* a concurrent table: entries are claimed (slot_claim()) */
+	/* Left by map_one_table() for map_new_tables(): the range is whole
+	 * entries of one table at level @one_level (one_table_range()), and
+	 * the way down to it stops at @hole. */
+	unsigned one_level;
+	struct descend_stop hole;
 };
 
 VPTE_INLINE bool piece_fits(const struct map_req *r, uint64_t ia, uint64_t pa, unsigned shift)
@@ -555,9 +569,9 @@ VPTE_INLINE bool one_table_range(const struct vpte_format *f, const struct map_r
 
 /*
  * fill_one_table - the end of map_one_table() in the table found at
- * @level: if the request is whole entries of this table, with no run
- * possible, and they are all empty, write them, tell the observer and
- * return true.
+ * @level, the request being whole entries of it with no run possible
+ * (one_table_range()): if they are all empty, write them, tell the
+ * observer and return true.
  */
 VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_codec *c,
 				const struct vpte_table *t, const struct map_req *r, void *table,
@@ -565,8 +579,6 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
 {
 	uint64_t ia = r->first;
 	unsigned shift = g_shift(f, level);
-	if (!one_table_range(f, r, level))
-		return false;
 	uint64_t n = ((r->last - ia) >> shift) + 1u;
 	const struct vpte_prot prot = r->prot; /* see map_stretch() */
 	vpte_slot_t *slot = slot_at(table, g_index(f, ia, level));
@@ -600,14 +612,9 @@ VPTE_INLINE bool fill_one_table(const struct vpte_format *f, const struct vpte_c
  * or a table cannot be reached.  @hint (a constant NULL but for
  * map_page()): record the path into it (hint.h), for a descent to level 0
  * through the window.  @stop (may be NULL): where an entry on the way is
- * not a table, the level and physical address of the table holding it,
- * which *@table then points to; untouched otherwise.
+ * not a table (struct descend_stop), *@table then pointing to the table
+ * holding it; untouched otherwise.
  */
-struct descend_stop {
-	unsigned level;
-	uint64_t table_pa;
-};
-
 VPTE_INLINE bool descend(const struct vpte_format *f, const struct vpte_codec *c,
 			 const struct vpte_table *t, uint64_t ia, unsigned level, bool direct,
 			 void **table, struct vpte_map_hint *hint, struct descend_stop *stop)
@@ -627,7 +634,7 @@ VPTE_INLINE bool descend(const struct vpte_format *f, const struct vpte_codec *c
 		uint64_t e = slot_load(slot);
 		if (c->kind(f, e, at) != VPTE_TABLE) {
 			if (stop)
-				*stop = (struct descend_stop){ at, pa };
+				*stop = (struct descend_stop){ at, pa, e };
 			return false;
 		}
 		pa = c->table_pa(f, e);
@@ -641,14 +648,18 @@ VPTE_INLINE bool descend(const struct vpte_format *f, const struct vpte_codec *c
 	return true;
 }
 
-/* map_one_table() with the leaf level known: descend() to the table at
- * @level, then fill_one_table(). */
+/* map_one_table() with the leaf level known: if the range is one table's
+ * (one_table_range()), descend() to the table at @level, then
+ * fill_one_table(); a descent that stops at an entry on the way is left in
+ * @r for map_new_tables(). */
 VPTE_INLINE bool map_one_table_at(const struct vpte_format *f, const struct vpte_codec *c,
-				  const struct vpte_table *t, const struct map_req *r,
-				  unsigned level)
+				  const struct vpte_table *t, struct map_req *r, unsigned level)
 {
 	void *table;
-	return descend(f, c, t, r->first, level, false, &table, NULL, NULL) &&
+	if (!one_table_range(f, r, level))
+		return false;
+	r->one_level = level;
+	return descend(f, c, t, r->first, level, false, &table, NULL, &r->hole) &&
 	       fill_one_table(f, c, t, r, table, level);
 }
 
@@ -674,7 +685,7 @@ VPTE_INLINE unsigned one_table_level(const struct vpte_format *f, const struct m
  * the level a constant.
  */
 VPTE_INLINE bool map_one_table(const struct vpte_format *f, const struct vpte_codec *c,
-			       const struct vpte_table *t, const struct map_req *r)
+			       const struct vpte_table *t, struct map_req *r)
 {
 	unsigned level = one_table_level(f, r);
 	return level == 0 ? map_one_table_at(f, c, t, r, 0) : map_one_table_at(f, c, t, r, level);
@@ -682,8 +693,9 @@ VPTE_INLINE bool map_one_table(const struct vpte_format *f, const struct vpte_co
 
 /*
  * map_new_tables - the single walk for a range that would lie in one table
- * as whole entries of one size (one_table_range()) but finds, on the way
- * down to that table, an empty entry: every table from there down is new,
+ * as whole entries of one size (one_table_range()) but whose way down to
+ * that table stops at an empty entry, as map_one_table() found it
+ * (@r->hole, nothing having changed since): every table from there down is new,
  * one a level, and the range's leaves all go to the last.  They are built
  * privately and published by one store into the empty entry, as the
  * general walk does with tables written whole (a 1 GiB map of 2 MiB
@@ -697,21 +709,16 @@ VPTE_INLINE bool map_one_table(const struct vpte_format *f, const struct vpte_co
 VPTE_INLINE int map_new_tables(const struct vpte_format *f, const struct vpte_codec *c,
 			       const struct vpte_table *t, const struct map_req *r)
 {
-	unsigned level = one_table_level(f, r);
-	struct descend_stop stop = { level, 0 };
-	void *table;
-	if (!one_table_range(f, r, level) ||
-	    descend(f, c, t, r->first, level, false, &table, NULL, &stop) || stop.level == level ||
-	    slot_load(slot_at(table, g_index(f, r->first, stop.level))))
+	unsigned level = r->one_level, at = r->hole.level;
+	if (!at || r->hole.entry)
 		return 0;
-	unsigned at = stop.level;
 	/* The leaves' table is written whole when the range is all of it. */
 	bool whole = r->last - r->first == mask_below(g_shift(f, level + 1u));
 	vpte_pa_t pages[VPTE_MAX_LEVELS]; /* one a level, from @at - 1 down */
 	if (vpte_pages_alloc(t, at - level - whole, at - level, pages))
 		return -VPTE_ENOMEM;
-	/* Translated again: the allocation may have moved the table's memory. */
-	table = tab_ptr(f, t, stop.table_pa);
+	/* Translated after the allocation, which may move the table's memory. */
+	void *table = tab_ptr(f, t, r->hole.table_pa);
 	vpte_slot_t *hole = slot_at(table, g_index(f, r->first, at)), *link = NULL;
 	uint64_t top = 0;
 	for (unsigned l = at; l > level; l--) {
