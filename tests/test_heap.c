@@ -17,6 +17,10 @@
  *   pages back from the other's shard.
  * - Under AddressSanitizer a cached page is poisoned whole, and one handed
  *   out again is not.
+ * - Pages of the cached sizes are cut side by side from a chunk, top down,
+ *   and the cache is a stack (check_order()); so a bulk map takes its
+ *   leaf tables in ascending address order, and again after a teardown
+ *   (check_map_order()).  Such a page aligned above its size is refused.
  */
 #define _GNU_SOURCE /* pthread_setaffinity_np, sched_getcpu */
 #include <pthread.h>
@@ -297,6 +301,71 @@ static void check_poison(void)
 #endif
 }
 
+/* After a trim a batch is cut from a new chunk, top down; freed, the pages
+ * come back last freed first. */
+static void check_order(void)
+{
+	struct vpte_heap heap = { 0 };
+	struct vpte_mem mem = vpte_heap_mem(&heap);
+	enum { N = 24 };
+	vpte_pa_t pa[N], again[N];
+	for (unsigned size = PAGE; size <= 16 * PAGE; size *= 4) {
+		vpte_heap_trim();
+		CHECK_EQ(mem.ops->alloc_batch(mem.ctx, size, size, N, pa), N);
+		for (unsigned i = 1; i < N; i++)
+			CHECK_EQ(pa[i].addr, pa[0].addr - i * size);
+		/* Freed in an order of their own: 0, 2, 4, ..., then 1, 3, ... */
+		for (unsigned i = 0; i < N; i++)
+			mem.ops->free(mem.ctx, pa[i < N / 2 ? 2 * i : 2 * (i - N / 2) + 1], size);
+		CHECK_EQ(mem.ops->alloc_batch(mem.ctx, size, size, N, again), N);
+		for (unsigned i = 0; i < N; i++) {
+			unsigned freed = N - 1u - i;
+			CHECK_EQ(again[i].addr,
+				 pa[freed < N / 2 ? 2 * freed : 2 * (freed - N / 2) + 1].addr);
+		}
+		for (unsigned i = 0; i < N; i++)
+			mem.ops->free(mem.ctx, again[i], size);
+		vpte_pa_t over;
+		CHECK_EQ(mem.ops->alloc_uninit(mem.ctx, size, 2 * size, &over), -VPTE_ENOMEM);
+		CHECK_EQ(vpte_heap_live_pages(&heap), 0);
+	}
+	vpte_heap_trim();
+}
+
+/* How many of the leaf tables of the x86_64 PD at @pd_pa lie a page after
+ * the one before. */
+static unsigned leaf_tables_in_order(uint64_t pd_pa)
+{
+	const uint64_t *pd = page_at(vpte_pa(pd_pa & 0xffffffffff000ull));
+	unsigned next = 0;
+	for (unsigned i = 1; i < 512; i++)
+		next += (pd[i] & 0xffffffffff000ull) - (pd[i - 1] & 0xffffffffff000ull) == PAGE;
+	return next;
+}
+
+/* A bulk map takes its leaf tables in ascending order, side by side (but
+ * where a chunk ends: 514 pages span two), and again after an unmap freed
+ * them; from pages 8 KiB apart (aligned_alloc()) none were. */
+static void check_map_order(void)
+{
+	struct vpte_heap heap = { 0 };
+	struct vpte_table t;
+	struct vpte_prot rw = { VPTE_R | VPTE_W, 0, 0 };
+	struct vpte_map_opts small = { 12, 0 };
+	vpte_heap_trim();
+	CHECK_EQ(vpte_table_init(&t, &vpte_format_x86_64, vpte_heap_mem(&heap)), 0);
+	for (unsigned round = 0; round < 3; round++) {
+		CHECK_EQ(vpte_map(&t, vpte_va(1ull << 30), vpte_pa(1ull << 32), 1ull << 30, rw, &small), 0);
+		const uint64_t *root = page_at(t.root);
+		const uint64_t *pdpt = page_at(vpte_pa(root[0] & 0xffffffffff000ull));
+		CHECK(leaf_tables_in_order(pdpt[1]) >= 500);
+		CHECK_EQ(vpte_unmap(&t, vpte_va(1ull << 30), 1ull << 30, NULL), 0);
+	}
+	CHECK_EQ(vpte_table_destroy(&t), 0);
+	CHECK_EQ(vpte_heap_live_pages(&heap), 0);
+	vpte_heap_trim();
+}
+
 int main(void)
 {
 	check_reuse();
@@ -305,5 +374,7 @@ int main(void)
 	check_threads();
 	check_cross_cpu();
 	check_poison();
+	check_order();
+	check_map_order();
 	return test_summary("test_heap");
 }
