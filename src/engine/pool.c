@@ -56,7 +56,7 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 	vpte_pa_t got[POOL_BATCH];
 	while (need) {
 		uint64_t want = need < POOL_BATCH ? need : POOL_BATCH;
-		uint64_t wanted_zero = zero < want ? zero : want, i = 0;
+		uint64_t wanted_zero = zero < want ? zero : want, i;
 		int err = vpte_pages_alloc(t, wanted_zero, want, got);
 		/* The allocation may have moved an arena's memory. */
 		vpte_pool_reach(zeroed, t);
@@ -66,10 +66,13 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 			vpte_pool_drain(whole, t);
 			return err;
 		}
-		for (; i < wanted_zero; i++)
-			vpte_pool_put(zeroed, t, got[i]);
-		for (; i < want; i++)
-			vpte_pool_put(whole, t, got[i]);
+		/* Last first: a pool hands out its pages last in first out, so
+		 * they go out in the order the backend gave them (the heap's in
+		 * ascending address order: docs/performance.md item 54). */
+		for (i = wanted_zero; i; i--)
+			vpte_pool_put(zeroed, t, got[i - 1u]);
+		for (i = want; i > wanted_zero; i--)
+			vpte_pool_put(whole, t, got[i - 1u]);
 		zero -= wanted_zero;
 		need -= want;
 	}

@@ -59,47 +59,44 @@
 #endif
 
 #define HEAP_SHARDS VPTE_HEAP_SHARDS
-#define SHARD_BYTES (8u << 20)
-#define SHARD_PAGES (SHARD_BYTES / 4096u) /* room for the smallest class */
-#define STEAL_BATCH 64u
-/* Page sizes cached: 4, 16 and 64 KiB (every granule vpte has). */
-#define SIZE_CLASSES 3
+#define SHARD_BYTES (8u << 20) /* chunks with no page in use a shard keeps */
 #define CHUNK_BYTES (2u << 20)
+#define CHUNK_WORDS (CHUNK_BYTES / 4096u / 64u) /* of the bitmap, for 4 KiB pages */
+/* Page sizes cut from chunks: 4, 16 and 64 KiB (every granule vpte has). */
+#define SIZE_CLASSES 3
+
+static const uint64_t class_bytes[SIZE_CLASSES] = { 4096u, 16384u, 65536u };
+
+struct shard;
 
 /*
- * struct chunk - the head of CHUNK_BYTES aligned to that, whose first page
- * holds it and whose other @pages pages, all of one size, are handed out:
- * a page's chunk is its address rounded down.  A page given back for good
- * (the cache full, vpte_heap_trim()) counts in @released, and the chunk is
- * freed with its last: until then it holds the pages given back, so a
- * single page in a table keeps CHUNK_BYTES.
+ * struct chunk - CHUNK_BYTES aligned to that, cut into pages of one size;
+ * this head is in its first page, which is never handed out, and a page's
+ * chunk is its address rounded down.  Its free pages are the set bits of
+ * @free (bit i: the page i pages in), taken lowest first.  A chunk with a
+ * free page is on the list of the shard that owns it, whose lock guards
+ * all of it but @owner (changed holding that lock and the new owner's); a
+ * chunk with none is on no list, and the page freed next puts it back on
+ * its owner's.
  */
 struct chunk {
-	atomic_uint released;
-	uint32_t pages;
-};
-
-/* The chunk a shard cuts pages of one size from: @left pages not handed
- * out yet, the next at @chunk + @left * size. */
-struct carve {
-	char *chunk;
-	uint32_t left;
+	uint64_t free[CHUNK_WORDS];
+	struct chunk *prev, *next;
+	_Atomic(struct shard *) owner;
+	uint32_t pages; /* after the head */
+	uint32_t nfree;
 };
 
 /*
- * The pages are kept in arrays of pointers, not chained through the pages
- * themselves: taking a page then reads nothing of it.  A chain made every
- * take a load from the page, which after a teardown on another CPU is a
- * cache miss to that CPU, one after another along the chain, and a steal
- * walked 64 of them holding the other shard's lock (docs/performance.md,
- * two threads).
+ * struct shard - per CPU: the chunks of each size with a free page, most
+ * recently listed first, and how many bytes of them have no page in use
+ * (@idle: at most SHARD_BYTES; a chunk beyond that goes back to the C heap
+ * as its last page is freed).
  */
 struct shard {
 	alignas(64) atomic_flag lock;
-	uint64_t bytes;
-	uint32_t count[SIZE_CLASSES];
-	struct carve carve[SIZE_CLASSES];
-	void *pages[SIZE_CLASSES][SHARD_PAGES];
+	uint64_t idle;
+	struct chunk *partial[SIZE_CLASSES];
 };
 
 static struct shard shards[HEAP_SHARDS]; /* static zero: every lock clear */
@@ -136,135 +133,162 @@ static void shard_unlock(struct shard *s)
 	atomic_flag_clear_explicit(&s->lock, memory_order_release);
 }
 
-static const uint64_t class_bytes[SIZE_CLASSES] = { 4096u, 16384u, 65536u };
-
 static struct chunk *chunk_of(void *page)
 {
 	return (struct chunk *)((uintptr_t)page & ~(uintptr_t)(CHUNK_BYTES - 1u));
 }
 
-/* A new chunk for pages of class @k, poisoned but for its head, or NULL. */
-static char *chunk_new(int k)
+static bool chunk_idle(const struct chunk *c)
+{
+	return c->nfree == c->pages;
+}
+
+/* Put @c (of class @k) on the list of @s (locked), first. */
+static void shard_link(struct shard *s, int k, struct chunk *c)
+{
+	c->prev = NULL;
+	c->next = s->partial[k];
+	if (c->next)
+		c->next->prev = c;
+	s->partial[k] = c;
+	s->idle += chunk_idle(c) ? CHUNK_BYTES : 0;
+}
+
+static void shard_unlink(struct shard *s, int k, struct chunk *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->partial[k] = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->idle -= chunk_idle(c) ? CHUNK_BYTES : 0;
+}
+
+/* A new chunk of class @k on the list of @s (locked), poisoned but for its
+ * head; false when the C heap has none.  Taken holding the lock: once in
+ * 511 pages at most. */
+static bool shard_cut(struct shard *s, int k)
 {
 	struct chunk *c = aligned_alloc(CHUNK_BYTES, CHUNK_BYTES);
 	if (!c)
-		return NULL;
-	atomic_init(&c->released, 0);
-	c->pages = (uint32_t)(CHUNK_BYTES / class_bytes[k] - 1u);
-	page_poison((char *)c + class_bytes[k], CHUNK_BYTES - class_bytes[k]);
-	return (char *)c;
-}
-
-/* Give back for good @n poisoned pages of the chunk holding @page; the
- * last of its pages frees it. */
-static void chunk_release(void *page, uint32_t n)
-{
-	struct chunk *c = chunk_of(page);
-	if (atomic_fetch_add(&c->released, n) + n == c->pages) {
-		page_unpoison(c, CHUNK_BYTES);
-		free(c);
-	}
-}
-
-/* Give back for good @page of class @k. */
-static void page_release(void *page, int k)
-{
-	page_poison(page, class_bytes[k]);
-	chunk_release(page, 1);
-}
-
-/* Move up to @max pages of class @k off @s (locked) to @pa, the last kept
- * first: their number. */
-static uint64_t shard_take(struct shard *s, int k, uint64_t max, vpte_pa_t *pa)
-{
-	uint64_t n = s->count[k] < max ? s->count[k] : max;
-	for (uint64_t i = 0; i < n; i++) {
-		void *page = s->pages[k][--s->count[k]];
-		page_unpoison(page, class_bytes[k]);
-		pa[i] = vpte_pa((uintptr_t)page);
-	}
-	s->bytes -= n * class_bytes[k];
-	return n;
-}
-
-/* Cut up to @max new pages of class @k for @s (locked) to @pa, from the top
- * of its chunk down, then of a new one: their number, short when no chunk
- * can be had.  A new chunk is taken holding the lock, once in 511 pages at
- * most. */
-static uint64_t shard_cut(struct shard *s, int k, uint64_t max, vpte_pa_t *pa)
-{
-	struct carve *cut = &s->carve[k];
-	uint64_t n = 0;
-	for (; n < max; n++) {
-		if (!cut->left) {
-			cut->chunk = chunk_new(k);
-			if (!cut->chunk)
-				break;
-			cut->left = ((struct chunk *)(void *)cut->chunk)->pages;
-		}
-		char *page = cut->chunk + cut->left-- * class_bytes[k];
-		page_unpoison(page, class_bytes[k]);
-		pa[n] = vpte_pa((uintptr_t)page);
-	}
-	return n;
-}
-
-/* Keep @page in @s (locked) if the bound allows. */
-static bool shard_keep(struct shard *s, int k, void *page)
-{
-	if (s->bytes + class_bytes[k] > SHARD_BYTES)
 		return false;
-	s->pages[k][s->count[k]++] = page;
-	s->bytes += class_bytes[k];
-	page_poison(page, class_bytes[k]);
+	uint32_t pages = (uint32_t)(CHUNK_BYTES / class_bytes[k] - 1u);
+	*c = (struct chunk){ .pages = pages, .nfree = pages };
+	atomic_init(&c->owner, s);
+	for (uint32_t i = 1; i <= pages; i++)
+		c->free[i / 64u] |= 1ull << (i % 64u);
+	page_poison((char *)c + class_bytes[k], CHUNK_BYTES - class_bytes[k]);
+	shard_link(s, k, c);
 	return true;
 }
 
-/* A page of class @k for shard @own: its cache's last, else a batch from
- * another shard's cache (the rest kept in @own), else a new one; 0 when
- * none can be had. */
-static uint64_t cache_take(struct shard *own, int k)
+/*
+ * Move a chunk of class @k with a free page from another shard to @own
+ * (locked on entry and return): a thread whose shard has none takes what
+ * the thread that tore the tables down freed.  Both locks are held for
+ * the move (page_put() trusts a chunk's owner under the owner's lock), the
+ * lower shard's taken first, so two threads stealing from each other do
+ * not wait on each other; @own is dropped meanwhile where it is the
+ * higher.  False when no shard had one to give.
+ */
+static bool shard_steal(struct shard *own, int k)
 {
-	vpte_pa_t batch[STEAL_BATCH];
-	uint64_t n;
-	shard_lock(own);
-	n = shard_take(own, k, 1, batch);
-	shard_unlock(own);
-	if (n)
-		return batch[0].addr;
-	for (unsigned i = 0; i < HEAP_SHARDS && !n; i++) {
+	for (unsigned i = 0; i < HEAP_SHARDS; i++) {
 		struct shard *other = &shards[i];
-		if (other == own || atomic_flag_test_and_set_explicit(&other->lock, memory_order_acquire))
+		if (other == own)
 			continue;
-		n = shard_take(other, k, STEAL_BATCH, batch);
+		if (other < own) {
+			shard_unlock(own);
+			shard_lock(other);
+			shard_lock(own);
+		} else {
+			shard_lock(other);
+		}
+		struct chunk *c = other->partial[k];
+		if (c) {
+			shard_unlink(other, k, c);
+			atomic_store_explicit(&c->owner, own, memory_order_relaxed);
+			shard_link(own, k, c);
+		}
 		shard_unlock(other);
+		if (c)
+			return true;
 	}
-	shard_lock(own);
-	/* The stolen pages but the first go back in the order they came. */
-	uint64_t kept = n;
-	while (kept > 1 && shard_keep(own, k, (void *)(uintptr_t)batch[kept - 1u].addr))
-		kept--;
-	if (!n)
-		n = shard_cut(own, k, 1, batch);
-	shard_unlock(own);
-	while (kept > 1)
-		page_release((void *)(uintptr_t)batch[--kept].addr, k);
-	return n ? batch[0].addr : 0;
+	return false;
 }
 
-/* Keep @page of @size for reuse if shard @own has room; else give it back. */
-static void cache_put(struct shard *own, void *page, uint64_t size)
+/* Take up to @n free pages of class @k from the chunks of @s (locked), each
+ * chunk's lowest first, to @pa: their number. */
+static uint64_t shard_take(struct shard *s, int k, uint64_t n, vpte_pa_t *pa)
 {
-	int k = size_class(size);
-	if (k < 0) {
-		free(page);
-		return;
+	uint64_t got = 0;
+	struct chunk *c;
+	while (got < n && (c = s->partial[k])) {
+		if (chunk_idle(c))
+			s->idle -= CHUNK_BYTES;
+		for (unsigned w = 0; w < CHUNK_WORDS && got < n; w++) {
+			uint64_t bits = c->free[w];
+			for (; bits && got < n; bits &= bits - 1u) {
+				unsigned i = w * 64u + (unsigned)__builtin_ctzll(bits);
+				char *page = (char *)c + i * class_bytes[k];
+				page_unpoison(page, class_bytes[k]);
+				pa[got++] = vpte_pa((uintptr_t)page);
+				c->nfree--;
+			}
+			c->free[w] = bits;
+		}
+		if (!c->nfree) {
+			s->partial[k] = c->next;
+			if (c->next)
+				c->next->prev = NULL;
+		}
 	}
+	return got;
+}
+
+/* Up to @n pages of class @k for shard @own: the free pages of its chunks,
+ * then of a chunk taken from another shard, then of new chunks; their
+ * number. */
+static uint64_t pages_take(struct shard *own, int k, uint64_t n, vpte_pa_t *pa)
+{
 	shard_lock(own);
-	bool kept = shard_keep(own, k, page);
+	uint64_t got = shard_take(own, k, n, pa);
+	while (got < n && (shard_steal(own, k) || shard_cut(own, k)))
+		got += shard_take(own, k, n - got, pa + got);
 	shard_unlock(own);
-	if (!kept)
-		page_release(page, k);
+	return got;
+}
+
+/* Free @page of class @k into its chunk, under its owner's lock; the
+ * chunk goes back to the C heap when this leaves none of its pages in use
+ * and its owner keeps enough such chunks. */
+static void page_put(void *page, int k)
+{
+	struct chunk *c = chunk_of(page);
+	struct shard *s;
+	page_poison(page, class_bytes[k]);
+	for (;;) {
+		s = atomic_load_explicit(&c->owner, memory_order_relaxed);
+		shard_lock(s);
+		if (atomic_load_explicit(&c->owner, memory_order_relaxed) == s)
+			break;
+		shard_unlock(s); /* stolen meanwhile */
+	}
+	unsigned i = (unsigned)(((char *)page - (char *)c) / class_bytes[k]);
+	c->free[i / 64u] |= 1ull << (i % 64u);
+	if (!c->nfree++)
+		shard_link(s, k, c);
+	else if (chunk_idle(c))
+		s->idle += CHUNK_BYTES;
+	bool release = chunk_idle(c) && s->idle > SHARD_BYTES;
+	if (release)
+		shard_unlink(s, k, c);
+	shard_unlock(s);
+	if (release) {
+		page_unpoison(c, CHUNK_BYTES);
+		free(c);
+	}
 }
 
 uint64_t vpte_heap_trim(void)
@@ -273,63 +297,52 @@ uint64_t vpte_heap_trim(void)
 	for (unsigned i = 0; i < HEAP_SHARDS; i++) {
 		struct shard *s = &shards[i];
 		for (int k = 0; k < SIZE_CLASSES; k++) {
-			vpte_pa_t batch[STEAL_BATCH];
-			uint64_t n;
-			do {
-				shard_lock(s);
-				n = shard_take(s, k, STEAL_BATCH, batch);
-				shard_unlock(s);
-				released += n * class_bytes[k];
-				for (uint64_t j = 0; j < n; j++)
-					page_release((void *)(uintptr_t)batch[j].addr, k);
-			} while (n);
-			/* What is left to cut of the shard's chunk is given back too,
-			 * so that the chunk goes once its pages in use are freed. */
+			struct chunk *idle = NULL;
 			shard_lock(s);
-			struct carve cut = s->carve[k];
-			s->carve[k].left = 0;
+			for (struct chunk *c = s->partial[k], *next; c; c = next) {
+				next = c->next;
+				if (chunk_idle(c)) {
+					shard_unlink(s, k, c);
+					c->next = idle;
+					idle = c;
+				}
+			}
 			shard_unlock(s);
-			if (cut.left)
-				chunk_release(cut.chunk, cut.left);
+			/* No page of these is in use: nobody else reaches them. */
+			for (struct chunk *next; idle; idle = next) {
+				next = idle->next;
+				page_unpoison(idle, CHUNK_BYTES);
+				free(idle);
+				released += CHUNK_BYTES;
+			}
 		}
 	}
 	return released;
 }
 
-/* A page of @size aligned to @align for shard @own: for the cached sizes
- * cached or cut from a chunk, aligned to its size only; any other from
- * aligned_alloc(). */
-static void *page_get(struct shard *own, uint64_t size, uint64_t align)
-{
-	int k = size_class(size);
-	if (k < 0)
-		return aligned_alloc(align, size);
-	return align <= size ? (void *)(uintptr_t)cache_take(own, k) : NULL;
-}
-
 /* A page with unspecified contents (alloc_uninit): for tables the engine
- * writes whole before publishing them. */
+ * writes whole before publishing them.  The cut sizes aligned to their
+ * size at most; any other size from aligned_alloc(). */
 static int heap_alloc_uninit(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 {
 	struct vpte_heap *heap = ctx;
 	unsigned shard = own_shard_index();
-	void *page = page_get(&shards[shard], size, align);
-	if (!page)
+	int k = size_class(size);
+	if (k < 0) {
+		void *page = aligned_alloc(align, size);
+		if (!page)
+			return -VPTE_ENOMEM;
+		*pa = vpte_pa((uintptr_t)page);
+	} else if (align > size || !pages_take(&shards[shard], k, 1, pa)) {
 		return -VPTE_ENOMEM;
+	}
 	__atomic_fetch_add(&heap->live[shard].pages, 1, __ATOMIC_RELAXED);
-	*pa = vpte_pa((uintptr_t)page);
 	return 0;
 }
 
-/* Up to @n pages as heap_alloc_uninit() gives them (alloc_batch): the
- * CPU's shard is read, locked and counted once for what its cache holds (a
- * page at a time, that was most of what the backend cost a bulk map); what
- * it lacks is taken from the other shards, each locked once for all it can
- * give (a thread mapping beside the one that tore the tables down finds
- * them all on that thread's shard: a page at a time, with a lock of its
- * own shard each, made the second of two threads mapping at once a third
- * slower than the first); what the cache lacks is cut from the shard's
- * chunk. */
+/* Up to @n pages as heap_alloc_uninit() gives them (alloc_batch), the
+ * CPU's shard read, locked and counted once (a page at a time, that was
+ * most of what the backend cost a bulk map). */
 static uint64_t heap_alloc_batch(void *ctx, uint64_t size, uint64_t align, uint64_t n,
 				 vpte_pa_t *pa)
 {
@@ -341,17 +354,7 @@ static uint64_t heap_alloc_batch(void *ctx, uint64_t size, uint64_t align, uint6
 		for (void *page; got < n && (page = aligned_alloc(align, size)); got++)
 			pa[got] = vpte_pa((uintptr_t)page);
 	} else if (align <= size) {
-		for (unsigned i = 0; i < HEAP_SHARDS && got < n; i++) {
-			struct shard *s = &shards[(shard + i) % HEAP_SHARDS];
-			shard_lock(s);
-			got += shard_take(s, k, n - got, pa + got);
-			shard_unlock(s);
-		}
-		if (got < n) {
-			shard_lock(&shards[shard]);
-			got += shard_cut(&shards[shard], k, n - got, pa + got);
-			shard_unlock(&shards[shard]);
-		}
+		got = pages_take(&shards[shard], k, n, pa);
 	}
 	__atomic_fetch_add(&heap->live[shard].pages, (int64_t)got, __ATOMIC_RELAXED);
 	return got;
@@ -368,9 +371,12 @@ static int heap_alloc(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
 static void heap_free(void *ctx, vpte_pa_t pa, uint64_t size)
 {
 	struct vpte_heap *heap = ctx;
-	unsigned shard = own_shard_index();
-	__atomic_fetch_sub(&heap->live[shard].pages, 1, __ATOMIC_RELAXED);
-	cache_put(&shards[shard], (void *)(uintptr_t)pa.addr, size);
+	int k = size_class(size);
+	__atomic_fetch_sub(&heap->live[own_shard_index()].pages, 1, __ATOMIC_RELAXED);
+	if (k < 0)
+		free((void *)(uintptr_t)pa.addr);
+	else
+		page_put((void *)(uintptr_t)pa.addr, k);
 }
 
 uint64_t vpte_heap_live_pages(const struct vpte_heap *heap)
