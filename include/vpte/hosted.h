@@ -44,28 +44,31 @@ struct vpte_heap {
 };
 
 /*
- * vpte_heap_mem - memory callbacks that allocate aligned pages with
- * aligned_alloc(), zeroed (alloc) or not (alloc_uninit).  @heap must
- * outlive every table using it.  Freed pages of 4, 16 or 64 KiB are kept
- * in a process-wide cache shared by every heap and reused by later
- * allocations (zeroed again where alloc asks for zero).  The cache has
- * VPTE_HEAP_SHARDS shards chosen by the CPU a thread runs on, so that
- * threads editing at once on different CPUs do not contend.  At most
- * 32 MiB are cached (4 shards of 8 MiB); vpte_heap_trim() gives them back.
+ * vpte_heap_mem - memory callbacks that allocate pages from the C heap,
+ * zeroed (alloc) or not (alloc_uninit).  @heap must outlive every table
+ * using it.  Pages of 4, 16 or 64 KiB are cut from 2 MiB chunks,
+ * process-wide and shared by every heap, lowest free page first, aligned
+ * to their size (an @align above it is refused with -VPTE_ENOMEM), and
+ * freed back into them for later allocations (zeroed again where alloc
+ * asks for zero); other sizes come from aligned_alloc().  The chunks
+ * belong to VPTE_HEAP_SHARDS shards chosen by the CPU a thread runs on,
+ * so that threads editing at once on different CPUs do not contend.  A
+ * chunk with a page in use stays, free pages and all; of those with none,
+ * each shard keeps 8 MiB, and vpte_heap_trim() gives them back.
  */
 struct vpte_mem vpte_heap_mem(struct vpte_heap *heap);
 
 /*
  * vpte_heap_live_pages - the table pages allocated through @heap and not
- * yet freed (cached pages are never counted).  Exact once the threads
+ * yet freed (free pages of the chunks are never counted).  Exact once the threads
  * editing its tables have returned; while they run, a snapshot.
  */
 uint64_t vpte_heap_live_pages(const struct vpte_heap *heap);
 
 /*
- * vpte_heap_trim - free every page the heap backend's cache holds (to the C
- * heap), e.g. after destroying large tables.  Safe while other threads use
- * heap tables.  Returns the bytes freed.
+ * vpte_heap_trim - give every chunk of the heap backend with no page in
+ * use back to the C heap, e.g. after destroying large tables.  Safe while
+ * other threads use heap tables.  Returns the bytes freed.
  */
 uint64_t vpte_heap_trim(void);
 

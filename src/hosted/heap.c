@@ -2,30 +2,30 @@
 /*
  * heap.c - table pages from the C heap; PA = host address.  Safe for edits
  * running concurrently on disjoint ranges (DESIGN "Concurrency"): the C
- * heap is thread-safe, the live count is atomic per shard and the page
- * cache below takes a lock per shard.
+ * heap is thread-safe, the live count is atomic per shard and the chunks
+ * below are guarded by their shard's lock.
  *
- * Freed table pages are kept for reuse: aligned_alloc() and free() of a
- * 4 KiB page cost more than writing its 512 entries (docs/performance.md).
- * The cache is process-wide, shared by every heap (a page belongs to none
- * once freed), so a struct vpte_heap can still be dropped without a call,
- * and what the cache holds stays reachable.  It is sharded for threads
- * editing at once: a thread uses the shard of the CPU it runs on, so two
- * threads mapping in parallel do not share a lock or a cache line; a
- * thread whose shard is empty takes from another (pages freed by the
- * thread that tore the tables down).  Bounded:
- * SHARD_BYTES a shard, HEAP_SHARDS shards; beyond that the page is given
- * back for good.  vpte_heap_trim() empties it.
+ * Pages of 4, 16 and 64 KiB (every granule vpte has) are cut from chunks
+ * of 2 MiB (struct chunk) and freed back into them: aligned_alloc() and
+ * free() of a 4 KiB page cost more than writing its 512 entries
+ * (docs/performance.md).  A chunk hands out its lowest free page first,
+ * so the tables an edit builds in address order lie side by side in
+ * address order, whatever order their pages were freed in: a fill of 514
+ * such pages runs at memset's speed, against 1.5x for pages from
+ * aligned_alloc() one by one, 8 KiB apart, and 1.2-1.5x for pages side by
+ * side in descending order, which a cache kept as a stack gave every
+ * other time (docs/performance.md item 54).
  *
- * Pages of the cached sizes are cut from chunks (struct chunk), so that
- * the pages of a bulk edit lie side by side in address order: a fill of
- * 514 such pages runs at memset's speed, against 1.5x for pages from
- * aligned_alloc() one by one, 8 KiB apart (docs/performance.md item 54).
- * The cache is a stack and a batch comes in the order of its pops, and a
- * chunk is cut from its top down, as if its pages had been freed in
- * ascending order: the engine's pools hand pages out last in first out,
- * so an edit takes them in ascending order, and after a teardown that
- * frees its tables in address order, again.
+ * The chunks are process-wide, shared by every heap (a page belongs to
+ * none once freed), so a struct vpte_heap can still be dropped without a
+ * call, and what they hold stays reachable.  Each belongs to one of
+ * HEAP_SHARDS shards, one a CPU: a thread takes pages from the chunks of
+ * its CPU's shard, so two threads mapping in parallel do not share a
+ * lock or a chunk; one whose shard has no free page takes a chunk from
+ * another (pages freed by the thread that tore the tables down), and
+ * else cuts a new one.  Bounded: a shard keeps SHARD_BYTES of chunks with
+ * no page in use; beyond that such a chunk goes back to the C heap.
+ * vpte_heap_trim() gives back every chunk with no page in use.
  */
 #define _GNU_SOURCE /* sched_getcpu */
 #include <sched.h>
@@ -39,9 +39,9 @@
 
 #include "fill.h"
 
-/* Under AddressSanitizer a cached page is poisoned as free() would leave
- * it, so that a table page touched after the engine freed it is reported
- * while the cache holds it, as it would be without the cache. */
+/* Under AddressSanitizer a free page of a chunk is poisoned as free() would
+ * leave it, so that a table page touched after the engine freed it is
+ * reported, as it would be without the chunks. */
 #if defined(__SANITIZE_ADDRESS__)
 #define HEAP_POISON 1
 #elif defined(__has_feature)
