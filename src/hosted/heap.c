@@ -222,22 +222,22 @@ static bool shard_steal(struct shard *own, int k)
  * chunk's lowest first, to @pa: their number. */
 static uint64_t shard_take(struct shard *s, int k, uint64_t n, vpte_pa_t *pa)
 {
-	uint64_t got = 0;
+	uint64_t got = 0, size = class_bytes[k];
 	struct chunk *c;
 	while (got < n && (c = s->partial[k])) {
 		if (chunk_idle(c))
 			s->idle -= CHUNK_BYTES;
+		uint64_t from = got;
 		for (unsigned w = 0; w < CHUNK_WORDS && got < n; w++) {
 			uint64_t bits = c->free[w];
 			for (; bits && got < n; bits &= bits - 1u) {
-				unsigned i = w * 64u + (unsigned)__builtin_ctzll(bits);
-				char *page = (char *)c + i * class_bytes[k];
-				page_unpoison(page, class_bytes[k]);
+				char *page = (char *)c + (w * 64u + (unsigned)__builtin_ctzll(bits)) * size;
+				page_unpoison(page, size);
 				pa[got++] = vpte_pa((uintptr_t)page);
-				c->nfree--;
 			}
 			c->free[w] = bits;
 		}
+		c->nfree -= (uint32_t)(got - from);
 		if (!c->nfree) {
 			s->partial[k] = c->next;
 			if (c->next)
@@ -252,10 +252,11 @@ static uint64_t shard_take(struct shard *s, int k, uint64_t n, vpte_pa_t *pa)
  * number. */
 static uint64_t pages_take(struct shard *own, int k, uint64_t n, vpte_pa_t *pa)
 {
+	uint64_t got = 0;
 	shard_lock(own);
-	uint64_t got = shard_take(own, k, n, pa);
-	while (got < n && (shard_steal(own, k) || shard_cut(own, k)))
+	do
 		got += shard_take(own, k, n - got, pa + got);
+	while (got < n && (shard_steal(own, k) || shard_cut(own, k)));
 	shard_unlock(own);
 	return got;
 }
