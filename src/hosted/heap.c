@@ -103,9 +103,13 @@ static struct shard shards[HEAP_SHARDS]; /* static zero: every lock clear */
 static atomic_uint threads_seen;
 static _Thread_local unsigned thread_index; /* index + 1; 0: none yet */
 
+/* The class of pages of @size, or -1 for a size not cut from chunks. */
 static int size_class(uint64_t size)
 {
-	return size == 4096u ? 0 : size == 16384u ? 1 : size == 65536u ? 2 : -1;
+	for (int k = 0; k < SIZE_CLASSES; k++)
+		if (size == class_bytes[k])
+			return k;
+	return -1;
 }
 
 /* The shard of the calling thread's CPU; where the CPU cannot be read, one
