@@ -254,7 +254,7 @@ static uint64_t shard_take(struct shard *s, int k, uint64_t n, vpte_pa_t *pa)
 /* Up to @n pages of class @k for shard @own: the free pages of its chunks,
  * then of a chunk taken from another shard, then of new chunks; their
  * number. */
-static uint64_t pages_take(struct shard *own, int k, uint64_t n, vpte_pa_t *pa)
+static inline uint64_t pages_take(struct shard *own, int k, uint64_t n, vpte_pa_t *pa)
 {
 	uint64_t got = 0;
 	shard_lock(own);
