@@ -67,8 +67,9 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 			return err;
 		}
 		/* Last first: a pool hands out its pages last in first out, so
-		 * they go out in the order the backend gave them (the heap's in
-		 * ascending address order: docs/performance.md item 54). */
+		 * a batch's pages go out in the order the backend gave them (the
+		 * heap's in ascending address order: docs/performance.md item
+		 * 54); the batches themselves go out newest first. */
 		for (i = wanted_zero; i; i--)
 			vpte_pool_put(zeroed, t, got[i - 1u]);
 		for (i = want; i > wanted_zero; i--)
