@@ -242,11 +242,8 @@ static uint64_t shard_take(struct shard *s, int k, uint64_t n, vpte_pa_t *pa)
 			c->free[w] = bits;
 		}
 		c->nfree -= (uint32_t)(got - from);
-		if (!c->nfree) {
-			s->partial[k] = c->next;
-			if (c->next)
-				c->next->prev = NULL;
-		}
+		if (!c->nfree)
+			shard_unlink(s, k, c);
 	}
 	return got;
 }
@@ -325,29 +322,11 @@ uint64_t vpte_heap_trim(void)
 	return released;
 }
 
-/* A page with unspecified contents (alloc_uninit): for tables the engine
- * writes whole before publishing them.  The cut sizes aligned to their
- * size at most; any other size from aligned_alloc(). */
-static int heap_alloc_uninit(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
-{
-	struct vpte_heap *heap = ctx;
-	unsigned shard = own_shard_index();
-	int k = size_class(size);
-	if (k < 0) {
-		void *page = aligned_alloc(align, size);
-		if (!page)
-			return -VPTE_ENOMEM;
-		*pa = vpte_pa((uintptr_t)page);
-	} else if (align > size || !pages_take(&shards[shard], k, 1, pa)) {
-		return -VPTE_ENOMEM;
-	}
-	__atomic_fetch_add(&heap->live[shard].pages, 1, __ATOMIC_RELAXED);
-	return 0;
-}
-
-/* Up to @n pages as heap_alloc_uninit() gives them (alloc_batch), the
- * CPU's shard read, locked and counted once (a page at a time, that was
- * most of what the backend cost a bulk map). */
+/* Up to @n pages with unspecified contents (alloc_batch): for tables the
+ * engine writes whole before publishing them.  The cut sizes aligned to
+ * their size at most; any other size from aligned_alloc().  The CPU's
+ * shard is read, locked and counted once (a page at a time, that was most
+ * of what the backend cost a bulk map). */
 static uint64_t heap_alloc_batch(void *ctx, uint64_t size, uint64_t align, uint64_t n,
 				 vpte_pa_t *pa)
 {
@@ -363,6 +342,12 @@ static uint64_t heap_alloc_batch(void *ctx, uint64_t size, uint64_t align, uint6
 	}
 	__atomic_fetch_add(&heap->live[shard].pages, (int64_t)got, __ATOMIC_RELAXED);
 	return got;
+}
+
+/* One page as a batch of one (alloc_uninit). */
+static int heap_alloc_uninit(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
+{
+	return heap_alloc_batch(ctx, size, align, 1, pa) ? 0 : -VPTE_ENOMEM;
 }
 
 static int heap_alloc(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa)
