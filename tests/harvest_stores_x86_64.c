@@ -6,3 +6,5 @@
 #include "formats/x86_64.h"
 
 X86_64_FORMAT(counted_x86_64, "x86_64", 4);
+
+const bool counted_pair_cas = LEAF_PAIR_CAS;

@@ -11,8 +11,10 @@
  *   clearing      cleared leaves read clean, the gather covers them, a leaf
  *                 the range cuts is reported and kept dirty;
  *   concurrency   a thread playing the hardware sets accessed and dirty
- *                 (arm64: accessed only) while harvests clear them: every
- *                 flag set is reported exactly once, none is lost;
+ *                 (arm64: accessed only) while harvests clear them and
+ *                 protects clear and set write between them: every flag
+ *                 set is reported exactly once, none is lost, and every
+ *                 protect changes every page;
  *   errors        EINVAL, ERANGE, EROFS, EFAULT (nothing cleared).
  */
 #include <pthread.h>
@@ -269,11 +271,15 @@ static void errors(const struct vpte_format *f)
  * be reported than were set.  arm64 hardware sets only AF (vpte's dirty
  * flag is software bit 55, docs/harvest.md), so there @flags is 1 and a
  * page whose AF is set is left alone: harvest may clear it with a store.
+ * Dirty goes only into a page that reads writable in the same atomic
+ * update, as a walker that checks the entry it updates does (vpte may
+ * store to a read-only page that is accessed: leaf_settled()).
  */
 struct hw {
 	_Atomic uint64_t *entries[HW_PAGES];
 	unsigned flags;     /* how many of these the hardware sets: */
 	uint64_t bits[2];   /* accessed, dirty */
+	uint64_t w_mask, w_on; /* a page is writable where (e & w_mask) == w_on */
 	uint64_t events[2]; /* ORs that found the flag clear */
 	atomic_bool started, done;
 	uint64_t rng;
@@ -288,8 +294,11 @@ static void *hardware(void *arg)
 	while (h->events[0] < HW_EVENTS || (h->flags > 1 && h->events[1] < HW_EVENTS)) {
 		uint64_t r = test_rand(&h->rng);
 		unsigned page = (unsigned)(r % HW_PAGES), flag = (unsigned)(r >> 63) % h->flags;
-		uint64_t old = atomic_fetch_or(h->entries[page], h->bits[flag]);
-		h->events[flag] += !(old & h->bits[flag]);
+		uint64_t old = atomic_load(h->entries[page]);
+		while ((flag == 0 || (old & h->w_mask) == h->w_on) &&
+		       !atomic_compare_exchange_weak(h->entries[page], &old, old | h->bits[flag]))
+			;
+		h->events[flag] += (flag == 0 || (old & h->w_mask) == h->w_on) && !(old & h->bits[flag]);
 	}
 	atomic_store(&h->done, true);
 	return NULL;
@@ -312,6 +321,20 @@ static void concurrency(const struct vpte_format *f)
 	h.flags = strncmp(f->name, "arm64", 5) ? 2 : 1;
 	h.bits[0] = x.a_bits;
 	h.bits[1] = x.d_bits;
+	/* The write permission's bits: a page's entry, writable and not. */
+	uint64_t spare = va + HW_PAGES * x.g, rw[2];
+	for (unsigned i = 0; i < 2; i++) {
+		struct vpte_walk w;
+		CHECK_EQ(vpte_map(&x.t, vpte_va(spare), vpte_pa(0), x.g,
+				  prot_of(i ? VPTE_R : VPTE_R | VPTE_W), &pages),
+			 0);
+		CHECK_EQ(vpte_seek(&w, &x.t, vpte_va(spare)), 0);
+		rw[i] = w.entry;
+		CHECK_EQ(vpte_unmap(&x.t, vpte_va(spare), x.g, NULL), 0);
+	}
+	h.w_mask = rw[0] ^ rw[1];
+	h.w_on = rw[0] & h.w_mask;
+	CHECK(h.w_mask != 0);
 	h.rng = f->granule_shift;
 	for (unsigned i = 0; i < HW_PAGES; i++)
 		h.entries[i] = (_Atomic uint64_t *)test_entry_at(&x.t, va + i * x.g);
@@ -335,6 +358,19 @@ static void concurrency(const struct vpte_format *f)
 		CHECK_EQ(vpte_harvest(&x.t, vpte_va(va), HW_PAGES * x.g, bm, &o), 0);
 		reported[round % 2] += popcount_bits(bm, HW_PAGES);
 		after += !writing;
+		/* Protect must keep the flags too: it replaces a leaf the
+		 * hardware may change by compare-and-swap, one or two at a
+		 * time (leafstore.h). */
+		bool writable = round % 4 >= 2;
+		struct vpte_prot none = { 0, 0, 0 }, w = { VPTE_W, 0, 0 };
+		CHECK_EQ(vpte_protect(&x.t, vpte_va(va), HW_PAGES * x.g, writable ? w : none,
+				      writable ? none : w, NULL),
+			 0);
+		struct vpte_walk walk;
+		unsigned alike = 0;
+		vpte_for_each_leaf(&walk, &x.t, vpte_va(va), HW_PAGES * x.g)
+			alike += !(walk.prot.flags & VPTE_W) == !writable;
+		CHECK_EQ(alike, HW_PAGES);
 	}
 	/* Every flag the hardware set was reported exactly once. */
 	CHECK_EQ(reported[0], h.events[0]);

@@ -10,7 +10,9 @@
  * each is a file of its own (harvest_stores_*.c) for a parallel build:
  *
  *   hardware      on a table the hardware updates, a leaf it may still
- *                 change costs one each: x86-64 and RISC-V with accessed
+ *                 change costs a compare-and-swap (protect swaps two
+ *                 neighbours at once where the host can, leafstore.h's
+ *                 replace_leaf_pair()): x86-64 and RISC-V with accessed
  *                 clear, or writable and dirty clear; arm64 with AF clear,
  *                 or DBM set and AP[2] set (a foreign table's writable
  *                 clean page).  A settled leaf costs none: accessed and
@@ -24,7 +26,7 @@
 #include "formats/arm64.h"
 #include "harvest_stores.h"
 
-unsigned long cas_count;
+unsigned long cas_count, cas_entries;
 
 #define PAGES 64u
 
@@ -44,15 +46,17 @@ static void fx_map(struct fx *x, uint32_t flags)
 	CHECK_EQ(vpte_map(&x->t, vpte_va(x->va), vpte_pa(0), x->size, p, &pages), 0);
 }
 
-/* Harvest-clear @flag over the pages: the compare-and-swaps it took; the
- * flag must be gone from every page afterwards. */
+/* Harvest-clear @flag over the pages: the entries it replaced by
+ * compare-and-swap, one a time; the flag must be gone from every page
+ * afterwards. */
 static unsigned long harvest_cas(struct fx *x, uint32_t flag)
 {
 	uint64_t bm[PAGES / 64];
 	struct vpte_harvest_opts o = { flag, 0, VPTE_HARVEST_CLEAR, NULL };
-	unsigned long before = cas_count;
+	unsigned long before = cas_entries, ops = cas_count;
 	CHECK_EQ(vpte_harvest(&x->t, vpte_va(x->va), x->size, NULL, &o), 0);
-	unsigned long n = cas_count - before;
+	unsigned long n = cas_entries - before;
+	CHECK_EQ(cas_count - ops, n);
 	o.flags = 0;
 	memset(bm, 0, sizeof(bm));
 	CHECK_EQ(vpte_harvest(&x->t, vpte_va(x->va), x->size, bm, &o), 0);
@@ -61,15 +65,18 @@ static unsigned long harvest_cas(struct fx *x, uint32_t flag)
 	return n;
 }
 
-/* Protect the pages (@set, @clear: generic flags): the compare-and-swaps
- * it took; every page must have the result. */
+/* Protect the pages (@set, @clear: generic flags): the entries it replaced
+ * by compare-and-swap, two a time where the host can (the pages lie in
+ * one leaf table, from a 16-byte aligned entry on); every page must have
+ * the result. */
 static unsigned long protect_cas(struct fx *x, uint32_t set, uint32_t clear)
 {
 	struct vpte_prot s = { set, 0, 0 }, c = { clear, 0, 0 };
 	struct vpte_walk w;
-	unsigned long before = cas_count;
+	unsigned long before = cas_entries, ops = cas_count;
 	CHECK_EQ(vpte_protect(&x->t, vpte_va(x->va), x->size, s, c, NULL), 0);
-	unsigned long n = cas_count - before;
+	unsigned long n = cas_entries - before;
+	CHECK_EQ(cas_count - ops, counted_pair_cas ? n / 2 : n);
 	vpte_for_each_leaf(&w, &x->t, vpte_va(x->va), x->size)
 		CHECK_EQ(w.prot.flags & (set | clear), set);
 	return n;

@@ -98,13 +98,29 @@ struct protect_pass {
 	struct change_memo memo[VPTE_MAX_LEVELS];
 };
 
+/* change_row()'s compare-and-swaps two leaves at a time (replace_leaf_pair()),
+ * from @slot, 16-byte aligned, up to @stop, while both leaves of a pair are
+ * of the encoding and neither changed: the first entry not replaced. */
+VPTE_INLINE vpte_slot_t *change_pairs(vpte_slot_t *slot, vpte_slot_t *stop, uint64_t mask,
+				      uint64_t key, uint64_t delta)
+{
+	for (; stop - slot >= 1; slot += 2) {
+		uint64_t e0 = slot_load(slot), e1 = slot_load(slot + 1);
+		if ((((e0 ^ key) | (e1 ^ key)) & mask) ||
+		    !replace_leaf_pair(slot, e0, e1, e0 ^ delta, e1 ^ delta))
+			break;
+	}
+	return slot;
+}
+
 /*
  * change_row - from entry @at of @table on, up to @end, while the entries
  * are leaves of a memo's encoding (@key under @mask), replace each e by
  * e ^ @delta: plain stores (@plain), eight and then four entries a test,
- * else a compare-and-swap each, which stops the row where it fails
- * (*@lost: the hardware changed that entry since the load).  Inlined with
- * @plain as a constant.  Returns the index after the last entry replaced.
+ * else a compare-and-swap of two entries or of one (replace_leaf_pair()),
+ * which stops the row where it fails (*@lost: the hardware changed that
+ * entry since the load).  Inlined with @plain as a constant.  Returns the
+ * index after the last entry replaced.
  */
 VPTE_INLINE unsigned change_row(vpte_slot_t *table, unsigned at, unsigned end, uint64_t mask,
 				uint64_t key, uint64_t delta, bool plain, bool *lost)
@@ -142,6 +158,13 @@ VPTE_INLINE unsigned change_row(vpte_slot_t *table, unsigned at, unsigned end, u
 		slot += 4;
 	}
 	for (; slot <= stop; slot++) {
+		/* Two leaves a compare-and-swap where the host can; the entry
+		 * where that stops goes alone (of a pair that failed, the
+		 * second may be the one that changed). */
+		if (!plain && leaf_pair_at(slot))
+			slot = change_pairs(slot, stop, mask, key, delta);
+		if (slot > stop)
+			break;
 		uint64_t e = slot_load(slot);
 		if ((e ^ key) & mask)
 			break;
