@@ -217,9 +217,10 @@ static inline unsigned vpte_top_level(const struct vpte_format *fmt)
  *                not allocate more, and the engine then gives back the ones
  *                it got through @free and fails with -VPTE_ENOMEM.  The
  *                engine then takes every page of an edit from it, at most
- *                64 a call, and zeroes itself those it needs zeroed, so a
- *                backend pays its fixed costs (a lock, a counter) once for
- *                many pages; @alloc serves only vpte_table_init().  NULL:
+ *                64 a call, and zeroes itself those it needs zeroed
+ *                (through @fill where there is one), so a backend pays its
+ *                fixed costs (a lock, a counter) once for many pages;
+ *                @alloc serves only vpte_table_init().  NULL:
  *                the engine calls @alloc and @alloc_uninit a page at a
  *                time.  Appended after @alloc_uninit, like it.
  * @fill:         optional; store the @n 8-byte entries @first + i * @step,
@@ -227,7 +228,10 @@ static inline unsigned vpte_top_level(const struct vpte_format *fmt)
  *                one table page).  The engine calls it for a run of at
  *                least 64 entries in a table that nothing links to yet and
  *                that it publishes afterwards with a release store, so any
- *                stores serve, in any order and of any width.  It is there
+ *                stores serve, in any order and of any width; and to zero
+ *                a whole page from @alloc_batch (@first and @step 0),
+ *                which the wider stores do faster than memset's 4 KiB
+ *                path here (docs/performance.md item 56).  It is there
  *                for what the engine cannot know: whether it may use the
  *                CPU's widest stores here.  The engine is built for the
  *                baseline target (16-byte stores on x86-64), and a kernel

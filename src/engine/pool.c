@@ -24,9 +24,14 @@ int vpte_pages_alloc(const struct vpte_table *t, uint64_t zeroed, uint64_t n, vp
 			ops->free(t->mem.ctx, pa[--got], size);
 		return -VPTE_ENOMEM;
 	}
+	/* The backend's fill, where it has one, is its widest store. */
 	if (ops->alloc_batch)
-		for (uint64_t i = 0; i < zeroed; i++)
-			__builtin_memset(vpte_pool_page(t, pa[i]), 0, size);
+		for (uint64_t i = 0; i < zeroed; i++) {
+			if (ops->fill)
+				ops->fill(t->mem.ctx, vpte_pool_page(t, pa[i]), size / 8, 0, 0);
+			else
+				__builtin_memset(vpte_pool_page(t, pa[i]), 0, size);
+		}
 	return 0;
 }
 
