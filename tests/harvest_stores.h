@@ -11,8 +11,8 @@
 extern unsigned long cas_count, cas_entries;
 #define VPTE_LEAF_CAS_HOOK(entries) (cas_count++, cas_entries += (entries))
 
-/* LEAF_PAIR_CAS of the stamped engine (leafstore.h): protect swaps two
- * entries a compare-and-swap. */
+/* LEAF_PAIR_CAS of the stamped engine (leafstore.h): protect and harvest
+ * swap two entries a compare-and-swap. */
 extern const bool counted_pair_cas;
 
 extern const struct vpte_format vpte_format_counted_x86_64;

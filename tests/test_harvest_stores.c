@@ -10,8 +10,8 @@
  * each is a file of its own (harvest_stores_*.c) for a parallel build:
  *
  *   hardware      on a table the hardware updates, a leaf it may still
- *                 change costs a compare-and-swap (protect swaps two
- *                 neighbours at once where the host can, leafstore.h's
+ *                 change costs a compare-and-swap (two neighbours
+ *                 share one where the host can, leafstore.h's
  *                 replace_leaf_pair()): x86-64 and RISC-V with accessed
  *                 clear, or writable and dirty clear; arm64 with AF clear,
  *                 or DBM set and AP[2] set (a foreign table's writable
@@ -46,9 +46,16 @@ static void fx_map(struct fx *x, uint32_t flags)
 	CHECK_EQ(vpte_map(&x->t, vpte_va(x->va), vpte_pa(0), x->size, p, &pages), 0);
 }
 
+/* The compare-and-swaps that replace @entries of the pages: two a swap
+ * where the engine has them (the pages lie in one leaf table, from a
+ * 16-byte aligned entry on). */
+static unsigned long swaps(unsigned long entries)
+{
+	return counted_pair_cas ? entries / 2 : entries;
+}
+
 /* Harvest-clear @flag over the pages: the entries it replaced by
- * compare-and-swap, one a time; the flag must be gone from every page
- * afterwards. */
+ * compare-and-swap; the flag must be gone from every page afterwards. */
 static unsigned long harvest_cas(struct fx *x, uint32_t flag)
 {
 	uint64_t bm[PAGES / 64];
@@ -56,7 +63,7 @@ static unsigned long harvest_cas(struct fx *x, uint32_t flag)
 	unsigned long before = cas_entries, ops = cas_count;
 	CHECK_EQ(vpte_harvest(&x->t, vpte_va(x->va), x->size, NULL, &o), 0);
 	unsigned long n = cas_entries - before;
-	CHECK_EQ(cas_count - ops, n);
+	CHECK_EQ(cas_count - ops, swaps(n));
 	o.flags = 0;
 	memset(bm, 0, sizeof(bm));
 	CHECK_EQ(vpte_harvest(&x->t, vpte_va(x->va), x->size, bm, &o), 0);
@@ -66,9 +73,7 @@ static unsigned long harvest_cas(struct fx *x, uint32_t flag)
 }
 
 /* Protect the pages (@set, @clear: generic flags): the entries it replaced
- * by compare-and-swap, two a time where the host can (the pages lie in
- * one leaf table, from a 16-byte aligned entry on); every page must have
- * the result. */
+ * by compare-and-swap; every page must have the result. */
 static unsigned long protect_cas(struct fx *x, uint32_t set, uint32_t clear)
 {
 	struct vpte_prot s = { set, 0, 0 }, c = { clear, 0, 0 };
@@ -76,7 +81,7 @@ static unsigned long protect_cas(struct fx *x, uint32_t set, uint32_t clear)
 	unsigned long before = cas_entries, ops = cas_count;
 	CHECK_EQ(vpte_protect(&x->t, vpte_va(x->va), x->size, s, c, NULL), 0);
 	unsigned long n = cas_entries - before;
-	CHECK_EQ(cas_count - ops, counted_pair_cas ? n / 2 : n);
+	CHECK_EQ(cas_count - ops, swaps(n));
 	vpte_for_each_leaf(&w, &x->t, vpte_va(x->va), x->size)
 		CHECK_EQ(w.prot.flags & (set | clear), set);
 	return n;

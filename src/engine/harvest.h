@@ -102,14 +102,25 @@ VPTE_INLINE unsigned harvest_check_row(const struct vpte_format *f, const struct
 	return (unsigned)(slot - table);
 }
 
+/* Bits @lo..@hi (inclusive, at most 63) of a word. */
+VPTE_INLINE uint64_t bit_range(unsigned lo, unsigned hi)
+{
+	return (~0ull >> (63u - hi)) & (~0ull << lo);
+}
+
 /*
  * harvest_leaf_row - the pass over the plain leaves among entries
  * @at..@end of the leaf table @table (entry 0 maps @base): each is a
  * granule wholly inside the range (which is granule-aligned), so it is one
  * bit of the bitmap; the bits of a bitmap word are gathered in a register
  * and ORed in with one store, and the cleared leaves go to the batch once
- * for the row.  One load per entry and, where the flag is set and to be
- * cleared, a plain store or a compare-and-swap (leafstore.h).  Inlined
+ * for the row.  The answers for a leaf (has it the flag, may a plain store
+ * replace it) depend only on its bits outside the PA field, its encoding,
+ * which the leaves of a row nearly all share: they are worked out once per
+ * encoding met, and a row of one encoding is passed (skip_alike()) or
+ * changed (change_row(): plain stores, or compare-and-swaps two at a time
+ * where the host can) as a whole, its bits set as one range.  An entry the
+ * hardware changed meanwhile ends the row and is looked at again.  Inlined
  * with @no_hw as a constant.  Returns the index of the first entry that is
  * not a plain leaf.
  */
@@ -118,10 +129,14 @@ VPTE_INLINE unsigned harvest_leaf_row(const struct vpte_format *f, const struct 
 				      struct harvest_pass *h, bool no_hw)
 {
 	const unsigned shift = g_shift(f, 0), d = h->shift - shift;
-	const uint64_t mask = plain_mask(f, c, 0);
+	const uint64_t mask = plain_mask(f, c, 0), pam = pa_field(f, c, 0);
 	const struct flag_bits b = flag_bits(f, c, 0, h->flag);
 	const bool clear = h->clear;
 	uint64_t *bitmap = h->bitmap, key = MEMO_NONE;
+	/* The encoding last learnt, whether its leaves have the flag and
+	 * whether a plain store may replace them. */
+	uint64_t encoding = MEMO_NONE;
+	bool had = false, plain = false;
 	/* Granules from the range's start to entry @at: its bit is u >> d. */
 	uint64_t u = (base + ((uint64_t)at << shift) - h->first) >> shift;
 	unsigned first_taken = ~0u, last_taken = 0;
@@ -131,20 +146,38 @@ VPTE_INLINE unsigned harvest_leaf_row(const struct vpte_format *f, const struct 
 		uint64_t word = u >> (d + 6u), left = ((word + 1u) << (d + 6u)) - u;
 		unsigned stop = left > end - at ? end : at + (unsigned)left - 1u;
 		uint64_t bits = 0;
-		for (; at <= stop; at++, u++) {
+		while (at <= stop) {
 			vpte_slot_t *slot = slot_at(table, at);
 			uint64_t e = slot_load(slot);
-			if ((e & mask) != key &&
-			    (key = plain_key(f, c, e, 0, mask, MEMO_NONE)) == MEMO_NONE) {
-				more = false;
-				break;
+			if ((e & ~pam) != encoding) {
+				if ((e & mask) != key &&
+				    (key = plain_key(f, c, e, 0, mask, MEMO_NONE)) == MEMO_NONE) {
+					more = false;
+					break;
+				}
+				encoding = e & ~pam;
+				had = flag_in(e, b);
+				plain = leaf_store_plain(f, c, no_hw, e, 0);
 			}
-			bool had = flag_in(e, b);
-			if (had && clear && (had = harvest_take(f, c, slot, e, 0, b, no_hw))) {
-				first_taken = first_taken < at ? first_taken : at;
-				last_taken = at;
+			unsigned next;
+			if (had && clear) {
+				bool lost = false;
+				uint64_t flip = b.on | b.off;
+				next = plain ? change_row(table, at, stop, ~pam, encoding, flip, true, &lost)
+					     : change_row(table, at, stop, ~pam, encoding, flip, false,
+							  &lost);
+				if (next > at) {
+					first_taken = first_taken < at ? first_taken : at;
+					last_taken = next - 1u;
+				}
+			} else {
+				next = (unsigned)(skip_alike(slot, slot_at(table, stop), ~pam, encoding) -
+						  table) + 1u;
 			}
-			bits |= (uint64_t)had << ((u >> d) & 63u);
+			if (had && next > at)
+				bits |= bit_range((u >> d) & 63u, ((u + (next - at) - 1u) >> d) & 63u);
+			u += next - at;
+			at = next;
 		}
 		/* Not when nothing was read: the iteration may stand on a run
 		 * that starts before the range. */

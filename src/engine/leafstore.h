@@ -105,6 +105,84 @@ VPTE_INLINE bool leaf_pair_at(const vpte_slot_t *slot)
 	return LEAF_PAIR_CAS && !((uintptr_t)slot & 15u);
 }
 
+/* change_row()'s compare-and-swaps two leaves at a time (replace_leaf_pair()),
+ * from @slot, 16-byte aligned, up to @stop, while both leaves of a pair are
+ * of the encoding and neither changed: the first entry not replaced. */
+VPTE_INLINE vpte_slot_t *change_pairs(vpte_slot_t *slot, vpte_slot_t *stop, uint64_t mask,
+				      uint64_t key, uint64_t delta)
+{
+	for (; stop - slot >= 1; slot += 2) {
+		uint64_t e0 = slot_load(slot), e1 = slot_load(slot + 1);
+		if ((((e0 ^ key) | (e1 ^ key)) & mask) ||
+		    !replace_leaf_pair(slot, e0, e1, e0 ^ delta, e1 ^ delta))
+			break;
+	}
+	return slot;
+}
+
+/*
+ * change_row - from entry @at of @table on, up to @end, while the entries
+ * are leaves of a memo's encoding (@key under @mask), replace each e by
+ * e ^ @delta: plain stores (@plain), eight and then four entries a test,
+ * else a compare-and-swap of two entries or of one (replace_leaf_pair()),
+ * which stops the row where it fails (*@lost: the hardware changed that
+ * entry since the load).  Inlined with @plain as a constant.  Returns the
+ * index after the last entry replaced.
+ */
+VPTE_INLINE unsigned change_row(vpte_slot_t *table, unsigned at, unsigned end, uint64_t mask,
+				uint64_t key, uint64_t delta, bool plain, bool *lost)
+{
+	vpte_slot_t *slot = slot_at(table, at), *stop = slot_at(table, end);
+	const entry_pair keys = { key, key }, masks = { mask, mask };
+	/* A local cursor, as in plan_table().  Eight entries tested a step as
+	 * pairs (pairs_differ()), then each loaded again for its store: a
+	 * load from L1 costs less than taking a pair's halves apart.  The
+	 * pairs are plain reads, so they start after the row's first leaf,
+	 * which alone of the row a concurrent unmap's freeze_table() may
+	 * compare-and-swap (failing: it stops at the first entry in use). */
+	if (plain && slot <= stop) {
+		uint64_t e = slot_load(slot);
+		if ((e ^ key) & mask)
+			return at;
+		slot_store(slot, e ^ delta);
+		slot++;
+	}
+	while (plain && stop - slot >= 7 && !pairs_differ(slot, 4, keys, masks)) {
+		_Pragma("GCC unroll 8")
+		for (unsigned k = 0; k < 8u; k++)
+			slot_store(slot + k, slot_load(slot + k) ^ delta);
+		slot += 8;
+	}
+	while (plain && stop - slot >= 3) {
+		uint64_t e0 = slot_load(slot), e1 = slot_load(slot + 1);
+		uint64_t e2 = slot_load(slot + 2), e3 = slot_load(slot + 3);
+		if (((e0 ^ key) | (e1 ^ key) | (e2 ^ key) | (e3 ^ key)) & mask)
+			break;
+		slot_store(slot, e0 ^ delta);
+		slot_store(slot + 1, e1 ^ delta);
+		slot_store(slot + 2, e2 ^ delta);
+		slot_store(slot + 3, e3 ^ delta);
+		slot += 4;
+	}
+	for (; slot <= stop; slot++) {
+		/* Two leaves a compare-and-swap where the host can; the entry
+		 * where that stops goes alone (of a pair that failed, the
+		 * second may be the one that changed). */
+		if (!plain && leaf_pair_at(slot))
+			slot = change_pairs(slot, stop, mask, key, delta);
+		if (slot > stop)
+			break;
+		uint64_t e = slot_load(slot);
+		if ((e ^ key) & mask)
+			break;
+		if (!replace_leaf(slot, e, e ^ delta, plain)) {
+			*lost = true;
+			break;
+		}
+	}
+	return (unsigned)(slot - table);
+}
+
 /*
  * leaf_clear_flag - clear the flag @b in the leaf at @slot, last loaded as
  * @e, if it has it; @plain as replace_leaf() for @e.  Returns the entry as
