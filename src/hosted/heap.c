@@ -126,10 +126,18 @@ static unsigned own_shard_index(void)
 	return thread_index - 1u;
 }
 
+/* Tries of a shard's lock before each sched_yield(). */
+#define LOCK_SPINS 64u
+
+/* Spin a little, then give the CPU away: the holder may be a thread
+ * preempted on this very CPU, or on a vCPU the host has stopped, and an
+ * endless spin would burn the rest of the time slice it needs to go on. */
 static void shard_lock(struct shard *s)
 {
-	while (atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire))
-		;
+	for (unsigned tries = 1; atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire);
+	     tries++)
+		if (!(tries % LOCK_SPINS))
+			sched_yield();
 }
 
 static void shard_unlock(struct shard *s)
