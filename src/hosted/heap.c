@@ -129,15 +129,29 @@ static unsigned own_shard_index(void)
 /* Tries of a shard's lock before each sched_yield(). */
 #define LOCK_SPINS 64u
 
+/* A spin-wait hint: x86's PAUSE (which a hypervisor's pause-loop exiting
+ * also takes as a sign to run another vCPU, maybe the holder's), arm64's
+ * YIELD; nothing elsewhere. */
+static inline void spin_hint(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
 /* Spin a little, then give the CPU away: the holder may be a thread
  * preempted on this very CPU, or on a vCPU the host has stopped, and an
  * endless spin would burn the rest of the time slice it needs to go on. */
 static void shard_lock(struct shard *s)
 {
 	for (unsigned tries = 1; atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire);
-	     tries++)
+	     tries++) {
+		spin_hint();
 		if (!(tries % LOCK_SPINS))
 			sched_yield();
+	}
 }
 
 static void shard_unlock(struct shard *s)
