@@ -311,6 +311,18 @@ static int check_copy(struct bench_env *e)
 		       : -VPTE_EFAULT;
 }
 
+/* The copy is whole, and no leaf of either side is writable. */
+static int check_copy_cow(struct bench_env *e)
+{
+	struct vpte_walk w;
+	int err = check_copy(e);
+	for (unsigned side = 0; !err && side < 2; side++)
+		vpte_for_each_leaf(&w, side ? &e->t2 : &e->t, vpte_va(e->va), e->region)
+			if (w.prot.flags & VPTE_W)
+				err = -VPTE_EFAULT;
+	return err;
+}
+
 static int check_split(struct bench_env *e)
 {
 	return expect_leaves(e, e->gshift, entries_region(e));
@@ -613,6 +625,13 @@ static int call_copy(struct bench_env *e)
 	return vpte_copy(&e->t2, &e->t, vpte_va(e->va), e->region, NULL);
 }
 
+/* fork's copy-on-write: W cleared on the source leaves and their copies. */
+static int call_copy_cow(struct bench_env *e)
+{
+	struct vpte_copy_opts opts = { VPTE_COPY_WRPROTECT, NULL };
+	return vpte_copy(&e->t2, &e->t, vpte_va(e->va), e->region, &opts);
+}
+
 /* Test and clear the accessed flag (vpte_map sets it on every leaf). */
 static int call_harvest(struct bench_env *e)
 {
@@ -729,6 +748,10 @@ const struct bench_case bench_cases[] = {
 	{ .op = "copy-1g-4k", .what = "vpte_copy 1 GiB of 4 KiB leaves to an empty table, same format",
 	  .state = ST_COPY, .entries = entries_region, .limit = LIMIT_MEMCPY, .call = call_copy,
 	  .check = check_copy, .targets = { TARGET(T_NS, 1.0) } },
+	{ .op = "copy-1g-4k-cow",
+	  .what = "vpte_copy 1 GiB of writable 4 KiB leaves, same format, VPTE_COPY_WRPROTECT",
+	  .state = ST_COPY, .entries = entries_region, .limit = LIMIT_ATOMIC_AND, .call = call_copy_cow,
+	  .check = check_copy_cow },
 	{ .op = "copy-1g-4k-other",
 	  .what = "vpte_copy 1 GiB of 4 KiB leaves to an empty table of another format",
 	  .state = ST_COPY_OTHER, .entries = entries_region, .limit = LIMIT_MEMCPY,

@@ -12,9 +12,9 @@
  *                 the range cuts is reported and kept dirty;
  *   concurrency   a thread playing the hardware sets accessed and dirty
  *                 (arm64: accessed only) while harvests clear them and
- *                 protects clear and set write between them: every flag
- *                 set is reported exactly once, none is lost, and every
- *                 protect changes every page;
+ *                 protects and copy-on-write copies clear and set write
+ *                 between them: every flag set is reported exactly once,
+ *                 none is lost, and every page ends as asked;
  *   errors        EINVAL, ERANGE, EROFS, EFAULT (nothing cleared).
  */
 #include <pthread.h>
@@ -358,14 +358,23 @@ static void concurrency(const struct vpte_format *f)
 		CHECK_EQ(vpte_harvest(&x.t, vpte_va(va), HW_PAGES * x.g, bm, &o), 0);
 		reported[round % 2] += popcount_bits(bm, HW_PAGES);
 		after += !writing;
-		/* Protect must keep the flags too: it replaces a leaf the
-		 * hardware may change by compare-and-swap, one or two at a
-		 * time (leafstore.h). */
+		/* Protect, and a copy-on-write copy, must keep the flags too:
+		 * they replace a leaf the hardware may change by
+		 * compare-and-swap, one or two at a time (leafstore.h). */
 		bool writable = round % 4 >= 2;
 		struct vpte_prot none = { 0, 0, 0 }, w = { VPTE_W, 0, 0 };
-		CHECK_EQ(vpte_protect(&x.t, vpte_va(va), HW_PAGES * x.g, writable ? w : none,
-				      writable ? none : w, NULL),
-			 0);
+		if (round % 8 == 0) {
+			struct vpte_table copy;
+			struct test_mem copy_mem;
+			struct vpte_copy_opts cow = { VPTE_COPY_WRPROTECT, NULL };
+			test_table_new(&copy, &copy_mem, f);
+			CHECK_EQ(vpte_copy(&copy, &x.t, vpte_va(va), HW_PAGES * x.g, &cow), 0);
+			test_table_done(&copy, &copy_mem);
+		} else {
+			CHECK_EQ(vpte_protect(&x.t, vpte_va(va), HW_PAGES * x.g, writable ? w : none,
+					      writable ? none : w, NULL),
+				 0);
+		}
 		struct vpte_walk walk;
 		unsigned alike = 0;
 		vpte_for_each_leaf(&walk, &x.t, vpte_va(va), HW_PAGES * x.g)

@@ -228,14 +228,6 @@ VPTE_INLINE void *dst_table(const struct vpte_format *f, const struct vpte_codec
 	return w->dstate[level] == DST_REAL ? w->dpath[level] : NULL;
 }
 
-/* Write-protect the source leaf @e at @slot (fork's order: before its copy
- * exists); returns the entry as it was when replaced. */
-VPTE_INLINE uint64_t copy_wrprotect(const struct vpte_format *f, const struct vpte_codec *c,
-				    vpte_slot_t *slot, uint64_t e, unsigned level, bool plain)
-{
-	return leaf_clear_flag(slot, e, flag_bits(f, c, level, VPTE_W), plain);
-}
-
 /*
  * copy_table - the direct copy of the source entries *@i..@end of the
  * table @table at @level (entry 0 maps @base): 0 when done, 1 with *@i at
@@ -351,8 +343,38 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 		}
 		if (!apply)
 			continue;
+		if (wrprotect && !level && flag_in(e, wb)) {
+			/* A row of this leaf stepped by PA, write-protected as
+			 * a row (change_row(): plain stores, or swaps two at a
+			 * time where the hardware may change the leaves) up to
+			 * an entry the hardware changed meanwhile, which the
+			 * next step takes alone; its copies are stepped. */
+			unsigned n = alike_row(f, c, table, 0, at, end, e, true, NULL);
+			bool lost = false;
+			n += !n;
+			n = (plain ? change_row(table, at, at + n - 1u, ~pam, e & ~pam, wb.on | wb.off,
+						true, &lost)
+				   : change_row(table, at, at + n - 1u, ~pam, e & ~pam, wb.on | wb.off,
+						false, &lost)) -
+			    at;
+			if (n) {
+				uint64_t d = enc + (pa >> shift) * step;
+				if (priv)
+					fill_private(&w->dst->mem, slot_at(dtable, at), n, d, step);
+				else
+					store_stepped(slot_at(dtable, at), n, d, step);
+				observe_installs(f, w->dst, entry_ia, pa, shift, n);
+				pa_any |= pa + ((uint64_t)(n - 1u) << shift);
+				first_at = first_at == ~0u ? at : first_at;
+				last_at = at + n - 1u;
+				at += n - 1u;
+				continue;
+			}
+		}
 		if (wrprotect && flag_in(e, wb)) {
-			uint64_t was = copy_wrprotect(f, c, slot_at(table, at), e, level, plain);
+			/* Fork's order: the source loses W before its copy
+			 * exists. */
+			uint64_t was = leaf_clear_flag(slot_at(table, at), e, wb, plain);
 			/* The hardware set a flag meanwhile: the copy has it too
 			 * (accessed and dirty change nothing the plan checked). */
 			if (was != e && copy_memo_fill(f, c, df, dc, memo, was, level, true)) {
