@@ -228,6 +228,21 @@ VPTE_INLINE void *dst_table(const struct vpte_format *f, const struct vpte_codec
 	return w->dstate[level] == DST_REAL ? w->dpath[level] : NULL;
 }
 
+/* The copies of @n source leaves stepped by PA, from entry @at of the
+ * destination table @dtable on: @d, then @step more each.  The first maps
+ * index address @ia to @pa, the leaves 2^@shift bytes; @priv: @dtable is
+ * written whole (through the backend's fill where it has one). */
+VPTE_INLINE void copy_stepped(const struct vpte_format *f, struct copy_walk *w,
+			      vpte_slot_t *dtable, unsigned at, unsigned n, uint64_t d, uint64_t step,
+			      uint64_t ia, uint64_t pa, unsigned shift, bool priv)
+{
+	if (priv)
+		fill_private(&w->dst->mem, slot_at(dtable, at), n, d, step);
+	else
+		store_stepped(slot_at(dtable, at), n, d, step);
+	observe_installs(f, w->dst, ia, pa, shift, n);
+}
+
 /*
  * copy_table - the direct copy of the source entries *@i..@end of the
  * table @table at @level (entry 0 maps @base): 0 when done, 1 with *@i at
@@ -330,14 +345,9 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 			unsigned n = alike_row(f, c, table, 0, at, end, e, true, NULL);
 			n += !n;
 			pa_any |= pa + ((uint64_t)(n - 1u) << shift);
-			if (apply) {
-				uint64_t d = enc + (pa >> shift) * step;
-				if (priv)
-					fill_private(&w->dst->mem, slot_at(dtable, at), n, d, step);
-				else
-					store_stepped(slot_at(dtable, at), n, d, step);
-				observe_installs(f, w->dst, entry_ia, pa, shift, n);
-			}
+			if (apply)
+				copy_stepped(f, w, dtable, at, n, enc + (pa >> shift) * step, step,
+					     entry_ia, pa, shift, priv);
 			at += n - 1u;
 			continue;
 		}
@@ -358,12 +368,8 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 						false, &lost)) -
 			    at;
 			if (n) {
-				uint64_t d = enc + (pa >> shift) * step;
-				if (priv)
-					fill_private(&w->dst->mem, slot_at(dtable, at), n, d, step);
-				else
-					store_stepped(slot_at(dtable, at), n, d, step);
-				observe_installs(f, w->dst, entry_ia, pa, shift, n);
+				copy_stepped(f, w, dtable, at, n, enc + (pa >> shift) * step, step,
+					     entry_ia, pa, shift, priv);
 				pa_any |= pa + ((uint64_t)(n - 1u) << shift);
 				first_at = first_at == ~0u ? at : first_at;
 				last_at = at + n - 1u;
