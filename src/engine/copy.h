@@ -359,14 +359,12 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 			 * time where the hardware may change the leaves) up to
 			 * an entry the hardware changed meanwhile, which the
 			 * next step takes alone; its copies are stepped. */
-			unsigned n = alike_row(f, c, table, 0, at, end, e, true, NULL);
+			unsigned alike = alike_row(f, c, table, 0, at, end, e, true, NULL);
 			bool lost = false;
-			n += !n;
-			n = (plain ? change_row(table, at, at + n - 1u, ~pam, e & ~pam, wb.on | wb.off,
-						true, &lost)
-				   : change_row(table, at, at + n - 1u, ~pam, e & ~pam, wb.on | wb.off,
-						false, &lost)) -
-			    at;
+			alike += !alike;
+			unsigned n = change_row(table, at, at + alike - 1u, ~pam, e & ~pam,
+						wb.on | wb.off, plain, &lost) -
+				     at;
 			if (n) {
 				copy_stepped(f, w, dtable, at, n, enc + (pa >> shift) * step, step,
 					     entry_ia, pa, shift, priv);

@@ -162,10 +162,8 @@ VPTE_INLINE unsigned harvest_leaf_row(const struct vpte_format *f, const struct 
 			unsigned next;
 			if (had && clear) {
 				bool lost = false;
-				uint64_t flip = b.on | b.off;
-				next = plain ? change_row(table, at, stop, ~pam, encoding, flip, true, &lost)
-					     : change_row(table, at, stop, ~pam, encoding, flip, false,
-							  &lost);
+				next = change_row(table, at, stop, ~pam, encoding, b.on | b.off, plain,
+						  &lost);
 				if (next > at) {
 					first_taken = first_taken < at ? first_taken : at;
 					last_taken = next - 1u;

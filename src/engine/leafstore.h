@@ -120,17 +120,9 @@ VPTE_INLINE vpte_slot_t *change_pairs(vpte_slot_t *slot, vpte_slot_t *stop, uint
 	return slot;
 }
 
-/*
- * change_row - from entry @at of @table on, up to @end, while the entries
- * are leaves of a memo's encoding (@key under @mask), replace each e by
- * e ^ @delta: plain stores (@plain), eight and then four entries a test,
- * else a compare-and-swap of two entries or of one (replace_leaf_pair()),
- * which stops the row where it fails (*@lost: the hardware changed that
- * entry since the load).  Inlined with @plain as a constant.  Returns the
- * index after the last entry replaced.
- */
-VPTE_INLINE unsigned change_row(vpte_slot_t *table, unsigned at, unsigned end, uint64_t mask,
-				uint64_t key, uint64_t delta, bool plain, bool *lost)
+/* change_row() for one value of @plain, a constant where it is inlined. */
+VPTE_INLINE unsigned change_row_as(vpte_slot_t *table, unsigned at, unsigned end, uint64_t mask,
+				   uint64_t key, uint64_t delta, bool plain, bool *lost)
 {
 	vpte_slot_t *slot = slot_at(table, at), *stop = slot_at(table, end);
 	const entry_pair keys = { key, key }, masks = { mask, mask };
@@ -181,6 +173,22 @@ VPTE_INLINE unsigned change_row(vpte_slot_t *table, unsigned at, unsigned end, u
 		}
 	}
 	return (unsigned)(slot - table);
+}
+
+/*
+ * change_row - from entry @at of @table on, up to @end, while the entries
+ * are leaves of one encoding (@key under @mask), replace each e by
+ * e ^ @delta: plain stores (@plain), eight and then four entries a test,
+ * else a compare-and-swap of two entries or of one (replace_leaf_pair()),
+ * which stops the row where it fails (*@lost: the hardware changed that
+ * entry since the load).  Each kind of store has a loop of its own.
+ * Returns the index after the last entry replaced.
+ */
+VPTE_INLINE unsigned change_row(vpte_slot_t *table, unsigned at, unsigned end, uint64_t mask,
+				uint64_t key, uint64_t delta, bool plain, bool *lost)
+{
+	return plain ? change_row_as(table, at, end, mask, key, delta, true, lost)
+		     : change_row_as(table, at, end, mask, key, delta, false, lost);
 }
 
 /*

@@ -160,9 +160,7 @@ VPTE_INLINE int protect_table(const struct vpte_format *f, const struct vpte_cod
 			continue;
 		} else {
 			bool lost = false;
-			unsigned row_end = plain ? change_row(table, at, end, ~pam, key, delta, true, &lost)
-						 : change_row(table, at, end, ~pam, key, delta, false,
-							      &lost);
+			unsigned row_end = change_row(table, at, end, ~pam, key, delta, plain, &lost);
 			at = row_end + lost;
 			if (lost && rewrite_leaf(f, c, slot_at(table, row_end), 1, level,
 						 base + ((uint64_t)row_end << shift), p->ch, false))
