@@ -33,13 +33,19 @@ VPTE_INLINE bool leaf_test_flag(const struct vpte_format *f, const struct vpte_w
 	return any;
 }
 
+/* Bits @lo..@hi (inclusive, at most 63) of a word. */
+VPTE_INLINE uint64_t bit_range(unsigned lo, unsigned hi)
+{
+	return (~0ull >> (63u - hi)) & (~0ull << lo);
+}
+
 /* Set bits @first..@last (inclusive) of @bitmap. */
 VPTE_INLINE void bitmap_set_bits(uint64_t *bitmap, uint64_t first, uint64_t last)
 {
 	for (uint64_t word = first / 64u; word <= last / 64u; word++) {
-		uint64_t lo = word == first / 64u ? first % 64u : 0u;
-		uint64_t hi = word == last / 64u ? last % 64u : 63u;
-		bitmap[word] |= (~0ull >> (63u - hi)) & (~0ull << lo);
+		unsigned lo = word == first / 64u ? (unsigned)(first % 64u) : 0u;
+		unsigned hi = word == last / 64u ? (unsigned)(last % 64u) : 63u;
+		bitmap[word] |= bit_range(lo, hi);
 	}
 }
 
@@ -100,12 +106,6 @@ VPTE_INLINE unsigned harvest_check_row(const struct vpte_format *f, const struct
 		slot = skip_alike(slot, stop, mask, key);
 	}
 	return (unsigned)(slot - table);
-}
-
-/* Bits @lo..@hi (inclusive, at most 63) of a word. */
-VPTE_INLINE uint64_t bit_range(unsigned lo, unsigned hi)
-{
-	return (~0ull >> (63u - hi)) & (~0ull << lo);
 }
 
 /*
