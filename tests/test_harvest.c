@@ -285,6 +285,12 @@ struct hw {
 	uint64_t rng;
 };
 
+/* May the hardware set @flag (0: accessed, 1: dirty) in the entry @e? */
+static bool hw_may_set(const struct hw *h, unsigned flag, uint64_t e)
+{
+	return flag == 0 || (e & h->w_mask) == h->w_on;
+}
+
 static void *hardware(void *arg)
 {
 	struct hw *h = arg;
@@ -295,10 +301,10 @@ static void *hardware(void *arg)
 		uint64_t r = test_rand(&h->rng);
 		unsigned page = (unsigned)(r % HW_PAGES), flag = (unsigned)(r >> 63) % h->flags;
 		uint64_t old = atomic_load(h->entries[page]);
-		while ((flag == 0 || (old & h->w_mask) == h->w_on) &&
+		while (hw_may_set(h, flag, old) &&
 		       !atomic_compare_exchange_weak(h->entries[page], &old, old | h->bits[flag]))
 			;
-		h->events[flag] += (flag == 0 || (old & h->w_mask) == h->w_on) && !(old & h->bits[flag]);
+		h->events[flag] += hw_may_set(h, flag, old) && !(old & h->bits[flag]);
 	}
 	atomic_store(&h->done, true);
 	return NULL;
