@@ -410,9 +410,10 @@ int vpte_table_attach(struct vpte_table *t, const struct vpte_format *fmt, struc
 
 /*
  * vpte_table_destroy - free every table page, root included, through the
- * memory callbacks.  Leaves are not memory the table owns and are untouched.
- * For a read-only table nothing is freed.  Returns 0 or -VPTE_EFAULT if a
- * corrupt entry stopped the teardown (pages already reached are freed).
+ * memory callbacks.  Leaves are not memory the table owns and are untouched;
+ * a leaf table is freed without reading its entries.  For a read-only table
+ * nothing is freed.  Returns 0 or -VPTE_EFAULT if a corrupt table entry
+ * stopped the teardown (pages already reached are freed).
  */
 int vpte_table_destroy(struct vpte_table *t);
 

@@ -132,8 +132,8 @@ VPTE_INLINE void store_stepped(vpte_slot_t *slot, uint64_t n, uint64_t e, uint64
  * before parents: through @g when set (each page with the span it held,
  * for the walk caches), else at once.  Bounded by the level count like
  * every walk, so a table entry pointing back up the tree cannot loop.
- * Returns 0, or -VPTE_EFAULT if a corrupt entry was met (the tables reached
- * are still freed).
+ * Returns 0, or -VPTE_EFAULT if a corrupt entry was met in a table above
+ * the leaf tables (the tables reached are still freed).
  */
 VPTE_INLINE int free_tables(const struct vpte_format *f, const struct vpte_codec *c,
 			    const struct vpte_table *t, uint64_t pa, unsigned level, uint64_t base,
@@ -151,22 +151,28 @@ VPTE_INLINE int free_tables(const struct vpte_format *f, const struct vpte_codec
 	if (!path[level])
 		return -VPTE_EFAULT;
 	for (;;) {
-		uint64_t e = slot_load(slot_at(path[level], g_index(f, ia, level)));
-		int kind = c->kind(f, e, level);
-		if (kind == VPTE_TABLE) {
-			void *lower = tab_ptr(f, t, c->table_pa(f, e));
-			if (lower) {
-				level--;
-				path[level] = lower;
-				path_pa[level] = c->table_pa(f, e);
-				continue;
+		/* A leaf table holds no tables: it goes unread, whole
+		 * (reading its entries took as long as the rest of a
+		 * teardown, docs/performance.md item 59). */
+		unsigned step = level ? g_shift(f, level) : g_shift(f, 1);
+		if (level) {
+			uint64_t e = slot_load(slot_at(path[level], g_index(f, ia, level)));
+			int kind = c->kind(f, e, level);
+			if (kind == VPTE_TABLE) {
+				void *lower = tab_ptr(f, t, c->table_pa(f, e));
+				if (lower) {
+					level--;
+					path[level] = lower;
+					path_pa[level] = c->table_pa(f, e);
+					continue;
+				}
+				err = -VPTE_EFAULT;
+			} else if (kind == VPTE_KIND_CORRUPT) {
+				err = -VPTE_EFAULT;
 			}
-			err = -VPTE_EFAULT;
-		} else if (kind == VPTE_KIND_CORRUPT) {
-			err = -VPTE_EFAULT;
 		}
 		uint64_t here = ia;
-		uint64_t next = span_next(ia, g_shift(f, level));
+		uint64_t next = span_next(ia, step);
 		bool done = next > last;
 		ia = next;
 		for (; level <= top && (done || !(ia & mask_below(g_shift(f, level + 1u)))); level++) {
