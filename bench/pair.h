@@ -18,7 +18,9 @@
  * the caller in about one repetition of four (docs/performance.md item
  * 23).  After a job it spins 20 ms for the next (keeping its CPU from
  * one repetition to the next), then sleeps, taking no CPU from
- * single-thread cases.
+ * single-thread cases.  Found on the caller's CPU when a job starts, it is
+ * moved to another (its affinity: every CPU the caller may use but that
+ * one), so the two jobs do not take turns on one CPU.
  * VPTE_BENCH_PIN=1 in the environment pins the two to CPUs 0 and 1.
  *
  * Returns the nanoseconds from the first start to the last end; 0 when
