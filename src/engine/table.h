@@ -152,8 +152,8 @@ VPTE_INLINE int free_tables(const struct vpte_format *f, const struct vpte_codec
 		return -VPTE_EFAULT;
 	for (;;) {
 		/* A leaf table holds no tables: it goes unread, whole
-		 * (reading its entries took as long as the rest of a
-		 * teardown, docs/performance.md item 59). */
+		 * (reading its entries took 70 times what the frees take,
+		 * docs/performance.md item 59). */
 		unsigned step = level ? g_shift(f, level) : g_shift(f, 1);
 		if (level) {
 			uint64_t e = slot_load(slot_at(path[level], g_index(f, ia, level)));
