@@ -353,31 +353,33 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 		}
 		if (!apply)
 			continue;
-		if (wrprotect && !level && flag_in(e, wb)) {
-			/* A row of this leaf stepped by PA, write-protected as
-			 * a row (change_row(): plain stores, or swaps two at a
-			 * time where the hardware may change the leaves) up to
-			 * an entry the hardware changed meanwhile, which the
-			 * next step takes alone; its copies are stepped. */
-			unsigned alike = alike_row(f, c, table, 0, at, end, e, true, NULL);
-			bool lost = false;
-			alike += !alike;
-			unsigned n = change_row(table, at, at + alike - 1u, ~pam, e & ~pam,
-						wb.on | wb.off, plain, &lost) -
-				     at;
+		if (wrprotect && flag_in(e, wb)) {
+			/* Fork's order: the source loses W before its copy
+			 * exists.  In a leaf table, a row of this leaf stepped
+			 * by PA as a row (change_row(): plain stores, or swaps
+			 * two at a time where the hardware may change the
+			 * leaves) up to an entry the hardware changed
+			 * meanwhile, which the next step takes alone; its
+			 * copies are stepped. */
+			unsigned n = 0;
+			if (!level) {
+				unsigned alike = alike_row(f, c, table, 0, at, end, e, true, NULL);
+				bool lost = false;
+				alike += !alike;
+				n = change_row(table, at, at + alike - 1u, ~pam, e & ~pam,
+					       wb.on | wb.off, plain, &lost) -
+				    at;
+			}
+			if (first_at == ~0u)
+				first_at = at;
 			if (n) {
 				copy_stepped(f, w, dtable, at, n, enc + (pa >> shift) * step, step,
 					     entry_ia, pa, shift, priv);
 				pa_any |= pa + ((uint64_t)(n - 1u) << shift);
-				first_at = first_at == ~0u ? at : first_at;
 				last_at = at + n - 1u;
 				at += n - 1u;
 				continue;
 			}
-		}
-		if (wrprotect && flag_in(e, wb)) {
-			/* Fork's order: the source loses W before its copy
-			 * exists. */
 			uint64_t was = leaf_clear_flag(slot_at(table, at), e, wb, plain);
 			/* The hardware set a flag meanwhile: the copy has it too
 			 * (accessed and dirty change nothing the plan checked). */
@@ -388,8 +390,6 @@ VPTE_INLINE int copy_table(const struct vpte_format *f, const struct vpte_codec 
 				plain = memo->plain;
 			}
 			slot_store(slot_at(dtable, at), enc + (pa >> shift) * step);
-			if (first_at == ~0u)
-				first_at = at;
 			last_at = at;
 		} else {
 			slot_store(slot_at(dtable, at), enc + (pa >> shift) * step);
