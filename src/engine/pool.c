@@ -8,12 +8,28 @@ static uint64_t page_size(const struct vpte_table *t)
 
 typedef int (*alloc_fn)(void *ctx, uint64_t size, uint64_t align, vpte_pa_t *pa);
 
+/* Zero the first @n of the pages at @pa, which a batch allocation gave
+ * unzeroed; the backend's fill, where it has one, is its widest store. */
+static void pages_zero(const struct vpte_table *t, const vpte_pa_t *pa, uint64_t n)
+{
+	const struct vpte_mem_ops *ops = t->mem.ops;
+	uint64_t size = page_size(t);
+	for (uint64_t i = 0; i < n; i++) {
+		void *page = vpte_pool_page(t, pa[i]);
+		if (ops->fill)
+			ops->fill(t->mem.ctx, page, size / 8, 0, 0);
+		else
+			__builtin_memset(page, 0, size);
+	}
+}
+
 int vpte_pages_alloc(const struct vpte_table *t, uint64_t zeroed, uint64_t n, vpte_pa_t *pa)
 {
 	const struct vpte_mem_ops *ops = t->mem.ops;
-	uint64_t size = page_size(t), got = 0;
+	uint64_t size = page_size(t), got = 0, unzeroed = 0;
 	if (ops->alloc_batch) {
 		got = ops->alloc_batch(t->mem.ctx, size, size, n, pa);
+		unzeroed = zeroed; /* a batch comes unzeroed */
 	} else {
 		alloc_fn uninit = ops->alloc_uninit ? ops->alloc_uninit : ops->alloc;
 		while (got < n && !(got < zeroed ? ops->alloc : uninit)(t->mem.ctx, size, size, &pa[got]))
@@ -24,14 +40,7 @@ int vpte_pages_alloc(const struct vpte_table *t, uint64_t zeroed, uint64_t n, vp
 			ops->free(t->mem.ctx, pa[--got], size);
 		return -VPTE_ENOMEM;
 	}
-	/* The backend's fill, where it has one, is its widest store. */
-	if (ops->alloc_batch)
-		for (uint64_t i = 0; i < zeroed; i++) {
-			if (ops->fill)
-				ops->fill(t->mem.ctx, vpte_pool_page(t, pa[i]), size / 8, 0, 0);
-			else
-				__builtin_memset(vpte_pool_page(t, pa[i]), 0, size);
-		}
+	pages_zero(t, pa, unzeroed);
 	return 0;
 }
 
