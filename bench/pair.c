@@ -96,7 +96,7 @@ static void pin(pthread_t th, unsigned cpu)
  * caller may run on.  The scheduler put it there in one of three runs
  * looked at (wake-affine, or at its creation), and as it spins between
  * jobs it stayed for the whole case: the two jobs ran one after the
- * other, 0.9x one thread (docs/performance.md item 60).
+ * other, 0.9x one thread (docs/performance-log.md item 60).
  */
 static void separate(void)
 {

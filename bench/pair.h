@@ -15,7 +15,7 @@
  * a busy VM).  The second thread is started on the first call and kept,
  * so that a repetition times the work, not a thread's creation and its
  * placement: a new thread per repetition started its job 70-110 us after
- * the caller in about one repetition of four (docs/performance.md item
+ * the caller in about one repetition of four (docs/performance-log.md item
  * 23).  After a job it spins 20 ms for the next (keeping its CPU from
  * one repetition to the next), then sleeps, taking no CPU from
  * single-thread cases.  Found on the caller's CPU when a job starts, it is

@@ -8,7 +8,7 @@
  * - leaf tables go unread: with every leaf table's page made inaccessible
  *   (PROT_NONE until the backend frees it) the teardown still returns 0
  *   and frees every page, so a teardown costs a visit per table, not a
- *   read of every entry (docs/performance.md item 59);
+ *   read of every entry (docs/performance-log.md item 59);
  * - leaves are not the table's memory: leaf tables full of entries that
  *   no format accepts are freed all the same, and destroy returns 0;
  * - a read-only attachment frees nothing.

@@ -34,7 +34,7 @@ extern "C" {
  * per cache shard, each 64 bytes from the next, so that threads mapping at
  * once on different CPUs never write the same cache line (one shared
  * counter took 8-9 us of the 45 us two threads need to map 2 GiB,
- * docs/performance.md item 23).
+ * docs/performance-log.md item 23).
  */
 struct vpte_heap {
 	struct {

@@ -231,7 +231,7 @@ static inline unsigned vpte_top_level(const struct vpte_format *fmt)
  *                stores serve, in any order and of any width; and to zero
  *                a whole page from @alloc_batch (@first and @step 0),
  *                which the wider stores do faster than memset's 4 KiB
- *                path here (docs/performance.md item 56).  It is there
+ *                path here (docs/performance-log.md item 56).  It is there
  *                for what the engine cannot know: whether it may use the
  *                CPU's widest stores here.  The engine is built for the
  *                baseline target (16-byte stores on x86-64), and a kernel

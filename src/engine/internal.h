@@ -81,7 +81,7 @@ struct vpte_format_ops {
  * (@first), and those of the rest in pages of its own.  An edit that
  * creates a few tables (a bulk map of 2 MiB leaves two, a single page at
  * most one a level) thus needs no index page, whose put and take were each
- * a call out of line and a translation (docs/performance.md item 38).  An
+ * a call out of line and a translation (docs/performance-log.md item 38).  An
  * index page holds the address of the index page before it (POOL_NEXT)
  * and from POOL_ADDRS on page addresses; every index page but the newest
  * is full.  @head is the newest, itself one of the pool's pages, taken
@@ -93,7 +93,7 @@ struct vpte_format_ops {
  * Only the index pages are written: the others are not touched until the
  * edit takes them (a chain word in every page, as the pool had, was a
  * pass of cache misses over all of a bulk map's pages before it filled
- * them, docs/performance.md item 34).
+ * them, docs/performance-log.md item 34).
  */
 #define POOL_FIRST 4u
 struct vpte_pool {
@@ -115,7 +115,7 @@ vpte_pa_t vpte_pool_take(struct vpte_pool *pool, const struct vpte_table *t);
 /* The page at @pa (an index page, or a page taken).  Inline, as are
  * vpte_pool_put() and vpte_pool_take_whole(): a bulk map takes a page per
  * 512 entries, and a call into pool.c and on to vpte_mem_ptr() was about
- * 40 instructions of each take and put (docs/performance.md item 24). */
+ * 40 instructions of each take and put (docs/performance-log.md item 24). */
 static inline uint64_t *vpte_pool_page(const struct vpte_table *t, vpte_pa_t pa)
 {
 	return (uint64_t *)vpte_mem_ptr(&t->mem, pa, 1ull << t->fmt->granule_shift);
@@ -183,7 +183,7 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
  * whole), all or nothing: on a shortfall the pages that came are freed
  * and -VPTE_ENOMEM returned.  The backend's alloc_batch gives all
  * of them in one call (its fixed costs, finding its per-CPU state, a lock,
- * a counter, are paid once: docs/performance.md item 29) and the engine
+ * a counter, are paid once: docs/performance-log.md item 29) and the engine
  * zeroes the first; otherwise alloc gives the zeroed ones and
  * alloc_uninit, else alloc, the others.  What vpte_pools_fill() fills the
  * pools with; an edit that needs a few pages it knows in advance takes

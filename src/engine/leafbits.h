@@ -108,7 +108,7 @@ VPTE_INLINE bool pairs_differ(const vpte_slot_t *slot, unsigned pairs, entry_pai
  * one test for sixteen or eight (pairs_differ()) or four, where a table of
  * leaves spends most of its loop.  The test of the two halves of a pair
  * costs five instructions, so sixteen a test took 2.1 an entry where eight
- * took 2.6 (docs/performance.md, item 47).  Returns the last entry passed.
+ * took 2.6 (docs/performance-log.md, item 47).  Returns the last entry passed.
  */
 VPTE_INLINE vpte_slot_t *skip_alike(vpte_slot_t *slot, vpte_slot_t *stop, uint64_t mask,
 				    uint64_t key)

@@ -9,8 +9,8 @@
  * copy with a plain store would wipe out a flag set in between, and a lost
  * dirty flag is lost data (a page written and never written back).  So the
  * leaf is replaced by a compare-and-swap, which fails instead.  A plain
- * store, without the locked instruction (5-7 ns on the benchmark machine
- * against 0.3, docs/performance.md), is enough where nothing else writes
+ * store, without the locked instruction (2.4-7 ns on the benchmark's
+ * machines against 0.3, docs/performance.md), is enough where nothing else writes
  * the table's entries (VPTE_TABLE_NO_HW_UPDATES) or where the leaf as
  * loaded is settled: every flag the hardware could set in it is set
  * already (the codec's leaf_settled()), so the hardware leaves it alone
@@ -59,7 +59,7 @@ VPTE_INLINE bool replace_leaf(vpte_slot_t *slot, uint64_t e, uint64_t next, bool
  * aligned, which a table page need not be (entry_pair, walk.h): callers
  * test the address.  The locked instruction is what costs, not its width:
  * one for two entries took 1.35 ns an entry on the benchmark machine
- * against 2.35 ns for one each (docs/performance.md, item 55).
+ * against 2.35 ns for one each (docs/performance-log.md, item 55).
  *
  * LEAF_PAIR_CAS is 1 where the host has such an instruction and the
  * compiler was told it may use it (__GCC_HAVE_SYNC_COMPARE_AND_SWAP_16:

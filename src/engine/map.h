@@ -321,7 +321,7 @@ VPTE_INLINE bool table_whole(const struct vpte_format *f, const struct map_req *
  * each a page from the pool, filled (fill_private()) and linked by one
  * release store (a claim on a concurrent table, unless @table is private),
  * with no descent and climb through the general walk per table
- * (docs/performance.md item 24).  Returns how many entries were dealt
+ * (docs/performance-log.md item 24).  Returns how many entries were dealt
  * with; 0 when none (the first entry is not empty, or the leaves do not
  * step by PA: leaf_step()), and the general walk takes over; ROWS_FROZEN
  * when a claim found its entry frozen (after wait_frozen()).  The observer
@@ -701,7 +701,7 @@ VPTE_INLINE bool map_one_table(const struct vpte_format *f, const struct vpte_co
  * general walk does with tables written whole (a 1 GiB map of 2 MiB
  * leaves; a page where its leaf table is missing), but without its plan
  * and apply walks, whose fixed cost was most of such a call
- * (docs/performance.md item 51).  A table that is not concurrent only: no
+ * (docs/performance-log.md item 51).  A table that is not concurrent only: no
  * other edit runs.  Returns 1 when done, 0 when the range is not such
  * (nothing changed: the general walk takes it), -VPTE_ENOMEM with nothing
  * changed.

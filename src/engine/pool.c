@@ -82,7 +82,7 @@ int vpte_pools_fill(struct vpte_pool *zeroed, uint64_t zeroed_count, struct vpte
 		}
 		/* Last first: a pool hands out its pages last in first out, so
 		 * a batch's pages go out in the order the backend gave them (the
-		 * heap's in ascending address order: docs/performance.md item
+		 * heap's in ascending address order: docs/performance-log.md item
 		 * 54); the batches themselves go out newest first. */
 		for (i = wanted_zero; i; i--)
 			vpte_pool_put(zeroed, t, got[i - 1u]);
@@ -142,7 +142,7 @@ bool vpte_page_is_zero(const void *table, uint64_t len)
 	uint64_t n = len / sizeof(uint64_t), i = 0;
 	/* Sixteen entries a step, stopping at the first step that finds one:
 	 * an OR from memory is one instruction an entry, and the step's test
-	 * and count are shared by sixteen (docs/performance.md, item 47).
+	 * and count are shared by sixteen (docs/performance-log.md, item 47).
 	 * Plain ORs, not entries_or()'s pairs: SSE2 has no unaligned OR from
 	 * memory, so a pair costs a load and an OR and the early exit three
 	 * more for its two halves. */

@@ -40,12 +40,12 @@ VPTE_INLINE uint64_t leaf_step(const struct vpte_format *f, const struct vpte_co
  * other thread can reach the table before the release store that publishes
  * it (slot_store() of its parent entry), and that store orders these
  * before itself.  A long run goes to the backend's @fill, which may use
- * wider stores than this build may (docs/performance.md item 42).  Here a
+ * wider stores than this build may (docs/performance-log.md item 42).  Here a
  * cache line (eight entries) a step, from four independent pairs: one
  * induction of a single pair, which is what compilers make of a plain loop
  * (and gcc -O2 not even that), is a chain of dependent adds at one 16-byte
  * store a cycle, about half of what the memory took on the machine of
- * docs/performance.md item 19.
+ * docs/performance-log.md item 19.
  */
 VPTE_INLINE void fill_private(const struct vpte_mem *mem, vpte_slot_t *slot, uint64_t n,
 			      uint64_t e, uint64_t step)
@@ -153,7 +153,7 @@ VPTE_INLINE int free_tables(const struct vpte_format *f, const struct vpte_codec
 	for (;;) {
 		/* A leaf table holds no tables: it goes unread, whole
 		 * (reading its entries took 70 times what the frees take,
-		 * docs/performance.md item 59). */
+		 * docs/performance-log.md item 59). */
 		unsigned step = level ? g_shift(f, level) : g_shift(f, 1);
 		if (level) {
 			uint64_t e = slot_load(slot_at(path[level], g_index(f, ia, level)));

@@ -3,7 +3,7 @@
  * fill.c - a table fill with the CPU's wider stores (fill.h).  On this
  * project's AMD EPYC host 32-byte stores wrote 512 table pages in 0.08-0.10
  * ns an entry, as fast as memset() of the same bytes, where the engine's
- * 16-byte pairs took 0.14-0.17 (docs/performance.md item 42).  64-byte
+ * 16-byte pairs took 0.14-0.17 (docs/performance-log.md item 42).  64-byte
  * AVX-512 stores were no faster there, so AVX2 is the one variant.
  */
 #include "fill.h"

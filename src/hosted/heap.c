@@ -8,13 +8,13 @@
  * Pages of 4, 16 and 64 KiB (every granule vpte has) are cut from chunks
  * of 2 MiB (struct chunk) and freed back into them: aligned_alloc() and
  * free() of a 4 KiB page cost more than writing its 512 entries
- * (docs/performance.md).  A chunk hands out its lowest free page first,
+ * (docs/performance-log.md).  A chunk hands out its lowest free page first,
  * so the tables an edit builds in address order lie side by side in
  * address order, whatever order their pages were freed in: a fill of 514
  * such pages runs at memset's speed, against 1.5x for pages from
  * aligned_alloc() one by one, 8 KiB apart, and 1.2-1.5x for pages side by
  * side in descending order, which a cache kept as a stack gave every
- * other time (docs/performance.md item 54).
+ * other time (docs/performance-log.md item 54).
  *
  * The chunks are process-wide, shared by every heap (a page belongs to
  * none once freed), so a struct vpte_heap can still be dropped without a
