@@ -452,8 +452,9 @@ static int hw_map_scattered(struct bench_env *e)
 	return err;
 }
 
-/* 256 x 4 KiB: map into each ring table (timed), unmap (untimed); rounds. */
-static int ring_pass(struct bench_env *e, bool map, bool timed)
+/* Map 256 x 4 KiB into each ring table, or unmap them, with vpte or the
+ * hand-written walker (@hw); timed or not. */
+static int ring_pass(struct bench_env *e, bool hw, bool map, bool timed)
 {
 	struct vpte_map_opts opts = { e->gshift, 0 };
 	uint64_t size = RANGE_ENTRIES * gran(e);
@@ -461,68 +462,51 @@ static int ring_pass(struct bench_env *e, bool map, bool timed)
 	if (timed)
 		timer_start(&e->timer);
 	for (unsigned k = 0; k < e->ring_tables && !err; k++) {
-		uint64_t off = (uint64_t)k << e->l1shift;
-		err = map ? vpte_map(&e->t, vpte_va(e->va + off), vpte_pa(e->pa + off), size, e->prot,
-				     &opts)
-			  : vpte_unmap(&e->t, vpte_va(e->va + off), size, NULL);
+		uint64_t va = e->va + ((uint64_t)k << e->l1shift);
+		uint64_t pa = e->pa + ((uint64_t)k << e->l1shift);
+		if (hw && map)
+			err = hw_map_range(&e->hw, va, pa, size, HW_PGPROT_RW, 12);
+		else if (hw)
+			hw_unmap_range(&e->hw, va, size);
+		else if (map)
+			err = vpte_map(&e->t, vpte_va(va), vpte_pa(pa), size, e->prot, &opts);
+		else
+			err = vpte_unmap(&e->t, vpte_va(va), size, NULL);
 	}
 	if (timed)
 		timer_stop(&e->timer);
+	return err;
+}
+
+/* The ring's rounds: each maps every ring table and unmaps them again,
+ * the maps timed (@time_maps) or the unmaps. */
+static int ring_rounds(struct bench_env *e, bool hw, bool time_maps)
+{
+	int err = 0;
+	for (unsigned r = 0; r < e->ring_rounds && !err; r++)
+		if (!(err = ring_pass(e, hw, true, time_maps)))
+			err = ring_pass(e, hw, false, !time_maps);
 	return err;
 }
 
 static int run_map_range(struct bench_env *e)
 {
-	int err = 0;
-	for (unsigned r = 0; r < e->ring_rounds && !err; r++)
-		if (!(err = ring_pass(e, true, true)))
-			err = ring_pass(e, false, false);
-	return err;
+	return ring_rounds(e, false, true);
 }
 
 static int run_unmap_range(struct bench_env *e)
 {
-	int err = 0;
-	for (unsigned r = 0; r < e->ring_rounds && !err; r++)
-		if (!(err = ring_pass(e, true, false)))
-			err = ring_pass(e, false, true);
-	return err;
-}
-
-static int hw_ring_pass(struct bench_env *e, bool map, bool timed)
-{
-	uint64_t size = RANGE_ENTRIES * gran(e);
-	int err = 0;
-	if (timed)
-		timer_start(&e->timer);
-	for (unsigned k = 0; k < e->ring_tables && !err; k++) {
-		uint64_t off = (uint64_t)k << e->l1shift;
-		if (map)
-			err = hw_map_range(&e->hw, e->va + off, e->pa + off, size, HW_PGPROT_RW, 12);
-		else
-			hw_unmap_range(&e->hw, e->va + off, size);
-	}
-	if (timed)
-		timer_stop(&e->timer);
-	return err;
+	return ring_rounds(e, false, false);
 }
 
 static int hw_map_ring(struct bench_env *e)
 {
-	int err = 0;
-	for (unsigned r = 0; r < e->ring_rounds && !err; r++)
-		if (!(err = hw_ring_pass(e, true, true)))
-			err = hw_ring_pass(e, false, false);
-	return err;
+	return ring_rounds(e, true, true);
 }
 
 static int hw_unmap_ring(struct bench_env *e)
 {
-	int err = 0;
-	for (unsigned r = 0; r < e->ring_rounds && !err; r++)
-		if (!(err = hw_ring_pass(e, true, false)))
-			err = hw_ring_pass(e, false, true);
-	return err;
+	return ring_rounds(e, true, false);
 }
 
 static int run_seek(struct bench_env *e)
