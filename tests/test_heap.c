@@ -338,14 +338,19 @@ static void check_order(void)
 	vpte_heap_trim();
 }
 
-/* How many of the leaf tables of the x86_64 PD at @pd_pa lie a page after
- * the one before. */
-static unsigned leaf_tables_in_order(uint64_t pd_pa)
+/* How many of the leaf tables under [@va, @va + @size) of @t lie a page
+ * after the one before, in address order. */
+static unsigned leaf_tables_in_order(const struct vpte_table *t, uint64_t va, uint64_t size)
 {
-	const uint64_t *pd = page_at(vpte_pa(pd_pa & 0xffffffffff000ull));
+	struct vpte_walk w;
+	uint64_t before = 0;
 	unsigned next = 0;
-	for (unsigned i = 1; i < 512; i++)
-		next += (pd[i] & 0xffffffffff000ull) - (pd[i - 1] & 0xffffffffff000ull) == PAGE;
+	vpte_for_each_entry(&w, t, vpte_va(va), size, VPTE_ITER_TABLES)
+		if (w.kind == VPTE_TABLE && w.level == 1) {
+			next += before && w.pa.addr - before == PAGE;
+			before = w.pa.addr;
+		}
+	CHECK_EQ(w.error, 0);
 	return next;
 }
 
@@ -364,9 +369,7 @@ static void check_map_order(void)
 	CHECK_EQ(vpte_table_init(&t, &vpte_format_x86_64, vpte_heap_mem(&heap)), 0);
 	for (unsigned round = 0; round < 3; round++) {
 		CHECK_EQ(vpte_map(&t, vpte_va(1ull << 30), vpte_pa(1ull << 32), 1ull << 30, rw, &small), 0);
-		const uint64_t *root = page_at(t.root);
-		const uint64_t *pdpt = page_at(vpte_pa(root[0] & 0xffffffffff000ull));
-		CHECK(leaf_tables_in_order(pdpt[1]) >= 500);
+		CHECK(leaf_tables_in_order(&t, 1ull << 30, 1ull << 30) >= 500);
 		CHECK_EQ(vpte_unmap(&t, vpte_va(1ull << 30), 1ull << 30, NULL), 0);
 	}
 	CHECK_EQ(vpte_table_destroy(&t), 0);
