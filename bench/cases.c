@@ -208,8 +208,14 @@ int state_setup(struct bench_env *e, enum bench_state st)
 		}
 		return map_gran(e, 0, e->region);
 	case ST_FULL:
+	case ST_FULL_DIRTY: {
+		struct vpte_prot dirty = { VPTE_D, 0, 0 }, none = { 0, 0, 0 };
 		memset(e->bitmap, 0, ((e->region >> e->gshift) / 64 + 1) * sizeof(uint64_t));
-		return map_gran(e, 0, e->region);
+		err = map_gran(e, 0, e->region);
+		if (err || st == ST_FULL)
+			return err;
+		return vpte_protect(&e->t, vpte_va(e->va), e->region, dirty, none, NULL);
+	}
 	case ST_FULL_RO: {
 		struct vpte_prot none = { 0, 0, 0 }, w = { VPTE_W, 0, 0 };
 		err = map_gran(e, 0, e->region);
@@ -349,6 +355,18 @@ static int check_harvest(struct bench_env *e)
 		if (e->bitmap[i] != ~0ull)
 			return -VPTE_EFAULT;
 	return 0;
+}
+
+/* check_harvest(), and the dirty flag is gone. */
+static int check_harvest_dirty(struct bench_env *e)
+{
+	struct vpte_walk w;
+	int err = check_harvest(e);
+	if (!err)
+		err = vpte_seek(&w, &e->t, vpte_va(e->va + e->region / 2));
+	if (err)
+		return err;
+	return w.kind == VPTE_LEAF && !(w.prot.flags & VPTE_D) ? 0 : -VPTE_EFAULT;
 }
 
 static int check_empty(struct bench_env *e)
@@ -629,6 +647,14 @@ static int call_harvest_nohw(struct bench_env *e)
 	return call_harvest(e);
 }
 
+/* A dirty-log round over memory written everywhere: test and clear the
+ * dirty flag of every leaf. */
+static int call_harvest_dirty(struct bench_env *e)
+{
+	struct vpte_harvest_opts opts = { VPTE_D, 0, VPTE_HARVEST_CLEAR, NULL };
+	return vpte_harvest(&e->t, vpte_va(e->va), e->region, e->bitmap, &opts);
+}
+
 /*
  * Two threads each map one 1 GiB-aligned region (they share the tables
  * above), against one thread mapping both: the calling thread the first
@@ -747,6 +773,10 @@ const struct bench_case bench_cases[] = {
 	  .what = "vpte_harvest: test and clear accessed, 1 GiB of 4 KiB leaves, VPTE_TABLE_NO_HW_UPDATES",
 	  .state = ST_FULL, .entries = entries_region, .limit = LIMIT_MEMCPY,
 	  .call = call_harvest_nohw, .check = check_harvest },
+	{ .op = "harvest-dirty-1g-4k",
+	  .what = "vpte_harvest: test and clear dirty, 1 GiB of written 4 KiB leaves",
+	  .state = ST_FULL_DIRTY, .entries = entries_region, .limit = LIMIT_MEMCPY,
+	  .call = call_harvest_dirty, .check = check_harvest_dirty },
 	{ .op = "map-2g-4k-2threads",
 	  .what = "two threads map one 1 GiB region each at once, against one thread mapping both",
 	  .state = ST_EMPTY_CONCURRENT, .entries = entries_two_regions, .limit = LIMIT_MEMSET,

@@ -24,6 +24,7 @@ enum bench_state {
 	ST_EMPTY, /* an empty table */
 	ST_FULL,  /* the region mapped with granule (4 KiB) leaves */
 	ST_FULL_RO, /* ST_FULL, read-only */
+	ST_FULL_DIRTY, /* ST_FULL, every leaf dirty (every page written) */
 	ST_HUGE,  /* the region mapped with the largest leaves (1 GiB) */
 	ST_SLOTS, /* every leaf table of the region exists, holding one resident
 		   * leaf in its last entry: room for region/granule single maps */
