@@ -339,13 +339,19 @@ static int check_collapse(struct bench_env *e)
 	return expect_leaves(e, e->l1shift, entries_region_l1(e));
 }
 
-static int check_protect(struct bench_env *e)
+/* The leaf in the middle of the region lacks @flag. */
+static int middle_leaf_without(struct bench_env *e, uint32_t flag)
 {
 	struct vpte_walk w;
 	int err = vpte_seek(&w, &e->t, vpte_va(e->va + e->region / 2));
 	if (err)
 		return err;
-	return w.kind == VPTE_LEAF && !(w.prot.flags & VPTE_W) ? 0 : -VPTE_EFAULT;
+	return w.kind == VPTE_LEAF && !(w.prot.flags & flag) ? 0 : -VPTE_EFAULT;
+}
+
+static int check_protect(struct bench_env *e)
+{
+	return middle_leaf_without(e, VPTE_W);
 }
 
 static int check_harvest(struct bench_env *e)
@@ -360,13 +366,8 @@ static int check_harvest(struct bench_env *e)
 /* check_harvest(), and the dirty flag is gone. */
 static int check_harvest_dirty(struct bench_env *e)
 {
-	struct vpte_walk w;
 	int err = check_harvest(e);
-	if (!err)
-		err = vpte_seek(&w, &e->t, vpte_va(e->va + e->region / 2));
-	if (err)
-		return err;
-	return w.kind == VPTE_LEAF && !(w.prot.flags & VPTE_D) ? 0 : -VPTE_EFAULT;
+	return err ? err : middle_leaf_without(e, VPTE_D);
 }
 
 static int check_empty(struct bench_env *e)
