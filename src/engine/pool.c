@@ -26,10 +26,12 @@ static void pages_zero(const struct vpte_table *t, const vpte_pa_t *pa, uint64_t
 int vpte_pages_alloc(const struct vpte_table *t, uint64_t zeroed, uint64_t n, vpte_pa_t *pa)
 {
 	const struct vpte_mem_ops *ops = t->mem.ops;
-	uint64_t size = page_size(t), got = 0, unzeroed = 0;
+	uint64_t size = page_size(t), got = 0;
+	/* of the @zeroed pages, those left for pages_zero() */
+	uint64_t to_zero = 0;
 	if (ops->alloc_batch) {
 		got = ops->alloc_batch(t->mem.ctx, size, size, n, pa);
-		unzeroed = zeroed; /* a batch comes unzeroed */
+		to_zero = zeroed; /* a batch comes unzeroed */
 	} else {
 		alloc_fn uninit = ops->alloc_uninit ? ops->alloc_uninit : ops->alloc;
 		while (got < n && !(got < zeroed ? ops->alloc : uninit)(t->mem.ctx, size, size, &pa[got]))
@@ -40,7 +42,7 @@ int vpte_pages_alloc(const struct vpte_table *t, uint64_t zeroed, uint64_t n, vp
 			ops->free(t->mem.ctx, pa[--got], size);
 		return -VPTE_ENOMEM;
 	}
-	pages_zero(t, pa, unzeroed);
+	pages_zero(t, pa, to_zero);
 	return 0;
 }
 
