@@ -687,7 +687,7 @@ static int run_map_two_threads(struct bench_env *e)
 	uint64_t ns = bench_pair_run(map_job_run, args);
 	if (!ns)
 		return -VPTE_ENOMEM;
-	e->timer.total += ns;
+	e->timer.total += (double)ns;
 	return jobs[0].err ? jobs[0].err : jobs[1].err;
 }
 
@@ -710,7 +710,7 @@ const struct bench_case bench_cases[] = {
 	{ .op = "map-1g-2m", .what = "map 1 GiB with 2 MiB leaves, one call (max_shift 21)",
 	  .state = ST_EMPTY, .entries = entries_region_l1, .limit = LIMIT_MEMSET,
 	  .limit_bytes = bytes_map_region_l1, .limit_whole = true, .call = call_map_region_l1,
-	  .hw_run = hw_map_region_l1, .check = check_full_l1,
+	  .hw_run = hw_map_region_l1, .check = check_full_l1, .calls_per_rep = 64,
 	  .targets = { TARGET(T_LIMIT, 1.5) } },
 	{ .op = "map-single-4k", .what = "262,144 single 4 KiB maps into existing tables, one call each",
 	  .state = ST_SLOTS, .entries = entries_region, .limit = LIMIT_MEMSET,

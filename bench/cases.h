@@ -99,6 +99,10 @@ struct bench_case {
 	int (*call)(struct bench_env *e);
 	/* ... or timing its own parts with e->timer */
 	int (*run)(struct bench_env *e);
+	/* a repetition is the mean of this many calls, each timed alone from
+	 * its own fresh state (0: one): for a call that lasts only a few of
+	 * the clock's steps, whose single reading is off by up to a step */
+	unsigned calls_per_rep;
 	/* the same work by the hand-written walker on e->hw (x86_64), or NULL */
 	int (*hw_run)(struct bench_env *e);
 	/* checks the state after the first (warm-up) repetition, or NULL */

@@ -118,8 +118,8 @@ void report_table(FILE *out, const struct bench_machine *m, const struct bench_r
 	char buf[96], sz[32];
 	fprintf(out,
 		"vpte-bench (%s run): %s, %ld CPUs, %s; ns per entry, median of %u (min..max); "
-		"a clock read, %llu ns, subtracted from each timed interval\n\n",
-		m->mode, m->cpu, m->nproc, m->compiler, m->reps, (unsigned long long)bench_clock_cost_ns);
+		"a clock read, %.1f ns, subtracted from each timed interval\n\n",
+		m->mode, m->cpu, m->nproc, m->compiler, m->reps, bench_clock_cost_ns);
 	fprintf(out, "%-12s %-21s %8s  %-24s %-20s %7s  %-8s %7s\n", "format", "op", "entries",
 		"ns/entry (min..max)", "limit ns/entry", "x limit", "hand ns", "x hand");
 	for (unsigned i = 0; i < n; i++) {
@@ -207,8 +207,8 @@ void report_json(FILE *out, const struct bench_machine *m, const struct bench_re
 	json_string(out, m->cpu);
 	fprintf(out, ", \"nproc\": %ld, \"compiler\": ", m->nproc);
 	json_string(out, m->compiler);
-	fprintf(out, ", \"mode\": \"%s\", \"repetitions\": %u, \"clock_read_ns\": %llu},\n  \"cases\": [",
-		m->mode, m->reps, (unsigned long long)bench_clock_cost_ns);
+	fprintf(out, ", \"mode\": \"%s\", \"repetitions\": %u, \"clock_read_ns\": %.1f},\n  \"cases\": [",
+		m->mode, m->reps, bench_clock_cost_ns);
 	for (unsigned i = 0; i < n; i++) {
 		const struct bench_result *r = &all[i];
 		fprintf(out, "%s\n    {\"op\": \"%s\", \"format\": \"%s\", ", i ? "," : "", r->c->op,

@@ -133,14 +133,13 @@ enum run_kind {
 	RUN_REF,  /* its reference (one thread) */
 };
 
-/* One repetition: build the state, time the case, check, tear down.
- * Stores the timed nanoseconds in *ns. */
-static int run_once(struct bench_env *e, const struct bench_case *c, enum run_kind kind,
-		    bool check, double *ns)
+/* One timed call: build the state, time the case, check, tear down.  Adds
+ * the timed nanoseconds to e->timer.total. */
+static int run_call(struct bench_env *e, const struct bench_case *c, enum run_kind kind,
+		    bool check)
 {
 	bool hw = kind == RUN_HW;
 	int err = hw ? hw_state_setup(e, c->state) : state_setup(e, c->state);
-	e->timer.total = 0;
 	if (!err) {
 		if (hw) {
 			err = c->hw_run(e);
@@ -154,13 +153,27 @@ static int run_once(struct bench_env *e, const struct bench_case *c, enum run_ki
 	}
 	if (!err && check && !hw && c->check)
 		err = c->check(e);
-	*ns = (double)e->timer.total;
 	if (hw) {
 		hw_state_teardown(e);
 		return err;
 	}
 	int terr = state_teardown(e);
 	return err ? err : terr;
+}
+
+/* One repetition: the mean of the case's calls_per_rep timed calls (one
+ * if unset), the first checked when @check is set.  Stores the
+ * nanoseconds of one call in *ns. */
+static int run_once(struct bench_env *e, const struct bench_case *c, enum run_kind kind,
+		    bool check, double *ns)
+{
+	unsigned calls = c->calls_per_rep ? c->calls_per_rep : 1;
+	int err = 0;
+	e->timer.total = 0;
+	for (unsigned i = 0; i < calls && !err; i++)
+		err = run_call(e, c, kind, check && i == 0);
+	*ns = e->timer.total / calls;
+	return err;
 }
 
 static void run_case(const struct options *o, const struct vpte_format *f,
