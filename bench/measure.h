@@ -29,9 +29,9 @@ void bench_clock_calibrate(void);
  * read that starts an interval, so that where the interval starts within
  * a step of a coarse clock is uniform: a short call timed alone then
  * reads high or low by up to a step, and the mean of many is its time.
- * Undithered, a loop of equal calls starts each at the same point of a
- * step and every one reads the same rounded value (docs/performance-log.md,
- * "The clock's step").
+ * Undithered, a loop of equal calls can start each at the same point of
+ * a step, and every one then reads the same rounded value
+ * (docs/performance-log.md item 61).
  */
 void bench_dither(void);
 
