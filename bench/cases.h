@@ -114,6 +114,12 @@ struct bench_case {
 	const char *ref_what; /* what the reference is, for the output */
 };
 
+/* The timed calls a repetition of @c is the mean of. */
+static inline unsigned case_calls_per_rep(const struct bench_case *c)
+{
+	return c->calls_per_rep ? c->calls_per_rep : 1u;
+}
+
 extern const struct bench_case bench_cases[];
 extern const unsigned bench_case_count;
 

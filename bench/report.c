@@ -227,7 +227,7 @@ void report_json(FILE *out, const struct bench_machine *m, const struct bench_re
 			continue;
 		}
 		fprintf(out, "\"status\": \"ok\", \"calls_per_repetition\": %u, \"ns_per_entry\": %.6g, ",
-			r->c->calls_per_rep ? r->c->calls_per_rep : 1u, r->ns.median);
+			case_calls_per_rep(r->c), r->ns.median);
 		json_summary(out, "", &r->ns);
 		if (r->limit.median > 0) {
 			fprintf(out, ", \"limit\": \"%s\", \"limit_bytes\": %llu, \"limit_ns_per_entry\": %.6g, "

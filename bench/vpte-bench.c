@@ -167,7 +167,7 @@ static int run_call(struct bench_env *e, const struct bench_case *c, enum run_ki
 static int run_once(struct bench_env *e, const struct bench_case *c, enum run_kind kind,
 		    bool check, double *ns)
 {
-	unsigned calls = c->calls_per_rep ? c->calls_per_rep : 1;
+	unsigned calls = case_calls_per_rep(c);
 	int err = 0;
 	e->timer.total = 0;
 	for (unsigned i = 0; i < calls && !err; i++)
